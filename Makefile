@@ -1,0 +1,187 @@
+# CertaOS: GNU make on Debian 12.
+#
+#   make            build everything into obj/
+#   make run        install missing packages, build, run a development daemon
+#   make test       the whole suite, plain and under ASan+UBSan
+#   make install    DESTDIR/PREFIX
+#
+# OBJ names the build tree; SAN=1 builds with AddressSanitizer and
+# UndefinedBehaviorSanitizer (make test does both, in obj/ and obj-san/).
+
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/libexec
+MANDIR	?= $(PREFIX)/share/man
+SHAREDIR ?= $(PREFIX)/share/certaos
+SYSCONFDIR ?= /etc
+
+OBJ	?= obj
+SAN	?=
+
+PKGS	= libevent libevent_openssl libpq openssl yajl libbsd-overlay \
+	  libargon2 libseccomp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS := $(shell pkg-config --libs $(PKGS))
+
+CC	?= cc
+YACC	?= byacc
+CFLAGS	?= -O2 -g
+CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
+	   -Wpointer-arith -Wcast-qual -Wsign-compare -fno-common
+CPPFLAGS += -Ilib -I$(OBJ)/gen $(PKG_CFLAGS) -D_GNU_SOURCE
+LDLIBS	+= $(PKG_LIBS) -lm
+ifeq ($(SAN),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=undefined
+LDFLAGS	+= -fsanitize=address,undefined
+CPPFLAGS += -DCERTAOS_SANITIZE
+endif
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(OBJ)/o/%.o)
+LIBA	:= $(OBJ)/lib/libcertaos.a
+
+# Programs: every .c in the directory, plus what is generated for it.
+PROGS	:= bin/certaosd bin/certaosctl libexec/certaos-web \
+	   libexec/certaos-keys libexec/certaos-db
+srcs_of	= $(sort $(wildcard $(1)/*.c))
+objs_of	= $(patsubst %.c,$(OBJ)/o/%.o,$(call srcs_of,$(1)))
+
+CERTAOSD_OBJS := $(call objs_of,bin/certaosd) $(OBJ)/gen/parse.o
+CERTAOSCTL_OBJS := $(call objs_of,bin/certaosctl)
+WEB_OBJS := $(call objs_of,libexec/certaos-web)
+KEYS_OBJS := $(call objs_of,libexec/certaos-keys)
+DB_OBJS	:= $(call objs_of,libexec/certaos-db)
+
+BINS	:= $(OBJ)/bin/certaosd $(OBJ)/bin/certaosctl \
+	   $(OBJ)/libexec/certaos-web $(OBJ)/libexec/certaos-keys \
+	   $(OBJ)/libexec/certaos-db
+
+# Tests: regress/<dir>/t_*.c are atf-c programs.  Those under
+# regress/<prog>/ also link that program's objects but its main file
+# (for the master: the grammar alone).
+TEST_SRCS := $(sort $(wildcard regress/*/t_*.c))
+TESTS_C	:= $(TEST_SRCS:%.c=$(OBJ)/%)
+TESTS_SH := $(patsubst %.sh,$(OBJ)/%,$(sort $(filter-out regress/tools/%,\
+	$(wildcard regress/*/*.sh))))
+KYUAFILES := $(patsubst %,$(OBJ)/%,$(shell find regress -name Kyuafile))
+REGRESS_DATA := $(patsubst %,$(OBJ)/%,$(shell find regress -type f \
+	\( -name '*.conf' -o -name '*.out' -o -name '*.err' -o \
+	-name '*.subr' -o -name '*.pem' -o -name '*.json' \)))
+
+MANS	:= $(wildcard docs/*.5 docs/*.8)
+SQLS	:= $(sort $(wildcard sql/*.sql))
+
+.PHONY: all deps run test check clean install lint man-lint bench
+
+all: $(BINS) $(TESTS_C) $(TESTS_SH) $(KYUAFILES) $(REGRESS_DATA)
+
+.SECONDEXPANSION:
+
+$(OBJ)/o/%.o: %.c $(wildcard lib/*.h) $$(wildcard $$(dir $$<)*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(dir $<) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+# The grammar.
+$(OBJ)/gen/parse.c: bin/certaosd/parse.y
+	@mkdir -p $(dir $@)
+	$(YACC) -o $@ $<
+$(OBJ)/gen/parse.o: $(OBJ)/gen/parse.c bin/certaosd/certaosd.h $(wildcard lib/*.h)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -Ibin/certaosd \
+	    -c -o $@ $<
+
+# Migrations are compiled into certaos-db: nothing to find at run time.
+$(OBJ)/gen/migrations.h: $(SQLS) regress/tools/mkmigrations.sh
+	@mkdir -p $(dir $@)
+	sh regress/tools/mkmigrations.sh $(SQLS) > $@.tmp && mv $@.tmp $@
+$(DB_OBJS): $(OBJ)/gen/migrations.h
+
+$(OBJ)/bin/certaosd: $(CERTAOSD_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/bin/certaosctl: $(CERTAOSCTL_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/libexec/certaos-web: $(WEB_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/libexec/certaos-keys: $(KEYS_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/libexec/certaos-db: $(DB_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# atf-c programs; regress/certaosd/ ones link the grammar, the others
+# their program's objects minus its main file.
+prog_objs_for = $(if $(filter regress/certaosd/%,$(1)),$(OBJ)/gen/parse.o,$(if $(filter \
+	regress/certaos-keys/%,$(1)),$(filter-out \
+	$(OBJ)/o/libexec/certaos-keys/keys.o,$(KEYS_OBJS)),$(if $(filter \
+	regress/certaos-db/%,$(1)),$(filter-out \
+	$(OBJ)/o/libexec/certaos-db/db.o,$(DB_OBJS)),$(if $(filter \
+	regress/certaos-web/%,$(1)),$(filter-out \
+	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS))))))
+
+$(TESTS_C): $(OBJ)/%: %.c $$(call prog_objs_for,%.c) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	    -I$(dir $<) -Ibin/certaosd -o $@ $< \
+	    $(call prog_objs_for,$<) $(LIBA) $(LDFLAGS) $(LDLIBS) -latf-c
+
+$(TESTS_SH): $(OBJ)/%: %.sh
+	@mkdir -p $(dir $@)
+	atf-sh -c 'true' </dev/null >/dev/null 2>&1 || true
+	{ echo '#! /usr/bin/env atf-sh'; cat $<; } > $@.tmp
+	chmod 755 $@.tmp && mv $@.tmp $@
+
+$(KYUAFILES) $(REGRESS_DATA): $(OBJ)/%: %
+	@mkdir -p $(dir $@)
+	cp $< $@
+
+# Install what building, running and testing need (Debian 12, as root).
+deps:
+	@sh regress/tools/deps.sh
+
+run: deps all
+	@sh regress/tools/run.sh $(OBJ)
+
+# The whole suite, then again under the sanitizers; the last line is the
+# sum of both: "N passed, N failed".
+test: deps
+	@sh regress/tools/test.sh
+
+# One build tree through kyua: make check OBJ=obj [SAN=1]
+check: all
+	@sh regress/tools/check.sh $(OBJ)
+
+lint: man-lint
+man-lint:
+	mandoc -Tlint -Wwarning $(MANS)
+
+bench: all
+	@sh bench/run
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0555 $(OBJ)/bin/certaosd $(OBJ)/bin/certaosctl \
+	    $(DESTDIR)$(BINDIR)
+	install -m 0555 $(OBJ)/libexec/certaos-web \
+	    $(OBJ)/libexec/certaos-keys $(OBJ)/libexec/certaos-db \
+	    $(DESTDIR)$(LIBEXECDIR)
+	install -m 0444 $(wildcard docs/*.5) $(DESTDIR)$(MANDIR)/man5
+	install -m 0444 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8
+	install -m 0444 $(SQLS) $(DESTDIR)$(SHAREDIR)/sql
+	install -m 0444 etc/certaos.conf etc/certaosd.service \
+	    $(DESTDIR)$(SHAREDIR)/examples
+	install -m 0555 etc/rc.d/certaosd $(DESTDIR)$(SHAREDIR)/examples
+
+clean:
+	rm -rf obj obj-san

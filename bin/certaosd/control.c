@@ -1,0 +1,285 @@
+/*
+ * control.c: the control socket certaosctl talks to.  A unix socket made
+ * under a tight umask, then mode 0660 and group of the daemon's user;
+ * every connection is identified with getpeereid and capped per uid; the
+ * protocol version rides in every request's peerid.
+ */
+
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "certaos.h"
+#include "log.h"
+#include "master.h"
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	uint32_t		 id;
+	uid_t			 uid;
+	int			 status_pending;	/* replies awaited */
+	int			 waiting_reload;
+	struct imsgev		 iev;
+};
+
+static TAILQ_HEAD(, ctl_conn) ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static int		 ctl_fd = -1;
+static struct event	 ctl_ev;
+static uint32_t		 ctl_nextid = 1;
+
+static void	 control_accept(int, short, void *);
+static void	 control_dispatch(struct imsgev *, struct imsg *);
+static void	 control_close(struct imsgev *);
+static struct ctl_conn *control_byid(uint32_t);
+static void	 control_fail(struct ctl_conn *, const char *);
+
+int
+control_init(const char *path)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path)) {
+		log_warnx("control socket %s: path too long", path);
+		return (-1);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		fatal("socket");
+	/* A live daemon answers on it: do not steal its socket. */
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+		log_warnx("control socket %s: in use by a running certaosd",
+		    path);
+		close(fd);
+		return (-1);
+	}
+	close(fd);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		fatal("socket");
+	if (unlink(path) == -1 && errno != ENOENT) {
+		log_warnx("control socket %s: %s", path, strerror(errno));
+		close(fd);
+		return (-1);
+	}
+	old = umask(S_IXUSR | S_IXGRP | S_IRWXO);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		log_warnx("control socket %s: %s", path, strerror(errno));
+		(void)umask(old);
+		close(fd);
+		return (-1);
+	}
+	(void)umask(old);
+	if (chmod(path, 0660) == -1) {
+		log_warnx("chmod %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	if (master.privileged && chown(path, 0, master.gid) == -1) {
+		log_warnx("chown %s: %s", path, strerror(errno));
+		close(fd);
+		(void)unlink(path);
+		return (-1);
+	}
+	if (listen(fd, 16) == -1)
+		fatal("listen %s", path);
+	ctl_fd = fd;
+	return (0);
+}
+
+void
+control_listen(void)
+{
+	event_set(&ctl_ev, ctl_fd, EV_READ | EV_PERSIST, control_accept,
+	    NULL);
+	event_add(&ctl_ev, NULL);
+}
+
+void
+control_cleanup(const char *path)
+{
+	if (ctl_fd == -1)
+		return;
+	event_del(&ctl_ev);
+	close(ctl_fd);
+	ctl_fd = -1;
+	if (path != NULL)
+		(void)unlink(path);
+}
+
+static void
+control_accept(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c;
+	uid_t		 uid;
+	gid_t		 gid;
+	int		 s, n = 0;
+
+	if ((s = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control accept");
+		return;
+	}
+	if (getpeereid(s, &uid, &gid) == -1) {
+		log_warn("control getpeereid");
+		close(s);
+		return;
+	}
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->uid == uid)
+			n++;
+	if (n >= CERTAOS_MAX_CTL_CONNS) {
+		log_warnx("control: too many connections from uid %u",
+		    (unsigned)uid);
+		close(s);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("control");
+		close(s);
+		return;
+	}
+	c->id = ctl_nextid++;
+	c->uid = uid;
+	imsgev_init(&c->iev, s, NULL, PROC_CONTROL, 0, control_dispatch, c);
+	c->iev.eof = control_close;
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+}
+
+static void
+control_close(struct imsgev *iev)
+{
+	struct ctl_conn	*c = iev->data;
+
+	TAILQ_REMOVE(&ctl_conns, c, entry);
+	imsgev_clear(&c->iev);
+	free(c);
+}
+
+static struct ctl_conn *
+control_byid(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == id)
+			return (c);
+	return (NULL);
+}
+
+static void
+control_fail(struct ctl_conn *c, const char *why)
+{
+	(void)imsgev_compose(&c->iev, IMSG_CTL_FAIL, CTL_VERSION, 0, -1,
+	    why, strlen(why) + 1);
+}
+
+/*
+ * A control client is less trusted than a child: a bad message closes
+ * its connection, it never stops the daemon.
+ */
+static void
+control_dispatch(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ctl_conn		*c = iev->data;
+	struct ctl_status	 st;
+	struct child		*ch;
+	const char		*why;
+	int			 verbose;
+
+	if (imsg_get_id(imsg) != CTL_VERSION) {
+		control_fail(c, "protocol version mismatch");
+		return;
+	}
+	if (imsg_get_len(imsg) != 0) {
+		control_fail(c, "unexpected payload");
+		return;
+	}
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_SHOW_STATUS:
+		if (c->status_pending) {
+			control_fail(c, "status already in progress");
+			break;
+		}
+		memset(&st, 0, sizeof(st));
+		st.proc = PROC_PARENT;
+		st.pid = getpid();
+		st.started = master.started;
+		(void)imsgev_compose(&c->iev, IMSG_CTL_STATUS_REPLY,
+		    CTL_VERSION, 0, -1, &st, sizeof(st));
+		TAILQ_FOREACH(ch, &master.children, entry) {
+			if (imsgev_compose(&ch->iev, IMSG_CTL_STATUS, c->id, 0,
+			    -1, NULL, 0) == -1)
+				fatal("compose IMSG_CTL_STATUS");
+			c->status_pending++;
+		}
+		break;
+	case IMSG_CTL_RELOAD:
+		if (master_reload(&why) == -1) {
+			control_fail(c, why);
+			break;
+		}
+		c->waiting_reload = 1;
+		break;
+	case IMSG_CTL_LOG_VERBOSE:
+	case IMSG_CTL_LOG_BRIEF:
+		verbose = imsg_get_type(imsg) == IMSG_CTL_LOG_VERBOSE ? 2 : 0;
+		log_setverbose(verbose);
+		master.verbose = verbose;
+		master_broadcast(IMSG_CTL_VERBOSE, &verbose, sizeof(verbose));
+		log_info("log %s", verbose ? "verbose" : "brief");
+		(void)imsgev_compose(&c->iev, IMSG_CTL_OK, CTL_VERSION, 0,
+		    -1, NULL, 0);
+		break;
+	default:
+		control_fail(c, "unknown request");
+		break;
+	}
+}
+
+void
+control_status_reply(uint32_t id, struct ctl_status *st)
+{
+	struct ctl_conn	*c;
+
+	/* The client may have gone meanwhile. */
+	if ((c = control_byid(id)) == NULL || c->status_pending == 0)
+		return;
+	(void)imsgev_compose(&c->iev, IMSG_CTL_STATUS_REPLY, CTL_VERSION, 0,
+	    -1, st, sizeof(*st));
+	if (--c->status_pending == 0)
+		(void)imsgev_compose(&c->iev, IMSG_CTL_END, CTL_VERSION, 0,
+		    -1, NULL, 0);
+}
+
+void
+control_reload_done(int ok, const char *why)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry) {
+		if (!c->waiting_reload)
+			continue;
+		c->waiting_reload = 0;
+		if (ok)
+			(void)imsgev_compose(&c->iev, IMSG_CTL_OK,
+			    CTL_VERSION, 0, -1, NULL, 0);
+		else
+			control_fail(c, why);
+	}
+}

@@ -1,0 +1,1364 @@
+/*
+ * parse.y: the certaos.conf grammar, in the OpenBSD parse.y style.
+ *
+ * A sorted keyword table searched with bsearch(3), macros (name = "value",
+ * used as $name, also set with -D), "include" with a depth limit,
+ * per-line error recovery so that every error of a file is reported as
+ * "file:line: message", tokens capped at CERTAOS_MAX_TOKEN bytes and
+ * numbers read with strtonum(3) and checked against explicit ranges.
+ *
+ * The parser only records file names: the secret and TLS files are
+ * checked and read by config.c.
+ */
+
+%{
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "certaos.h"
+#include "certaosd.h"
+#include "log.h"
+
+TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
+static struct file {
+	TAILQ_ENTRY(file)	 entry;
+	FILE			*stream;
+	char			*name;
+	int			 lineno;
+	int			 nlpending;	/* a '\n' was read: next line */
+	int			 lastc;		/* last byte read, for EOF */
+	int			 depth;		/* include depth, top = 0 */
+} *file, *topfile;
+static struct file	*pushfile(const char *, int);
+static int		 popfile(void);
+int			 yyparse(void);
+static int		 yylex(void);
+static int		 yyerror(const char *, ...)
+    __attribute__((__format__ (printf, 1, 2)));
+static void		 yyerror_at(int, const char *, ...)
+    __attribute__((__format__ (printf, 2, 3)));
+static void		 vyyerror(int, const char *, va_list)
+    __attribute__((__format__ (printf, 2, 0)));
+static int		 kw_cmp(const void *, const void *);
+static int		 lookup(const char *);
+static int		 igetc(void);
+static int		 lgetc(int);
+static void		 lungetc(int);
+static int		 findeol(void);
+static int		 allowed_in_string(int);
+static int		 isnumber(const char *);
+
+TAILQ_HEAD(symhead, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+struct sym {
+	TAILQ_ENTRY(sym)	 entry;
+	int			 used;
+	int			 persist;
+	char			*nam;
+	char			*val;
+};
+static int		 symset(const char *, const char *, int);
+static char		*symget(const char *);
+static int		 macro_name_ok(const char *);
+
+static int		 errors;
+static struct certaosd_config *conf;
+
+/* Singleton statements seen, to refuse a second one. */
+enum {
+	SEEN_ISSUER	= 0x0001,
+	SEEN_SECRET	= 0x0002,
+	SEEN_DATABASE	= 0x0004,
+	SEEN_DBPOOL	= 0x0008,
+	SEEN_PREFORK	= 0x0010,
+	SEEN_HEADERSIZE	= 0x0020,
+	SEEN_BODYSIZE	= 0x0040,
+	SEEN_THEADER	= 0x0080,
+	SEEN_TIDLE	= 0x0100,
+	SEEN_USER	= 0x0200,
+	SEEN_CHROOT	= 0x0400,
+	SEEN_SOCKET	= 0x0800,
+	SEEN_PASSWORD	= 0x1000,
+	SEEN_LISTEN	= 0x2000
+};
+static unsigned int	 seen;
+static int		 once(unsigned int, const char *);
+
+/* The tls { } block of the listen statement being parsed. */
+static struct {
+	int		 on;
+	int		 bad;
+	char		 cert[PATH_MAX];
+	char		 key[PATH_MAX];
+} tlsblk;
+
+/* The options of the password statement being parsed. */
+static struct {
+	unsigned int	 seen;
+	uint32_t	 memory;
+	uint32_t	 time;
+	uint32_t	 lanes;
+} a2;
+
+/* What the lexer knows of the current statement, for "unknown keyword". */
+static struct {
+	int		 newline;	/* the next token starts a statement */
+	int		 ntok;
+	int		 second_eq;
+	int		 lexerr;	/* the last token was ERROR */
+	int		 quoted;	/* the last token was quoted */
+	char		 first[64];
+} stmt;
+
+static void		 tls_reset(void);
+static int		 range(const char *, const char *, long long,
+			    long long, long long);
+static int		 setstr(char *, size_t, const char *, const char *);
+static int		 setpath(char *, size_t, const char *, const char *,
+			    int);
+static int		 set_issuer(const char *);
+static int		 parse_size(const char *, const char *, long long,
+			    long long, uint32_t *);
+static int		 parse_seconds(const char *, const char *,
+			    uint32_t *);
+static void		 listen_add(char *, int64_t, int);
+static void		 conf_defaults(struct certaosd_config *);
+static void		 print_string(FILE *, const char *);
+
+typedef struct {
+	union {
+		int64_t		 number;
+		char		*string;
+	} v;
+	int lineno;
+} YYSTYPE;
+
+%}
+
+%token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL DATABASE FILENAME
+%token	HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LIMIT LISTEN MEMORY ON
+%token	PARALLELISM PASSWORD POOL PORT PREFORK SECRET SOCKET TIME TIMEOUT
+%token	TLS USER
+%token	ERROR
+%token	<v.string>	STRING
+%token	<v.number>	NUMBER
+%type	<v.string>	value address
+%type	<v.string>	sizeval timeval
+%destructor	{ free($$); } <v.string>
+
+%%
+
+grammar		: /* empty */
+		| grammar include '\n'
+		| grammar '\n'
+		| grammar varset '\n'
+		| grammar main '\n'
+		| grammar error '\n'		{
+			tls_reset();
+			yyerrok;
+		}
+		;
+
+include		: INCLUDE STRING		{
+			struct file	*nfile;
+
+			/* pushfile() reported the error: go on after it. */
+			if ((nfile = pushfile($2, 1)) != NULL) {
+				file = nfile;
+				lungetc('\n');
+			}
+			free($2);
+		}
+		;
+
+value		: STRING
+		| NUMBER			{
+			if (asprintf(&$$, "%lld", (long long)$1) == -1)
+				fatal("value: asprintf");
+		}
+		;
+
+varset		: STRING '=' value		{
+			if (!macro_name_ok($1))
+				yyerror("invalid macro name \"%s\"", $1);
+			else if (symset($1, $3, 0) == -1)
+				fatal("cannot store variable");
+			free($1);
+			free($3);
+		}
+		;
+
+main		: ISSUER STRING			{
+			if (once(SEEN_ISSUER, "issuer") == 0)
+				set_issuer($2);
+			free($2);
+		}
+		| SECRET FILENAME STRING	{
+			if (once(SEEN_SECRET, "secret file") == 0)
+				setpath(conf->secret_file,
+				    sizeof(conf->secret_file), $3,
+				    "secret file", 0);
+			free($3);
+		}
+		| DATABASE STRING		{
+			if (once(SEEN_DATABASE, "database") == 0)
+				setstr(conf->database, sizeof(conf->database),
+				    $2, "database");
+			free($2);
+		}
+		| DATABASE POOL NUMBER		{
+			if (once(SEEN_DBPOOL, "database pool") == 0 &&
+			    range("database pool", NULL, $3, 1,
+			    CERTAOS_MAX_DBPOOL) == 0)
+				conf->db_pool = $3;
+		}
+		| PREFORK NUMBER		{
+			if (once(SEEN_PREFORK, "prefork") == 0 &&
+			    range("prefork", NULL, $2, 1,
+			    CERTAOS_MAX_PREFORK) == 0)
+				conf->prefork = $2;
+		}
+		| LISTEN ON address PORT NUMBER tls {
+			seen |= SEEN_LISTEN;
+			listen_add($3, $5, $<lineno>1);
+			tls_reset();
+		}
+		| LIMIT HEADERSIZE sizeval	{
+			if (once(SEEN_HEADERSIZE, "limit header-size") == 0)
+				parse_size("header-size", $3,
+				    CERTAOS_MAX_HEADER_MIN,
+				    CERTAOS_MAX_HEADER_MAX, &conf->max_header);
+			free($3);
+		}
+		| LIMIT BODYSIZE sizeval	{
+			if (once(SEEN_BODYSIZE, "limit body-size") == 0)
+				parse_size("body-size", $3,
+				    CERTAOS_MAX_BODY_MIN,
+				    CERTAOS_MAX_BODY_MAX, &conf->max_body);
+			free($3);
+		}
+		| TIMEOUT HEADER timeval	{
+			if (once(SEEN_THEADER, "timeout header") == 0)
+				parse_seconds("timeout header", $3,
+				    &conf->timeout_header);
+			free($3);
+		}
+		| TIMEOUT IDLE timeval		{
+			if (once(SEEN_TIDLE, "timeout idle") == 0)
+				parse_seconds("timeout idle", $3,
+				    &conf->timeout_idle);
+			free($3);
+		}
+		| USER STRING			{
+			if (once(SEEN_USER, "user") == 0)
+				setstr(conf->user, sizeof(conf->user), $2,
+				    "user");
+			free($2);
+		}
+		| CHROOT STRING			{
+			if (once(SEEN_CHROOT, "chroot") == 0)
+				setpath(conf->chroot, sizeof(conf->chroot), $2,
+				    "chroot", 1);
+			free($2);
+		}
+		| CONTROL SOCKET STRING		{
+			struct sockaddr_un	 sun;
+
+			if (once(SEEN_SOCKET, "control socket") == 0 &&
+			    setpath(conf->control_socket,
+			    sizeof(conf->control_socket), $3,
+			    "control socket", 1) == 0 &&
+			    strlen($3) >= sizeof(sun.sun_path))
+				yyerror("control socket \"%s\": path too long "
+				    "(max %zu bytes)", $3,
+				    sizeof(sun.sun_path) - 1);
+			free($3);
+		}
+		| PASSWORD ARGON2ID		{
+			memset(&a2, 0, sizeof(a2));
+			a2.memory = CERTAOS_ARGON2_MEMORY;
+			a2.time = CERTAOS_ARGON2_TIME;
+			a2.lanes = CERTAOS_ARGON2_LANES;
+		} argon2opts			{
+			if (once(SEEN_PASSWORD, "password") == 0) {
+				if (a2.memory < 8 * a2.lanes)
+					yyerror("argon2id memory %u: less than "
+					    "8 KiB per lane", a2.memory);
+				else {
+					conf->argon2_memory = a2.memory;
+					conf->argon2_time = a2.time;
+					conf->argon2_lanes = a2.lanes;
+				}
+			}
+		}
+		;
+
+address		: STRING
+		| NUMBER			{
+			if (asprintf(&$$, "%lld", (long long)$1) == -1)
+				fatal("address: asprintf");
+		}
+		;
+
+sizeval		: STRING
+		| NUMBER			{
+			if (asprintf(&$$, "%lld", (long long)$1) == -1)
+				fatal("size: asprintf");
+		}
+		;
+
+timeval		: STRING
+		| NUMBER			{
+			if (asprintf(&$$, "%lld", (long long)$1) == -1)
+				fatal("timeout: asprintf");
+		}
+		;
+
+tls		: /* empty */
+		| TLS '{' tlsopts '}'		{
+			tlsblk.on = 1;
+		}
+		;
+
+tlsopts		: /* empty */
+		| tlsopts '\n'
+		| tlsopts tlsopt
+		| tlsopts error '\n'		{
+			/* Report the next bad line of the block too. */
+			tlsblk.bad = 1;
+			yyerrok;
+		}
+		;
+
+tlsopt		: CERTIFICATE STRING		{
+			if (tlsblk.cert[0] != '\0') {
+				yyerror("certificate already set");
+				tlsblk.bad = 1;
+			} else if (setpath(tlsblk.cert, sizeof(tlsblk.cert),
+			    $2, "certificate", 0) == -1)
+				tlsblk.bad = 1;
+			free($2);
+		}
+		| KEY STRING			{
+			if (tlsblk.key[0] != '\0') {
+				yyerror("key already set");
+				tlsblk.bad = 1;
+			} else if (setpath(tlsblk.key, sizeof(tlsblk.key),
+			    $2, "key", 0) == -1)
+				tlsblk.bad = 1;
+			free($2);
+		}
+		;
+
+argon2opts	: /* empty */
+		| argon2opts argon2opt
+		;
+
+argon2opt	: MEMORY NUMBER			{
+			if (a2.seen & 1)
+				yyerror("argon2id memory already set");
+			else if (range("argon2id memory", NULL, $2, 8,
+			    4194304) == 0)
+				a2.memory = $2;
+			a2.seen |= 1;
+		}
+		| TIME NUMBER			{
+			if (a2.seen & 2)
+				yyerror("argon2id time already set");
+			else if (range("argon2id time", NULL, $2, 1, 100) == 0)
+				a2.time = $2;
+			a2.seen |= 2;
+		}
+		| PARALLELISM NUMBER		{
+			if (a2.seen & 4)
+				yyerror("argon2id parallelism already set");
+			else if (range("argon2id parallelism", NULL, $2, 1,
+			    16) == 0)
+				a2.lanes = $2;
+			a2.seen |= 4;
+		}
+		;
+
+%%
+
+struct keywords {
+	const char	*k_name;
+	int		 k_val;
+};
+
+/* Sorted: lookup() searches it with bsearch(3); a test checks it. */
+static const struct keywords keywords[] = {
+	{ "argon2id",		ARGON2ID },
+	{ "body-size",		BODYSIZE },
+	{ "certificate",	CERTIFICATE },
+	{ "chroot",		CHROOT },
+	{ "control",		CONTROL },
+	{ "database",		DATABASE },
+	{ "file",		FILENAME },
+	{ "header",		HEADER },
+	{ "header-size",	HEADERSIZE },
+	{ "idle",		IDLE },
+	{ "include",		INCLUDE },
+	{ "issuer",		ISSUER },
+	{ "key",		KEY },
+	{ "limit",		LIMIT },
+	{ "listen",		LISTEN },
+	{ "memory",		MEMORY },
+	{ "on",			ON },
+	{ "parallelism",	PARALLELISM },
+	{ "password",		PASSWORD },
+	{ "pool",		POOL },
+	{ "port",		PORT },
+	{ "prefork",		PREFORK },
+	{ "secret",		SECRET },
+	{ "socket",		SOCKET },
+	{ "time",		TIME },
+	{ "timeout",		TIMEOUT },
+	{ "tls",		TLS },
+	{ "user",		USER }
+};
+
+static int
+yyerror(const char *fmt, ...)
+{
+	va_list		 ap;
+
+	/*
+	 * The lexer already said what was wrong with the token it turned
+	 * into ERROR; the parser's "syntax error" about it adds nothing.
+	 */
+	if (stmt.lexerr && strcmp(fmt, "syntax error") == 0)
+		return (0);
+	if (yychar == 0 && strcmp(fmt, "syntax error") == 0)
+		fmt = "unexpected end of file";
+	if (strcmp(fmt, "syntax error") == 0 && stmt.first[0] != '\0' &&
+	    !stmt.second_eq) {
+		yyerror_at(file->lineno, "unknown keyword \"%s\"",
+		    stmt.first);
+		return (0);
+	}
+	va_start(ap, fmt);
+	vyyerror(file->lineno, fmt, ap);
+	va_end(ap);
+	return (0);
+}
+
+static void
+yyerror_at(int line, const char *fmt, ...)
+{
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vyyerror(line, fmt, ap);
+	va_end(ap);
+}
+
+static void
+vyyerror(int line, const char *fmt, va_list ap)
+{
+	char		*msg;
+
+	errors++;
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("yyerror: vasprintf");
+	log_warnx("%s:%d: %s", file->name, line, msg);
+	free(msg);
+}
+
+static int
+kw_cmp(const void *k, const void *e)
+{
+	return (strcmp(k, ((const struct keywords *)e)->k_name));
+}
+
+static int
+lookup(const char *s)
+{
+	const struct keywords	*p;
+
+	p = bsearch(s, keywords, nitems(keywords), sizeof(keywords[0]),
+	    kw_cmp);
+	if (p != NULL)
+		return (p->k_val);
+	return (STRING);
+}
+
+int
+parse_keywords_sorted(void)
+{
+	size_t		 i;
+
+	for (i = 1; i < nitems(keywords); i++)
+		if (strcmp(keywords[i - 1].k_name, keywords[i].k_name) >= 0)
+			return (0);
+	return (1);
+}
+
+const char *
+parse_keyword(size_t i)
+{
+	if (i >= nitems(keywords))
+		return (NULL);
+	return (keywords[i].k_name);
+}
+
+/*
+ * Input.  Bytes pushed back (lungetc, macro expansions) come first; a
+ * macro's text is framed by START_EXPAND and DONE_EXPAND (values no byte
+ * can take) so that a '$' inside a macro's value is not expanded again.
+ */
+#define START_EXPAND	0x100
+#define DONE_EXPAND	0x101
+
+static int		 expanding;
+static int		*pushback;
+static size_t		 pushback_len, pushback_size;
+
+static int
+igetc(void)
+{
+	int		 c;
+
+	if (pushback_len > 0)
+		return (pushback[--pushback_len]);
+	/*
+	 * The line number moves when the byte after a '\n' is read, so that
+	 * an error found at the end of a line is reported on that line.
+	 */
+	c = getc(file->stream);
+	if (c != EOF && file->nlpending) {
+		file->nlpending = 0;
+		file->lineno++;
+	}
+	if (c == EOF) {
+		/* A last line without '\n' still ends its statement. */
+		if (file->lastc != EOF && file->lastc != '\n') {
+			file->lastc = '\n';
+			file->nlpending = 1;
+			return ('\n');
+		}
+		return (EOF);
+	}
+	if (c == '\n')
+		file->nlpending = 1;
+	file->lastc = c;
+	return (c);
+}
+
+static int
+lgetc(int quotec)
+{
+	int		 c, next;
+
+	for (;;) {
+		c = igetc();
+		if (c == START_EXPAND)
+			expanding = 1;
+		else if (c == DONE_EXPAND)
+			expanding = 0;
+		else
+			break;
+	}
+
+	if (quotec)
+		return (c);
+
+	/* Backslash-newline continues a line. */
+	while (c == '\\') {
+		next = igetc();
+		if (next != '\n') {
+			lungetc(next);
+			break;
+		}
+		c = igetc();
+	}
+
+	/* The end of an included file returns to the one that included it. */
+	while (c == EOF) {
+		if (file == topfile || popfile() == EOF)
+			return (EOF);
+		c = igetc();
+	}
+	return (c);
+}
+
+static void
+lungetc(int c)
+{
+	int		*p;
+	size_t		 n;
+
+	if (c == EOF)
+		return;
+	if (pushback_len == pushback_size) {
+		n = pushback_size == 0 ? 128 : pushback_size * 2;
+		if ((p = reallocarray(pushback, n, sizeof(*p))) == NULL)
+			fatal("lungetc");
+		pushback = p;
+		pushback_size = n;
+	}
+	pushback[pushback_len++] = c;
+}
+
+/* Skip the rest of the line, leaving the '\n' to end the statement. */
+static int
+findeol(void)
+{
+	int		 c;
+
+	for (;;) {
+		c = lgetc(0);
+		if (c == '\n') {
+			lungetc(c);
+			break;
+		}
+		if (c == EOF)
+			break;
+	}
+	stmt.lexerr = 1;
+	return (ERROR);
+}
+
+static int
+allowed_in_string(int c)
+{
+	if (isalnum(c))
+		return (1);
+	if (c == '\0')
+		return (0);
+	return (strchr("%&*+-./:?@[]^_|~", c) != NULL);
+}
+
+static int
+isnumber(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!isdigit((unsigned char)*s))
+			return (0);
+	return (1);
+}
+
+static int
+yylex1(void)
+{
+	static char	 buf[CERTAOS_MAX_TOKEN];
+	char		*p, *val;
+	const char	*errstr;
+	int		 c, next, token;
+
+ top:
+	p = buf;
+	while ((c = lgetc(0)) == ' ' || c == '\t')
+		; /* nothing */
+
+	yylval.lineno = file->lineno;
+	if (c == '#')
+		while ((c = lgetc(0)) != '\n' && c != EOF)
+			; /* nothing */
+	if (c == '$' && !expanding) {
+		for (;;) {
+			c = lgetc(0);
+			if (c != EOF && (isalnum(c) || c == '_')) {
+				if (p + 1 >= buf + sizeof(buf)) {
+					yyerror("macro name too long");
+					return (findeol());
+				}
+				*p++ = c;
+				continue;
+			}
+			*p = '\0';
+			lungetc(c);
+			break;
+		}
+		if (buf[0] == '\0') {
+			yyerror("'$' without a macro name");
+			return (findeol());
+		}
+		if ((val = symget(buf)) == NULL) {
+			yyerror("macro '$%s' not defined", buf);
+			return (findeol());
+		}
+		lungetc(DONE_EXPAND);
+		for (p = val + strlen(val); p > val; p--)
+			lungetc((unsigned char)p[-1]);
+		lungetc(START_EXPAND);
+		goto top;
+	}
+
+	switch (c) {
+	case '"':
+		for (;;) {
+			c = lgetc('"');
+			if (c == EOF || c == '\n') {
+				yyerror("unterminated quoted string");
+				lungetc(c);
+				return (findeol());
+			}
+			if (c == '\\') {
+				next = lgetc('"');
+				if (next == '"' || next == '\\')
+					c = next;
+				else if (next == '\n')
+					continue;
+				else
+					lungetc(next);
+			} else if (c == '"') {
+				*p = '\0';
+				break;
+			} else if (iscntrl(c) && c != '\t') {
+				yyerror("unexpected character 0x%02x in quoted "
+				    "string", c);
+				return (findeol());
+			}
+			if (p + 1 >= buf + sizeof(buf)) {
+				yyerror("string too long (max %d bytes)",
+				    CERTAOS_MAX_TOKEN - 1);
+				return (findeol());
+			}
+			*p++ = c;
+		}
+		if ((yylval.v.string = strdup(buf)) == NULL)
+			fatal("yylex: strdup");
+		stmt.quoted = 1;
+		return (STRING);
+	case '\n':
+	case '=':
+	case '{':
+	case '}':
+	case EOF:
+		return (c == EOF ? 0 : c);
+	}
+
+	if (!allowed_in_string(c)) {
+		if (isprint(c))
+			yyerror("unexpected character '%c'", c);
+		else
+			yyerror("unexpected character 0x%02x", c);
+		return (findeol());
+	}
+	do {
+		if (p + 1 >= buf + sizeof(buf)) {
+			yyerror("string too long (max %d bytes)",
+			    CERTAOS_MAX_TOKEN - 1);
+			return (findeol());
+		}
+		*p++ = c;
+	} while ((c = lgetc(0)) != EOF && allowed_in_string(c));
+	lungetc(c);
+	*p = '\0';
+
+	if (isnumber(buf)) {
+		yylval.v.number = strtonum(buf, LLONG_MIN, LLONG_MAX, &errstr);
+		if (errstr != NULL) {
+			yyerror("\"%s\" invalid number: %s", buf, errstr);
+			return (findeol());
+		}
+		return (NUMBER);
+	}
+	if ((token = lookup(buf)) == STRING)
+		if ((yylval.v.string = strdup(buf)) == NULL)
+			fatal("yylex: strdup");
+	return (token);
+}
+
+/*
+ * Remember how the statement began: a syntax error in a statement whose
+ * first word is not a keyword (and not a macro definition) is reported as
+ * an unknown keyword.
+ */
+static int
+yylex(void)
+{
+	int		 token;
+
+	stmt.lexerr = 0;
+	stmt.quoted = 0;
+	if (stmt.newline) {
+		stmt.newline = 0;
+		stmt.ntok = 0;
+		stmt.second_eq = 0;
+		stmt.first[0] = '\0';
+	}
+	token = yylex1();
+	stmt.ntok++;
+	/* A bare word holds only printable bytes: no escaping needed. */
+	if (stmt.ntok == 1 && token == STRING && !stmt.quoted)
+		(void)strlcpy(stmt.first, yylval.v.string,
+		    sizeof(stmt.first));
+	else if (stmt.ntok == 2 && token == '=')
+		stmt.second_eq = 1;
+	if (token == '\n' || token == 0)
+		stmt.newline = 1;
+	return (token);
+}
+
+static struct file *
+pushfile(const char *name, int included)
+{
+	struct file	*nfile;
+	int		 depth = 0;
+
+	if (included) {
+		depth = file->depth + 1;
+		if (depth > CERTAOS_MAX_INCLUDE) {
+			yyerror("include depth exceeded (max %d)",
+			    CERTAOS_MAX_INCLUDE);
+			return (NULL);
+		}
+	}
+	if ((nfile = calloc(1, sizeof(*nfile))) == NULL)
+		fatal("pushfile");
+	if ((nfile->name = strdup(name)) == NULL)
+		fatal("pushfile");
+	if ((nfile->stream = fopen(name, "r")) == NULL) {
+		if (included)
+			yyerror("could not open include file \"%s\": %s",
+			    name, strerror(errno));
+		else
+			log_warnx("%s: %s", name, strerror(errno));
+		free(nfile->name);
+		free(nfile);
+		return (NULL);
+	}
+	nfile->lineno = 1;
+	nfile->lastc = EOF;
+	nfile->depth = depth;
+	TAILQ_INSERT_TAIL(&files, nfile, entry);
+	return (nfile);
+}
+
+static int
+popfile(void)
+{
+	struct file	*prev;
+
+	prev = TAILQ_PREV(file, files, entry);
+	TAILQ_REMOVE(&files, file, entry);
+	fclose(file->stream);
+	free(file->name);
+	free(file);
+	file = prev;
+	return (file != NULL ? 0 : EOF);
+}
+
+/*
+ * Macros.  Those set with -D (persist) win over definitions in the file.
+ */
+static int
+symset(const char *nam, const char *val, int persist)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry) {
+		if (strcmp(nam, sym->nam) == 0)
+			break;
+	}
+	if (sym != NULL) {
+		if (sym->persist && !persist)
+			return (0);
+		TAILQ_REMOVE(&symhead, sym, entry);
+		free(sym->nam);
+		free(sym->val);
+		free(sym);
+	}
+	if ((sym = calloc(1, sizeof(*sym))) == NULL)
+		return (-1);
+	if ((sym->nam = strdup(nam)) == NULL) {
+		free(sym);
+		return (-1);
+	}
+	if ((sym->val = strdup(val)) == NULL) {
+		free(sym->nam);
+		free(sym);
+		return (-1);
+	}
+	sym->used = 0;
+	sym->persist = persist;
+	TAILQ_INSERT_TAIL(&symhead, sym, entry);
+	return (0);
+}
+
+static char *
+symget(const char *nam)
+{
+	struct sym	*sym;
+
+	TAILQ_FOREACH(sym, &symhead, entry) {
+		if (strcmp(nam, sym->nam) == 0) {
+			sym->used = 1;
+			return (sym->val);
+		}
+	}
+	return (NULL);
+}
+
+static int
+macro_name_ok(const char *s)
+{
+	if (*s == '\0')
+		return (0);
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '_')
+			return (0);
+	return (1);
+}
+
+/* -D name=value: the value may itself hold '=' (a conninfo does). */
+int
+cmdline_symset(char *s)
+{
+	const char	*p;
+	char		*nam;
+	int		 ret;
+
+	if ((p = strchr(s, '=')) == NULL)
+		return (-1);
+	if ((nam = strndup(s, p - s)) == NULL)
+		return (-1);
+	if (!macro_name_ok(nam)) {
+		free(nam);
+		return (-1);
+	}
+	for (p++; *p != '\0'; p++)
+		if (iscntrl((unsigned char)*p) && *p != '\t')
+			break;
+	if (*p != '\0') {
+		free(nam);
+		return (-1);
+	}
+	ret = symset(nam, strchr(s, '=') + 1, 1);
+	free(nam);
+	return (ret);
+}
+
+/*
+ * Statement helpers.  Each reports its own error and returns -1; parsing
+ * goes on so that later errors are reported too.
+ */
+static int
+once(unsigned int bit, const char *what)
+{
+	if (seen & bit) {
+		yyerror("%s already set", what);
+		return (-1);
+	}
+	seen |= bit;
+	return (0);
+}
+
+static int
+range(const char *what, const char *written, long long v, long long min,
+    long long max)
+{
+	if (v >= min && v <= max)
+		return (0);
+	if (written != NULL)
+		yyerror("%s %s: out of range (%lld-%lld)", what, written,
+		    min, max);
+	else
+		yyerror("%s %lld: out of range (%lld-%lld)", what, v, min, max);
+	return (-1);
+}
+
+static int
+setstr(char *dst, size_t size, const char *s, const char *what)
+{
+	if (*s == '\0') {
+		yyerror("%s: empty string", what);
+		return (-1);
+	}
+	if (strlcpy(dst, s, size) >= size) {
+		yyerror("%s too long (max %zu bytes)", what, size - 1);
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+setpath(char *dst, size_t size, const char *s, const char *what,
+    int absolute)
+{
+	if (absolute && *s != '/' && *s != '\0') {
+		yyerror("%s \"%s\": not an absolute path", what, s);
+		return (-1);
+	}
+	return (setstr(dst, size, s, what));
+}
+
+/*
+ * issuer: http:// or https://, a host, no query or fragment, printable
+ * ASCII only; trailing slashes are dropped (the issuer is compared
+ * byte for byte by relying parties).
+ */
+static int
+set_issuer(const char *s)
+{
+	char		 buf[CERTAOS_MAX_ISSUER];
+	const char	*host, *p;
+	size_t		 len;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf)) {
+		yyerror("issuer too long (max %d bytes)",
+		    CERTAOS_MAX_ISSUER - 1);
+		return (-1);
+	}
+	for (p = buf; *p != '\0'; p++)
+		if (!isgraph((unsigned char)*p)) {
+			yyerror("issuer: invalid character 0x%02x",
+			    (unsigned char)*p);
+			return (-1);
+		}
+	if (strncmp(buf, "https://", 8) == 0)
+		host = buf + 8;
+	else if (strncmp(buf, "http://", 7) == 0)
+		host = buf + 7;
+	else {
+		yyerror("issuer \"%s\": must start with http:// or https://",
+		    buf);
+		return (-1);
+	}
+	if (strpbrk(buf, "?#") != NULL) {
+		yyerror("issuer \"%s\": must not have a query or fragment",
+		    buf);
+		return (-1);
+	}
+	len = strlen(buf);
+	while (len > (size_t)(host - buf) && buf[len - 1] == '/')
+		buf[--len] = '\0';
+	if (*host == '\0' || *host == '/') {
+		yyerror("issuer \"%s\": no host", s);
+		return (-1);
+	}
+	(void)strlcpy(conf->issuer, buf, sizeof(conf->issuer));
+	return (0);
+}
+
+/* A number with an optional suffix: "8192", "8K", "1M". */
+static int
+parse_size(const char *what, const char *s, long long min, long long max,
+    uint32_t *out)
+{
+	char		 buf[32];
+	const char	*errstr;
+	long long	 mult = 1, n;
+	size_t		 len;
+
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == 'K') {
+		mult = 1024;
+		len--;
+	} else if (len > 0 && s[len - 1] == 'M') {
+		mult = 1024 * 1024;
+		len--;
+	}
+	if (len >= sizeof(buf)) {
+		yyerror("%s %s: out of range (%lld-%lld)", what, s, min, max);
+		return (-1);
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (!isnumber(buf)) {
+		yyerror("invalid %s \"%s\"", what, s);
+		return (-1);
+	}
+	n = strtonum(buf, LLONG_MIN / mult, LLONG_MAX / mult, &errstr);
+	if (errstr != NULL) {
+		yyerror("%s %s: out of range (%lld-%lld)", what, s, min, max);
+		return (-1);
+	}
+	if (range(what, s, n * mult, min, max) == -1)
+		return (-1);
+	*out = n * mult;
+	return (0);
+}
+
+/* Seconds, with an optional unit: "10", "10s", "5m", "1h". */
+static int
+parse_seconds(const char *what, const char *s, uint32_t *out)
+{
+	char		 buf[32];
+	const char	*errstr;
+	long long	 mult = 1, n;
+	size_t		 len;
+
+	len = strlen(s);
+	if (len > 0 && s[len - 1] == 's')
+		len--;
+	else if (len > 0 && s[len - 1] == 'm') {
+		mult = 60;
+		len--;
+	} else if (len > 0 && s[len - 1] == 'h') {
+		mult = 3600;
+		len--;
+	}
+	if (len >= sizeof(buf)) {
+		yyerror("%s %s: out of range (1-%d)", what, s,
+		    CERTAOS_TIMEOUT_MAX);
+		return (-1);
+	}
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (!isnumber(buf)) {
+		yyerror("invalid %s \"%s\"", what, s);
+		return (-1);
+	}
+	n = strtonum(buf, LLONG_MIN / mult, LLONG_MAX / mult, &errstr);
+	if (errstr != NULL) {
+		yyerror("%s %s: out of range (1-%d)", what, s,
+		    CERTAOS_TIMEOUT_MAX);
+		return (-1);
+	}
+	if (range(what, s, n * mult, 1, CERTAOS_TIMEOUT_MAX) == -1)
+		return (-1);
+	*out = n * mult;
+	return (0);
+}
+
+static void
+tls_reset(void)
+{
+	memset(&tlsblk, 0, sizeof(tlsblk));
+}
+
+/*
+ * listen on ADDR port N [tls { ... }]: errors are reported at the line of
+ * the listen keyword.
+ */
+static void
+listen_add(char *addr, int64_t port, int line)
+{
+	struct listen_config	*lc, *l;
+	struct in6_addr		 in6;
+	struct in_addr		 in4;
+	char			 canon[INET6_ADDRSTRLEN];
+	const char		*a = addr;
+	int			 bad = 0, n = 0;
+
+	if (strcmp(a, "*") == 0)
+		a = "0.0.0.0";
+	if (inet_pton(AF_INET, a, &in4) == 1)
+		(void)inet_ntop(AF_INET, &in4, canon, sizeof(canon));
+	else if (inet_pton(AF_INET6, a, &in6) == 1)
+		(void)inet_ntop(AF_INET6, &in6, canon, sizeof(canon));
+	else {
+		yyerror_at(line, "invalid address \"%s\"", addr);
+		bad = 1;
+	}
+	if (port < 1 || port > 65535) {
+		yyerror_at(line, "port %lld: out of range (1-65535)",
+		    (long long)port);
+		bad = 1;
+	}
+	if (tlsblk.on && (tlsblk.cert[0] == '\0' || tlsblk.key[0] == '\0')) {
+		yyerror_at(line, "tls block requires a certificate and a key");
+		bad = 1;
+	}
+	free(addr);
+	if (bad || tlsblk.bad)
+		return;
+
+	TAILQ_FOREACH(l, &conf->listeners, entry) {
+		if (strcmp(l->addr, canon) == 0 && l->port == port) {
+			yyerror_at(line, "duplicate listener %s port %lld",
+			    canon, (long long)port);
+			return;
+		}
+		n++;
+	}
+	if (n >= CERTAOS_MAX_LISTENERS) {
+		yyerror_at(line, "too many listeners (max %d)",
+		    CERTAOS_MAX_LISTENERS);
+		return;
+	}
+
+	if ((lc = calloc(1, sizeof(*lc))) == NULL)
+		fatal("listen_add");
+	lc->id = n;
+	(void)strlcpy(lc->addr, canon, sizeof(lc->addr));
+	lc->port = port;
+	lc->tls = tlsblk.on;
+	(void)strlcpy(lc->cert_file, tlsblk.cert, sizeof(lc->cert_file));
+	(void)strlcpy(lc->key_file, tlsblk.key, sizeof(lc->key_file));
+	lc->fd = -1;
+	TAILQ_INSERT_TAIL(&conf->listeners, lc, entry);
+}
+
+static void
+conf_defaults(struct certaosd_config *c)
+{
+	long		 ncpu;
+
+	(void)strlcpy(c->issuer, CERTAOS_ISSUER, sizeof(c->issuer));
+	c->db_pool = 4;
+	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > CERTAOS_MAX_PREFORK)
+		ncpu = CERTAOS_MAX_PREFORK;
+	c->prefork = ncpu;
+	c->max_header = CERTAOS_MAX_HEADER_DEF;
+	c->max_body = CERTAOS_MAX_BODY_DEF;
+	c->timeout_header = CERTAOS_TIMEOUT_HDR_DEF;
+	c->timeout_idle = CERTAOS_TIMEOUT_IDLE_DEF;
+	(void)strlcpy(c->user, CERTAOS_USER, sizeof(c->user));
+	(void)strlcpy(c->chroot, CERTAOS_CHROOT, sizeof(c->chroot));
+	(void)strlcpy(c->control_socket, CERTAOS_SOCKET,
+	    sizeof(c->control_socket));
+	c->argon2_memory = CERTAOS_ARGON2_MEMORY;
+	c->argon2_time = CERTAOS_ARGON2_TIME;
+	c->argon2_lanes = CERTAOS_ARGON2_LANES;
+	TAILQ_INIT(&c->listeners);
+}
+
+struct certaosd_config *
+parse_config(const char *filename)
+{
+	struct certaosd_config	*c;
+	struct sym		*sym, *next;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal("parse_config");
+	conf_defaults(c);
+	conf = c;
+	errors = 0;
+	seen = 0;
+	expanding = 0;
+	pushback_len = 0;
+	tls_reset();
+	memset(&stmt, 0, sizeof(stmt));
+	stmt.newline = 1;
+
+	if ((file = pushfile(filename, 0)) == NULL) {
+		config_free(c);
+		conf = NULL;
+		return (NULL);
+	}
+	topfile = file;
+
+	if (yyparse() != 0 && errors == 0)
+		errors++;
+
+	while ((file = TAILQ_LAST(&files, files)) != NULL)
+		(void)popfile();
+	file = topfile = NULL;
+
+	/* Macros from the file live for one parse; those from -D stay. */
+	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
+		if (sym->persist)
+			continue;
+		TAILQ_REMOVE(&symhead, sym, entry);
+		free(sym->nam);
+		free(sym->val);
+		free(sym);
+	}
+
+	/* Required statements, reported once, without a line. */
+	if ((seen & SEEN_SECRET) == 0) {
+		log_warnx("%s: missing secret file", filename);
+		errors++;
+	}
+	if ((seen & SEEN_DATABASE) == 0) {
+		log_warnx("%s: missing database", filename);
+		errors++;
+	}
+	if ((seen & SEEN_LISTEN) == 0) {
+		log_warnx("%s: missing listen on", filename);
+		errors++;
+	}
+
+	free(pushback);
+	pushback = NULL;
+	pushback_len = pushback_size = 0;
+	conf = NULL;
+	if (errors) {
+		config_free(c);
+		return (NULL);
+	}
+	return (c);
+}
+
+void
+config_free(struct certaosd_config *c)
+{
+	struct listen_config	*lc;
+
+	if (c == NULL)
+		return;
+	while ((lc = TAILQ_FIRST(&c->listeners)) != NULL) {
+		TAILQ_REMOVE(&c->listeners, lc, entry);
+		free(lc->cert);
+		freezero(lc->key, lc->key_len);
+		free(lc);
+	}
+	freezero(c->secret, c->secret_len);
+	/* The conninfo may hold a password. */
+	freezero(c, sizeof(*c));
+}
+
+static void
+print_string(FILE *fp, const char *s)
+{
+	putc('"', fp);
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			putc('\\', fp);
+		putc(*s, fp);
+	}
+	putc('"', fp);
+}
+
+void
+print_config(FILE *fp, struct certaosd_config *c)
+{
+	struct listen_config	*lc;
+
+	fprintf(fp, "issuer ");
+	print_string(fp, c->issuer);
+	fprintf(fp, "\nsecret file ");
+	print_string(fp, c->secret_file);
+	fprintf(fp, "\ndatabase ");
+	print_string(fp, c->database);
+	fprintf(fp, "\ndatabase pool %u\n", c->db_pool);
+	fprintf(fp, "prefork %u\n", c->prefork);
+	fprintf(fp, "user ");
+	print_string(fp, c->user);
+	fprintf(fp, "\nchroot ");
+	print_string(fp, c->chroot);
+	fprintf(fp, "\ncontrol socket ");
+	print_string(fp, c->control_socket);
+	fprintf(fp, "\nlimit header-size %u\n", c->max_header);
+	fprintf(fp, "limit body-size %u\n", c->max_body);
+	fprintf(fp, "timeout header %u\n", c->timeout_header);
+	fprintf(fp, "timeout idle %u\n", c->timeout_idle);
+	fprintf(fp, "password argon2id memory %u time %u parallelism %u\n",
+	    c->argon2_memory, c->argon2_time, c->argon2_lanes);
+	TAILQ_FOREACH(lc, &c->listeners, entry) {
+		fprintf(fp, "listen on %s port %u", lc->addr, lc->port);
+		if (lc->tls) {
+			fprintf(fp, " tls {\n\tcertificate ");
+			print_string(fp, lc->cert_file);
+			fprintf(fp, "\n\tkey ");
+			print_string(fp, lc->key_file);
+			fprintf(fp, "\n}");
+		}
+		fprintf(fp, "\n");
+	}
+}

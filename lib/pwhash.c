@@ -1,0 +1,190 @@
+/*
+ * pwhash.c: argon2id password hashes in the PHC string format,
+ * $argon2id$v=19$m=M,t=T,p=P$salt$hash, on libargon2.
+ *
+ * The parameters of a stored hash are checked against the same bounds as
+ * the configured ones before any work is done, so a bad row cannot make
+ * the keys process allocate gigabytes or spin for minutes.
+ */
+
+#include <sys/types.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <argon2.h>
+#include <openssl/rand.h>
+
+#include "certaos.h"
+#include "crypto.h"
+
+#define PW_SALT_LEN	16
+#define PW_HASH_LEN	32
+#define PW_MEMORY_MIN	8		/* KiB */
+#define PW_MEMORY_MAX	4194304		/* KiB: 4 GiB */
+#define PW_TIME_MIN	1
+#define PW_TIME_MAX	100
+#define PW_LANES_MIN	1
+#define PW_LANES_MAX	16
+#define PW_PREFIX	"$argon2id$v=19$"
+#define PW_B64(n)	(((n) * 4 + 2) / 3)	/* unpadded base64 */
+
+static int	 params_valid(const struct argon2_params *);
+static int	 parse_u32(const char **, const char *, uint32_t *);
+static int	 encoded_params(const char *, struct argon2_params *);
+static size_t	 b64_run(const char *);
+
+static int
+params_valid(const struct argon2_params *ap)
+{
+	if (ap->memory < PW_MEMORY_MIN || ap->memory > PW_MEMORY_MAX)
+		return (0);
+	if (ap->time < PW_TIME_MIN || ap->time > PW_TIME_MAX)
+		return (0);
+	if (ap->lanes < PW_LANES_MIN || ap->lanes > PW_LANES_MAX)
+		return (0);
+	/* argon2 needs 8 KiB per lane. */
+	if (ap->memory < 8 * ap->lanes)
+		return (0);
+	return (1);
+}
+
+/* "<key><digits>" at *sp; advances *sp past the digits. */
+static int
+parse_u32(const char **sp, const char *key, uint32_t *v)
+{
+	const char	*s = *sp;
+	size_t		 klen = strlen(key);
+	uint64_t	 n = 0;
+	int		 digits = 0;
+
+	if (strncmp(s, key, klen) != 0)
+		return (-1);
+	s += klen;
+	/* No sign, no leading zero, no overflow. */
+	if (s[0] == '0' && s[1] >= '0' && s[1] <= '9')
+		return (-1);
+	while (*s >= '0' && *s <= '9') {
+		n = n * 10 + (*s - '0');
+		if (n > UINT32_MAX || ++digits > 10)
+			return (-1);
+		s++;
+	}
+	if (digits == 0)
+		return (-1);
+	*v = (uint32_t)n;
+	*sp = s;
+	return (0);
+}
+
+/*
+ * The parameters of an encoded argon2id v=19 hash, and the shape of the
+ * rest: what argon2id_verify() would accept with a shorter hash is
+ * refused here.
+ */
+static int
+encoded_params(const char *enc, struct argon2_params *ap)
+{
+	const char	*s = enc;
+	size_t		 n;
+
+	if (strncmp(s, PW_PREFIX, strlen(PW_PREFIX)) != 0)
+		return (-1);
+	s += strlen(PW_PREFIX);
+	if (parse_u32(&s, "m=", &ap->memory) == -1 ||
+	    parse_u32(&s, ",t=", &ap->time) == -1 ||
+	    parse_u32(&s, ",p=", &ap->lanes) == -1 || *s++ != '$')
+		return (-1);
+	/* Salt of 8 bytes or more, then a hash of exactly PW_HASH_LEN. */
+	if ((n = b64_run(s)) < PW_B64(8) || s[n] != '$')
+		return (-1);
+	s += n + 1;
+	if ((n = b64_run(s)) != PW_B64(PW_HASH_LEN) || s[n] != '\0')
+		return (-1);
+	return (0);
+}
+
+/* Length of the run of unpadded standard base64 characters at s. */
+static size_t
+b64_run(const char *s)
+{
+	size_t	 n;
+
+	for (n = 0; s[n] != '\0'; n++) {
+		if ((s[n] >= 'A' && s[n] <= 'Z') ||
+		    (s[n] >= 'a' && s[n] <= 'z') ||
+		    (s[n] >= '0' && s[n] <= '9') || s[n] == '+' || s[n] == '/')
+			continue;
+		break;
+	}
+	return (n);
+}
+
+int
+pw_hash(const struct argon2_params *params, const void *pw, size_t pwlen,
+    char *out, size_t outsz)
+{
+	struct argon2_params	 def = {
+		CERTAOS_ARGON2_MEMORY, CERTAOS_ARGON2_TIME,
+		CERTAOS_ARGON2_LANES
+	};
+	unsigned char		 salt[PW_SALT_LEN];
+	size_t			 need;
+	int			 rc;
+
+	if (out == NULL || outsz == 0)
+		return (-1);
+	out[0] = '\0';
+	if (params == NULL)
+		params = &def;
+	if ((pw == NULL && pwlen != 0) || pwlen > CERTAOS_MAX_PASSWORD)
+		return (-1);
+	if (!params_valid(params))
+		return (-1);
+	need = argon2_encodedlen(params->time, params->memory, params->lanes,
+	    PW_SALT_LEN, PW_HASH_LEN, Argon2_id);
+	if (need > outsz || need > CERTAOS_MAX_PWHASH)
+		return (-1);
+	if (RAND_bytes(salt, sizeof(salt)) != 1)
+		return (-1);
+
+	/*
+	 * The raw hash is only wanted encoded.  With lanes > 1 libargon2
+	 * starts that many threads for the computation.
+	 */
+	rc = argon2_hash(params->time, params->memory, params->lanes,
+	    pwlen ? pw : "", pwlen, salt, sizeof(salt), NULL, PW_HASH_LEN,
+	    out, outsz, Argon2_id, ARGON2_VERSION_13);
+	explicit_bzero(salt, sizeof(salt));
+	if (rc != ARGON2_OK) {
+		explicit_bzero(out, outsz);
+		return (-1);
+	}
+	return (0);
+}
+
+int
+pw_verify(const char *encoded, const void *pw, size_t pwlen)
+{
+	struct argon2_params	 ap;
+	int			 rc;
+
+	if (encoded == NULL || (pw == NULL && pwlen != 0) ||
+	    pwlen > CERTAOS_MAX_PASSWORD)
+		return (-1);
+	if (strnlen(encoded, CERTAOS_MAX_PWHASH + 1) > CERTAOS_MAX_PWHASH)
+		return (-1);
+	if (encoded_params(encoded, &ap) == -1 || !params_valid(&ap))
+		return (-1);
+
+	rc = argon2id_verify(encoded, pwlen ? pw : "", pwlen);
+	switch (rc) {
+	case ARGON2_OK:
+		return (1);
+	case ARGON2_VERIFY_MISMATCH:
+		return (0);
+	default:
+		return (-1);
+	}
+}

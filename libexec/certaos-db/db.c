@@ -1,0 +1,158 @@
+/*
+ * certaos-db: holds the database conninfo and runs a fixed catalogue of
+ * typed operations for web and keys on a pool of libpq connections.
+ */
+
+#include <sys/types.h>
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "certaos.h"
+#include "log.h"
+#include "proc.h"
+#include "db.h"
+
+static void	 db_dispatch_parent(struct imsgev *, struct imsg *);
+static void	 db_dispatch_web(struct imsgev *, struct imsg *);
+static void	 db_dispatch_keys(struct imsgev *, struct imsg *);
+static void	 db_check_conninfo(const char *);
+static void	 db_configure(void);
+
+static struct proc_child	 pc;
+static struct db_pool		 pool;
+/* configuration received, not yet taken (IMSG_CFG_DONE) */
+static struct cfg_db		 cfg_new;
+static int			 cfg_have;
+
+int
+main(int argc, char *argv[])
+{
+	proc_init(&pc, argc, argv, PROC_DB);
+	/* libpq writes with MSG_NOSIGNAL, but be sure. */
+	(void)signal(SIGPIPE, SIG_IGN);
+	proc_sandbox(&pc);
+	pc.dispatch[PROC_PARENT] = db_dispatch_parent;
+	pc.dispatch[PROC_WEB] = db_dispatch_web;
+	pc.dispatch[PROC_KEYS] = db_dispatch_keys;
+	proc_run(&pc);
+}
+
+/* A conninfo libpq cannot parse would never connect: refuse it now. */
+static void
+db_check_conninfo(const char *conninfo)
+{
+	PQconninfoOption	*opts, *o;
+	char			*err = NULL;
+
+	if ((opts = PQconninfoParse(conninfo, &err)) == NULL) {
+		if (err == NULL)
+			fatalx("database: out of memory");
+		err[strcspn(err, "\n")] = '\0';
+		fatalx("database: bad connection string: %s", err);
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (o->val != NULL)
+			explicit_bzero(o->val, strlen(o->val));
+	PQconninfoFree(opts);
+}
+
+static void
+db_configure(void)
+{
+	if (!cfg_have) {
+		if (!pool.started)
+			fatalx("configuration done without a database");
+		return;
+	}
+	if (!pool.started) {
+		db_check_conninfo(cfg_new.conninfo);
+		db_pool = &pool;
+		pool_start(&pool, pc.evbase, cfg_new.conninfo, cfg_new.pool);
+	} else if (strcmp(cfg_new.conninfo, pool.conninfo) != 0 ||
+	    cfg_new.pool != pool.size)
+		log_warnx("database settings changed: a database change needs "
+		    "a restart; keeping the running one");
+	explicit_bzero(&cfg_new, sizeof(cfg_new));
+	cfg_have = 0;
+}
+
+static void
+db_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ctl_status	 st;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CFG_DB:
+		if (imsg_get_data(imsg, &cfg_new, sizeof(cfg_new)) == -1)
+			fatalx("bad IMSG_CFG_DB from %s (len %zu)", iev->name,
+			    imsg_get_len(imsg));
+		if (memchr(cfg_new.conninfo, '\0',
+		    sizeof(cfg_new.conninfo)) == NULL)
+			fatalx("IMSG_CFG_DB: conninfo not terminated");
+		if (cfg_new.pool < 1 || cfg_new.pool > CERTAOS_MAX_DBPOOL)
+			fatalx("IMSG_CFG_DB: pool %u out of range",
+			    cfg_new.pool);
+		cfg_have = 1;
+		break;
+	case IMSG_CFG_DONE:
+		if (imsg_get_len(imsg) != 0)
+			fatalx("bad IMSG_CFG_DONE from %s", iev->name);
+		db_configure();
+		imsgev_compose(iev, IMSG_CFG_ACK, imsg_get_id(imsg), 0, -1,
+		    NULL, 0);
+		break;
+	case IMSG_CTL_START:
+		if (imsg_get_len(imsg) != 0)
+			fatalx("bad IMSG_CTL_START from %s", iev->name);
+		log_debug("started");
+		break;
+	case IMSG_CTL_STATUS:
+		if (imsg_get_len(imsg) != 0)
+			fatalx("bad IMSG_CTL_STATUS from %s", iev->name);
+		memset(&st, 0, sizeof(st));
+		st.proc = PROC_DB;
+		st.instance = pc.instance;
+		st.pid = getpid();
+		st.started = pc.started;
+		st.db_ok = pool_up(&pool);
+		imsgev_compose(iev, IMSG_CTL_STATUS_REPLY, imsg_get_id(imsg),
+		    0, -1, &st, sizeof(st));
+		break;
+	default:
+		imsgev_unexpected(iev, imsg);
+	}
+}
+
+static void
+db_dispatch_web(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg_get_type(imsg)) {
+	case IMSG_DB_PING:
+		if (imsg_get_len(imsg) != 0)
+			fatalx("bad IMSG_DB_PING from %s (len %zu)",
+			    iev->name, imsg_get_len(imsg));
+		ops_answer_i32(iev, IMSG_DB_PONG, imsg_get_id(imsg),
+		    pool_up(&pool));
+		break;
+	default:
+		imsgev_unexpected(iev, imsg);
+	}
+}
+
+static void
+db_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg_get_type(imsg)) {
+	case IMSG_DB_JWKS_LOAD:
+		pool_submit(&pool, ops_parse(iev, imsg, OP_JWKS_LOAD));
+		break;
+	case IMSG_DB_JWKS_INSERT:
+		pool_submit(&pool, ops_parse(iev, imsg, OP_JWKS_INSERT));
+		break;
+	default:
+		imsgev_unexpected(iev, imsg);
+	}
+}

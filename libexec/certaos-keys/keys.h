@@ -1,0 +1,97 @@
+/*
+ * keys.h: certaos-keys, the process that holds the master secret's
+ * derived keys and the JWKS private keys (relayd's and smtpd's ca.c).
+ */
+
+#ifndef CERTAOS_KEYS_H
+#define CERTAOS_KEYS_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <openssl/evp.h>
+
+#include "certaos.h"
+#include "crypto.h"
+
+#define KEYS_HKDF_SALT		"certaos v1"
+#define KEYS_INFO_COOKIE	"cookie"
+#define KEYS_INFO_TOKEN		"token"
+#define KEYS_INFO_SEAL		"seal"
+#define KEYS_SUBKEY_LEN		32
+#define KEYS_MAX_ALG		16		/* alg name, NUL included */
+#define KEYS_MAX_JWKS		(MAX_IMSGSIZE - IMSG_HEADER_SIZE - 64)
+#define KEYS_BACKOFF_MIN	1		/* s */
+#define KEYS_BACKOFF_MAX	30		/* s */
+
+/* Sub-keys derived (HKDF-SHA256) from the master secret. */
+struct subkeys {
+	unsigned char	 cookie[KEYS_SUBKEY_LEN];
+	unsigned char	 token[KEYS_SUBKEY_LEN];
+	unsigned char	 seal[SEAL_KEY_LEN];
+	int		 set;
+};
+
+/* One signing key, opened from a jwks row. */
+struct keyent {
+	TAILQ_ENTRY(keyent)	 entry;
+	enum jws_alg		 alg;
+	uint64_t		 created;
+	EVP_PKEY		*pkey;
+	char			 kid[CERTAOS_MAX_KID + 1];
+	char			 jwk[CERTAOS_MAX_JWK];	/* public JWK, JSON */
+};
+TAILQ_HEAD(keylist, keyent);
+
+/*
+ * The published key set: sorted RS256, ES256, EdDSA, newest first within
+ * an alg (the first of an alg is its current key), and the JWKS document
+ * built from it once.  generation counts changes of the document.
+ */
+struct keyset {
+	struct keylist		 keys;
+	int			 nkeys;
+	uint32_t		 generation;
+	char			*jwks;
+	size_t			 jwkslen;
+};
+
+/* A new key as the db stores it (IMSG_DB_JWKS_INSERT). */
+struct keyrow {
+	char			 kid[CERTAOS_MAX_KID + 1];
+	char			 alg[KEYS_MAX_ALG];
+	char			 jwk[CERTAOS_MAX_JWK];
+	unsigned char		 sealed[CERTAOS_MAX_SEALED];
+	size_t			 sealedlen;
+	uint64_t		 created;
+};
+
+/* keystore.c */
+int		 subkeys_derive(struct subkeys *, const void *, size_t);
+void		 subkeys_wipe(struct subkeys *);
+int		 subkeys_equal(const struct subkeys *, const struct subkeys *);
+const unsigned char *subkeys_hmac_key(const struct subkeys *, uint32_t);
+
+void		 keylist_init(struct keylist *);
+void		 keylist_free(struct keylist *);
+int		 keylist_count(struct keylist *);
+/* open a row into the list; 0, or -1 with *why set (row refused) */
+int		 keylist_add_row(struct keylist *, const struct subkeys *,
+		    const char *, const char *, const unsigned char *, size_t,
+		    uint64_t, const char **);
+
+void		 keyset_init(struct keyset *);
+/* replace the set's keys by the list's (emptied); 1 if the JWKS changed */
+int		 keyset_swap(struct keyset *, struct keylist *);
+/* the key for alg and kid ("" or NULL: the current key of alg) or NULL */
+struct keyent	*keyset_find(struct keyset *, enum jws_alg, const char *);
+/* space-separated kids, whole kids only, into dst */
+void		 keyset_kids(struct keyset *, char *, size_t);
+
+/* generate a key for alg and seal it into row; 0 or -1 */
+int		 keyrow_generate(const struct subkeys *, enum jws_alg,
+		    uint64_t, struct keyrow *);
+
+#endif

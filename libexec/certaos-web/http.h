@@ -1,0 +1,195 @@
+/*
+ * http.h: the HTTP/1.1 server of certaos-web (http.c) and its routes
+ * (routes.c).
+ */
+
+#ifndef CERTAOS_HTTP_H
+#define CERTAOS_HTTP_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event.h>
+#include <openssl/ssl.h>
+
+#include "certaos.h"
+
+#define HTTP_METHOD_MAX		16	/* method bytes, with the NUL */
+#define HTTP_LOGPATH_MAX	256	/* path bytes kept for the log */
+#define HTTP_MAX_OUTPUT		(256 * 1024)	/* queued before we stop
+						 * reading a pipelining client */
+#define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
+#define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
+
+/* Results of http_scan_head() besides a status code. */
+#define HTTP_SCAN_MORE		0
+#define HTTP_SCAN_DONE		1
+
+/* Where http_scan_head() is in the request head. */
+struct http_scan {
+	size_t		 off;		/* bytes scanned so far */
+	size_t		 line;		/* where the current line starts */
+	size_t		 nlines;	/* complete lines seen */
+	size_t		 headlen;	/* HTTP_SCAN_DONE: head bytes */
+};
+
+enum http_method {
+	HTTP_M_OTHER = 0,
+	HTTP_M_GET,
+	HTTP_M_HEAD,
+	HTTP_M_POST,
+	HTTP_M_PUT,
+	HTTP_M_DELETE,
+	HTTP_M_PATCH,
+	HTTP_M_OPTIONS
+};
+
+/* A parsed request head.  path points into the parsed buffer. */
+struct http_req {
+	char		 method_str[HTTP_METHOD_MAX];
+	enum http_method method;
+	const char	*path;		/* without the query */
+	size_t		 pathlen;
+	const char	*query;		/* after '?', or NULL */
+	size_t		 querylen;
+	char		 logpath[HTTP_LOGPATH_MAX];	/* path?query, cut */
+	int		 minor;		/* HTTP/1.<minor> */
+	int		 keepalive;
+	int		 expect_continue;
+	int64_t		 clen;		/* -1: no Content-Length */
+	size_t		 headlen;
+	const char	*error;		/* why a request was refused */
+};
+
+/*
+ * The parser, free of I/O so that it can be tested alone.
+ *
+ * http_scan_head() looks for the end of the head in buf[0..len), going
+ * on from where the last call stopped (s is zeroed before the first
+ * call).  It returns HTTP_SCAN_MORE, HTTP_SCAN_DONE (s->headlen set; at
+ * most maxhead bytes), or an HTTP status: 400 (NUL byte, bare CR or LF,
+ * empty request line), 414 (no end of the request line in maxhead
+ * bytes), 431 (head longer than maxhead).
+ *
+ * http_parse_head() parses a head that http_scan_head() accepted and
+ * returns 0 or an HTTP status (400, 411, 417, 505) with req->error set.
+ */
+int	 http_scan_head(const char *, size_t, size_t, struct http_scan *);
+int	 http_parse_head(const char *, size_t, struct http_req *);
+const char *http_reason(int);
+const char *http_errcode(int);
+
+/* The server. */
+struct http_limits {
+	uint32_t	 max_header;
+	uint32_t	 max_body;
+	uint32_t	 timeout_header;
+	uint32_t	 timeout_idle;
+};
+
+struct http_listener {
+	uint32_t	 id;
+	int		 fd;		/* -1: slot unused */
+	int		 tls;
+	char		 addr[64];
+	uint16_t	 port;
+	SSL_CTX		*ctx;
+	struct event	 ev;
+	int		 evset;
+	/* PEM received for the next IMSG_CFG_DONE */
+	unsigned char	*cert;
+	size_t		 certlen;
+	unsigned char	*key;
+	size_t		 keylen;
+	int		 seen;		/* named in this configuration round */
+};
+
+struct http_conn;
+typedef void	(*http_wait_cb)(struct http_conn *);
+
+enum http_state {
+	HTTP_S_HEAD = 0,	/* reading a request head */
+	HTTP_S_BODY,		/* reading a request body */
+	HTTP_S_WAIT,		/* a handler waits for an answer */
+	HTTP_S_CLOSING		/* writing the last response */
+};
+
+struct http_conn {
+	TAILQ_ENTRY(http_conn)	 entry;
+	TAILQ_ENTRY(http_conn)	 wentry;	/* routes' wait lists */
+	struct bufferevent	*bev;
+	struct http_listener	*listener;
+	enum http_state		 state;
+	struct event		 timer;
+	http_wait_cb		 wait_cb;	/* timer fired in HTTP_S_WAIT */
+	void			*wait_arg;	/* owned by routes.c */
+	int			 waitlist;	/* on a routes.c list */
+	struct http_scan	 scan;
+	struct http_req		 req;
+	int			 route;
+	int			 started;	/* a request's bytes arrived */
+	int			 processing;
+	int			 paused;	/* output backlog */
+	int			 eof;
+	uint64_t		 nreq;
+	struct timespec		 t0;
+	char			 peer[64];
+};
+
+extern struct http_limits http_limits;
+
+void	 http_init(void);
+struct http_listener *http_listener_get(uint32_t);
+/* slot for a new listener id; NULL when all are taken */
+struct http_listener *http_listener_add(uint32_t, int);
+/* append a PEM chunk (certificate or key); -1 if over the limit */
+int	 http_listener_pem(struct http_listener *, int, const void *, size_t);
+/* close a listener's socket and take a new one */
+void	 http_listener_setfd(struct http_listener *, int);
+/* build SSL_CTXs from the received PEM; -1 with a message logged */
+int	 http_tls_configure(void);
+void	 http_start(void);
+int	 http_nconns(void);
+
+/*
+ * Responses.  extra is "" or complete header lines ("Allow: GET\r\n").
+ * A HEAD request gets the head only.  After the response the connection
+ * goes on with the next request (or closes).
+ */
+void	 http_respond(struct http_conn *, int, const char *, const char *,
+	    const void *, size_t);
+void	 http_error(struct http_conn *, int, const char *);
+/* the handler answers later; cb runs if no answer within secs (0: none) */
+void	 http_wait(struct http_conn *, int, http_wait_cb);
+
+/* routes.c */
+enum route_id {
+	ROUTE_NONE = 0,
+	ROUTE_HEALTH,
+	ROUTE_JWKS,
+	ROUTE_OIDC_CONFIG,
+	ROUTE_OIDC_CONFIG_BASE,
+	ROUTE_MAX
+};
+
+int	 routes_configure(const char *, const char *);
+int	 route_find(const char *, size_t);
+/* 0 if the route takes the method; else fills allow, returns -1 */
+int	 route_method_ok(int, enum http_method, const char **);
+void	 route_dispatch(struct http_conn *, const char *, size_t);
+/* the connection goes away: forget it in whatever waits for an answer */
+void	 route_cancel(struct http_conn *);
+
+struct imsg;
+void	 routes_db_pong(struct imsg *);
+void	 routes_keys_pong(struct imsg *);
+void	 routes_keys_jwks(struct imsg *);
+void	 routes_keys_jwks_changed(struct imsg *);
+void	 routes_keys_error(struct imsg *);
+void	 routes_jwks_fetch(void);
+
+#endif

@@ -1,0 +1,186 @@
+# End to end: the process tree, privileges, sandboxes, and fail-closed.
+
+. "$(atf_get_srcdir)/lib.subr"
+
+atf_test_case tree cleanup
+tree_head()
+{
+	atf_set "descr" "four roles, dropped to _certaos, web and keys" \
+	    "chrooted, seccomp on, only the descriptors each role needs"
+	e2e_head
+	atf_set "require.user" "root"
+}
+tree_body()
+{
+	e2e_init
+	e2e_conf
+	e2e_start
+	m=$(e2e_pid)
+	atf_check -o inline:'certaosd\n' cat /proc/$m/comm
+	atf_check -o match:'^Uid:[[:space:]]+0[[:space:]]' \
+	    grep '^Uid:' /proc/$m/status
+	e2e_children | sort -k2 > "$W/children"
+	atf_check -o inline:'certaos-db\ncertaos-keys\ncertaos-web\ncertaos-web\n' \
+	    awk '{print $2}' "$W/children"
+	uid=$(id -u _certaos)
+	gid=$(id -g _certaos)
+	while read -r pid comm; do
+		# real, effective, saved and filesystem ids, all four
+		atf_check -o match:"^Uid:[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid[[:space:]]+$uid\$" \
+		    grep '^Uid:' /proc/$pid/status
+		atf_check -o match:"^Gid:[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid[[:space:]]+$gid\$" \
+		    grep '^Gid:' /proc/$pid/status
+		atf_check -o match:"^Groups:[[:space:]]+$gid[[:space:]]*\$" \
+		    grep '^Groups:' /proc/$pid/status
+		atf_check -o match:'^NoNewPrivs:[[:space:]]+1$' \
+		    grep '^NoNewPrivs:' /proc/$pid/status
+		atf_check -o match:'^Seccomp:[[:space:]]+2$' \
+		    grep '^Seccomp:' /proc/$pid/status
+		root=$(readlink /proc/$pid/root)
+		# descriptors: stdio, the channels, and what the role holds
+		fds=$(ls /proc/$pid/fd | sort -n | tr '\n' ' ')
+		sockets=0
+		for fd in $(ls /proc/$pid/fd); do
+			t=$(readlink /proc/$pid/fd/$fd)
+			case $t in
+			socket:*|anon_inode:*|/dev/null|/dev/pts/*|pipe:*)
+				;;
+			*)	case $fd in
+				0|1|2) ;;
+				*) atf_fail "$comm holds $t on fd $fd" ;;
+				esac
+				;;
+			esac
+		done
+		case $comm in
+		certaos-web)
+			atf_check_equal /var/empty "$root"
+			;;
+		certaos-keys)
+			atf_check_equal /var/empty "$root"
+			# keys: channels to parent, db, two webs; epoll
+			n=$(ls /proc/$pid/fd | wc -l)
+			[ "$n" -le 9 ] || atf_fail "keys holds $n fds: $fds"
+			# no network sockets at all (invariant 3)
+			for fd in $(ls /proc/$pid/fd); do
+				ino=$(readlink /proc/$pid/fd/$fd |
+				    sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p')
+				[ -n "$ino" ] || continue
+				if grep -q " $ino " /proc/net/tcp \
+				    /proc/net/tcp6 /proc/net/udp \
+				    /proc/net/udp6; then
+					atf_fail "keys holds an inet socket"
+				fi
+			done
+			;;
+		certaos-db)
+			atf_check_equal / "$root"
+			;;
+		esac
+	done < "$W/children"
+	# keys may not be traced or dumped
+	kp=$(e2e_child_pid certaos-keys)
+	atf_check -o match:'^0 ' sh -c "stat -c '%u %g' /proc/$kp/mem"
+}
+tree_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+# kill -9 of one role takes the whole daemon down, with a log line
+kill_role()
+{
+	e2e_init
+	e2e_conf
+	e2e_start
+	pid=$(e2e_child_pid "$1")
+	[ -n "$pid" ] || atf_fail "no $1 process"
+	pids=$(e2e_children | awk '{print $1}')
+	kill -KILL "$pid"
+	st=$(e2e_wait_exit 15) || atf_fail "certaosd still running"
+	[ "$st" -ne 0 ] || atf_fail "certaosd exited 0 after losing $1"
+	atf_check -o match:"lost child: $2\[[0-9]+\] pid $pid terminated; signal 9" \
+	    cat "$W/daemon.log"
+	# and nothing is left behind
+	for p in $pids; do
+		kill -0 "$p" 2>/dev/null && atf_fail "child $p survived"
+	done
+	atf_check -s not-exit:0 -o ignore -e ignore \
+	    curl -s "http://127.0.0.1:$PORT/health"
+}
+
+atf_test_case kill_web cleanup
+kill_web_head() { e2e_head; atf_set "descr" "losing a web worker is fatal"; }
+kill_web_body() { kill_role certaos-web web; }
+kill_web_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_test_case kill_keys cleanup
+kill_keys_head() { e2e_head; atf_set "descr" "losing keys is fatal"; }
+kill_keys_body() { kill_role certaos-keys keys; }
+kill_keys_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_test_case kill_db cleanup
+kill_db_head() { e2e_head; atf_set "descr" "losing db is fatal"; }
+kill_db_body() { kill_role certaos-db db; }
+kill_db_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+# A forbidden system call right after the sandbox: death by SIGSYS (31).
+seccomp_role()
+{
+	e2e_init
+	e2e_conf
+	CERTAOS_REGRESS_SYSCALL=$1 "$CERTAOSD" -d -f "$W/certaos.conf" \
+	    >"$W/daemon.log" 2>&1 &
+	echo $! > "$W/daemon.pid"
+	st=$(e2e_wait_exit 20) || atf_fail "certaosd still running"
+	[ "$st" -ne 0 ] || atf_fail "certaosd exited 0"
+	atf_check -o match:"lost child: $1\[[0-9]+\] pid [0-9]+ terminated; signal 31" \
+	    cat "$W/daemon.log"
+	atf_check -o not-match:'forbidden call was allowed' cat "$W/daemon.log"
+}
+
+atf_test_case seccomp_web cleanup
+seccomp_web_head() { e2e_head; atf_set "descr" "web may not socket()"; }
+seccomp_web_body() { seccomp_role web; }
+seccomp_web_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_test_case seccomp_keys cleanup
+seccomp_keys_head() { e2e_head; atf_set "descr" "keys may not socket()"; }
+seccomp_keys_body() { seccomp_role keys; }
+seccomp_keys_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_test_case seccomp_db cleanup
+seccomp_db_head() { e2e_head; atf_set "descr" "db may not listen()"; }
+seccomp_db_body() { seccomp_role db; }
+seccomp_db_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_test_case term cleanup
+term_head() { e2e_head; atf_set "descr" "SIGTERM stops every process, exit 0"; }
+term_body()
+{
+	e2e_init
+	e2e_conf
+	e2e_start
+	pids=$(e2e_children | awk '{print $1}')
+	kill -TERM "$(e2e_pid)"
+	st=$(e2e_wait_exit 15) || atf_fail "certaosd still running"
+	atf_check_equal 0 "$st"
+	for p in $pids; do
+		kill -0 "$p" 2>/dev/null && atf_fail "child $p survived"
+	done
+	atf_check -s exit:1 test -e "$W/ctl.sock"
+}
+term_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_init_test_cases()
+{
+	atf_add_test_case tree
+	atf_add_test_case kill_web
+	atf_add_test_case kill_keys
+	atf_add_test_case kill_db
+	atf_add_test_case seccomp_web
+	atf_add_test_case seccomp_keys
+	atf_add_test_case seccomp_db
+	atf_add_test_case term
+}
