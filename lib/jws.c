@@ -598,7 +598,6 @@ jws_sign(EVP_PKEY *pkey, enum jws_alg alg, const char *kid,
 	EVP_PKEY_CTX	*pctx = NULL;
 	ECDSA_SIG	*es = NULL;
 	const BIGNUM	*r, *s;
-	const EVP_MD	*md;
 	const unsigned char *p;
 	unsigned char	 sig[JWS_SIG_MAX], raw[ES256_SIG_LEN];
 	char		 hdr[JWS_HDR_MAX];
@@ -639,11 +638,11 @@ jws_sign(EVP_PKEY *pkey, enum jws_alg alg, const char *kid,
 	    (size_t)(n + m) != inlen)
 		goto done;
 
-	md = alg == JWS_EDDSA ? NULL : EVP_sha256();
+	/* Ed25519 signs the message itself: no digest. */
 	if ((mctx = EVP_MD_CTX_new()) == NULL)
 		goto done;
-	if (EVP_DigestSignInit_ex(mctx, &pctx, md == NULL ? NULL : "SHA256",
-	    NULL, NULL, pkey, NULL) != 1)
+	if (EVP_DigestSignInit_ex(mctx, &pctx,
+	    alg == JWS_EDDSA ? NULL : "SHA256", NULL, NULL, pkey, NULL) != 1)
 		goto done;
 	if (alg == JWS_RS256 &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)

@@ -26,7 +26,7 @@
 
 static int		 log_debug_mode = 1;	/* stderr until log_init */
 static int		 log_verbose;
-static const char	*log_procname;
+static char		 log_procname[64];	/* "" until log_procinit */
 
 static void	 log_emit(int, int, const char *, const char *, va_list)
 		    __attribute__((__format__ (printf, 4, 0)));
@@ -43,9 +43,8 @@ log_init(int n_debug, int facility)
 {
 	extern char	*__progname;
 
+	/* verbosity is log_setverbose's alone: -d and -v are separate */
 	log_debug_mode = n_debug;
-	log_verbose = n_debug;
-	log_procinit(__progname);
 
 	if (!log_debug_mode)
 		openlog(__progname, LOG_PID | LOG_NDELAY, facility);
@@ -57,8 +56,9 @@ log_init(int n_debug, int facility)
 void
 log_procinit(const char *procname)
 {
+	/* a copy: the caller's buffer may not live as long as we do */
 	if (procname != NULL)
-		log_procname = procname;
+		(void)strlcpy(log_procname, procname, sizeof(log_procname));
 }
 
 void
@@ -85,7 +85,7 @@ log_line(int pri, int withname, const char *msg, size_t len)
 	const char	*name;
 	int		 n;
 
-	name = log_procname != NULL ? log_procname : __progname;
+	name = log_procname[0] != '\0' ? log_procname : __progname;
 	if (log_debug_mode) {
 		if (withname)
 			n = snprintf(line, sizeof(line), "%s: %.*s\n", name,
@@ -233,7 +233,7 @@ vfatalc(int code, const char *emsg, va_list ap)
 	char		 prefix[128];
 
 	(void)snprintf(prefix, sizeof(prefix), "fatal in %s: ",
-	    log_procname != NULL ? log_procname : __progname);
+	    log_procname[0] != '\0' ? log_procname : __progname);
 	log_emit(LOG_CRIT, code, prefix, emsg, ap);
 	exit(1);
 }

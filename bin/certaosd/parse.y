@@ -34,15 +34,15 @@
 #include "certaosd.h"
 #include "log.h"
 
-TAILQ_HEAD(files, file)		 files = TAILQ_HEAD_INITIALIZER(files);
+static TAILQ_HEAD(files, file)	 files = TAILQ_HEAD_INITIALIZER(files);
 static struct file {
 	TAILQ_ENTRY(file)	 entry;
 	FILE			*stream;
 	char			*name;
 	int			 lineno;
-	int			 nlpending;	/* a '\n' was read: next line */
-	int			 lastc;		/* last byte read, for EOF */
-	int			 depth;		/* include depth, top = 0 */
+	int			 nlpending;	/* '\n' read: line + 1 */
+	int			 lastc;		/* last byte read */
+	int			 depth;		/* top file: 0 */
 } *file, *topfile;
 static struct file	*pushfile(const char *, int);
 static int		 popfile(void);
@@ -63,7 +63,7 @@ static int		 findeol(void);
 static int		 allowed_in_string(int);
 static int		 isnumber(const char *);
 
-TAILQ_HEAD(symhead, sym)	 symhead = TAILQ_HEAD_INITIALIZER(symhead);
+static TAILQ_HEAD(symhead, sym) symhead = TAILQ_HEAD_INITIALIZER(symhead);
 struct sym {
 	TAILQ_ENTRY(sym)	 entry;
 	int			 used;
@@ -116,7 +116,7 @@ static struct {
 
 /* What the lexer knows of the current statement, for "unknown keyword". */
 static struct {
-	int		 newline;	/* the next token starts a statement */
+	int		 newline;	/* next token starts one */
 	int		 ntok;
 	int		 second_eq;
 	int		 lexerr;	/* the last token was ERROR */
@@ -296,8 +296,8 @@ main		: ISSUER STRING			{
 		} argon2opts			{
 			if (once(SEEN_PASSWORD, "password") == 0) {
 				if (a2.memory < 8 * a2.lanes)
-					yyerror("argon2id memory %u: less than "
-					    "8 KiB per lane", a2.memory);
+					yyerror("argon2id memory %u: less "
+					    "than 8 KiB per lane", a2.memory);
 				else {
 					conf->argon2_memory = a2.memory;
 					conf->argon2_time = a2.time;
@@ -724,8 +724,8 @@ yylex1(void)
 				*p = '\0';
 				break;
 			} else if (iscntrl(c) && c != '\t') {
-				yyerror("unexpected character 0x%02x in quoted "
-				    "string", c);
+				yyerror("unexpected character 0x%02x in "
+				    "quoted string", c);
 				return (findeol());
 			}
 			if (p + 1 >= buf + sizeof(buf)) {
@@ -974,7 +974,8 @@ range(const char *what, const char *written, long long v, long long min,
 		yyerror("%s %s: out of range (%lld-%lld)", what, written,
 		    min, max);
 	else
-		yyerror("%s %lld: out of range (%lld-%lld)", what, v, min, max);
+		yyerror("%s %lld: out of range (%lld-%lld)", what, v, min,
+		    max);
 	return (-1);
 }
 

@@ -94,14 +94,14 @@ struct db_conn {
 	enum db_job		 job;
 	int			 step;		/* within the job */
 	int			 mig;		/* migration index */
-	int			 failed;	/* a result of this step failed */
-	int			 lost;		/* connection-class error seen */
+	int			 failed;	/* the step had an error */
+	int			 lost;		/* class 08/57P error seen */
 	char			 errmsg[256];	/* first error of the step */
 	struct db_req		*req;		/* JOB_REQ */
 	struct event		 cev;		/* connect poll (one shot) */
 	struct event		 rev;		/* readable (persistent) */
 	struct event		 wev;		/* PQflush pending */
-	struct event		 tev;		/* backoff, connect or job timer */
+	struct event		 tev;		/* backoff, connect, job */
 	int			 events_set;	/* rev/wev assigned */
 	unsigned int		 backoff;	/* ms */
 	struct timespec		 last_used;

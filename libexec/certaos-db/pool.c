@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,6 +57,7 @@ static void	 pool_livenesscb(int, short, void *);
 static void	 pool_sweepcb(int, short, void *);
 static void	 pool_notify_keys(void);
 static const char *pool_pgerror(PGconn *, char *, size_t);
+static const char *pool_oneline(const char *, char *, size_t);
 static long	 ms_until(const struct timespec *);
 
 void
@@ -77,26 +79,39 @@ ms_until(const struct timespec *ts)
 	return (ms < 0 ? 0 : ms);
 }
 
-/* libpq's last error on one line, copied before the PGconn goes away. */
+/* msg on one line into buf, runs of white space squeezed. */
+static const char *
+pool_oneline(const char *msg, char *buf, size_t len)
+{
+	size_t	 n;
+
+	if (len == 0)
+		return ("");
+	for (n = 0; *msg != '\0' && n + 1 < len; msg++) {
+		if (*msg == '\n' || *msg == '\r' || *msg == '\t' ||
+		    *msg == ' ') {
+			if (n > 0 && buf[n - 1] != ' ')
+				buf[n++] = ' ';
+		} else
+			buf[n++] = *msg;
+	}
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
+	return (buf);
+}
+
+/* libpq's last error, copied before the PGconn goes away. */
 static const char *
 pool_pgerror(PGconn *pg, char *buf, size_t len)
 {
 	const char	*msg = NULL;
-	char		*p;
-	size_t		 n;
 
 	if (pg != NULL)
 		msg = PQerrorMessage(pg);
 	if (msg == NULL || *msg == '\0')
 		msg = "connection lost";
-	(void)strlcpy(buf, msg, len);
-	for (p = buf; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r' || *p == '\t')
-			*p = ' ';
-	n = strlen(buf);
-	while (n > 0 && buf[n - 1] == ' ')
-		buf[--n] = '\0';
-	return (buf);
+	return (pool_oneline(msg, buf, len));
 }
 
 /* A result that says the connection is gone (class 08, 57P). */
@@ -313,6 +328,7 @@ conn_prepare(struct db_pool *pool, struct db_conn *c)
 		return;
 	}
 	st = ops_stmt(c->step);
+	conn_timer(c, CERTAOS_DB_TIMEOUT * 1000);
 	(void)pool_conn_sent(pool, c, PQsendPrepare(c->pg, st->name, st->sql,
 	    st->nparams, st->types));
 }
@@ -418,8 +434,8 @@ conn_drain(struct db_pool *pool, struct db_conn *c)
 static void
 conn_result(struct db_pool *pool, struct db_conn *c, PGresult *res)
 {
-	const char	*msg;
-	char		*p;
+	const char	*msg, *state;
+	char		 buf[512];
 	int		 failed = 0;
 
 	switch (PQresultStatus(res)) {
@@ -433,12 +449,16 @@ conn_result(struct db_pool *pool, struct db_conn *c, PGresult *res)
 	}
 	if (failed) {
 		if (!c->failed) {
-			msg = PQresultErrorMessage(res);
-			(void)strlcpy(c->errmsg, msg != NULL ? msg : "error",
-			    sizeof(c->errmsg));
-			for (p = c->errmsg; *p != '\0'; p++)
-				if (*p == '\n' || *p == '\r' || *p == '\t')
-					*p = ' ';
+			msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+			state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+			if (msg == NULL)
+				msg = PQresultErrorMessage(res);
+			(void)snprintf(buf, sizeof(buf), "%s%s%s%s",
+			    msg != NULL ? msg : "error",
+			    state != NULL ? " (SQLSTATE " : "",
+			    state != NULL ? state : "",
+			    state != NULL ? ")" : "");
+			(void)pool_oneline(buf, c->errmsg, sizeof(c->errmsg));
 		}
 		c->failed = 1;
 		if (pool_error_lost(res))
@@ -558,7 +578,8 @@ conn_down(struct db_pool *pool, struct db_conn *c, const char *why)
 
 	if (c->state == CONN_READY)
 		pool->nready--;
-	event_del(&c->cev);
+	if (event_initialized(&c->cev))
+		event_del(&c->cev);
 	if (c->events_set) {
 		event_del(&c->rev);
 		event_del(&c->wev);
@@ -621,7 +642,8 @@ conn_timercb(int fd, short event, void *arg)
 		conn_down(c->pool, c, "timed out connecting");
 		break;
 	default:
-		if (c->job == JOB_REQ || c->job == JOB_PING)
+		/* migrations may wait long for the lock: not timed */
+		if (c->job != JOB_NONE && c->job != JOB_MIGRATE)
 			conn_down(c->pool, c, "no answer in time");
 		break;
 	}
@@ -643,6 +665,7 @@ pool_kick(struct db_pool *pool)
 		if (pool->listener == NULL) {
 			pool->listener = c;
 			c->job = JOB_LISTEN;
+			conn_timer(c, CERTAOS_DB_TIMEOUT * 1000);
 			(void)pool_conn_sent(pool, c, PQsendQuery(c->pg,
 			    "LISTEN " DB_NOTIFY_CHANNEL));
 			continue;

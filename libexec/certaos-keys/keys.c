@@ -617,7 +617,7 @@ keys_hmac(struct imsgev *iev, struct imsg *imsg)
 	const unsigned char	*key;
 	uint32_t		 purpose;
 	size_t			 len;
-	static unsigned char	 data[4096];
+	static unsigned char	 data[KEYS_MAX_HMAC_INPUT];
 	unsigned char		 mac[SHA256_LEN];
 
 	mread_init(&mr, imsg);

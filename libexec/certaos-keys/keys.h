@@ -22,6 +22,7 @@
 #define KEYS_INFO_SEAL		"seal"
 #define KEYS_SUBKEY_LEN		32
 #define KEYS_MAX_ALG		16		/* alg name, NUL included */
+#define KEYS_MAX_HMAC_INPUT	4096		/* IMSG_KEYS_HMAC data bytes */
 #define KEYS_MAX_JWKS		(MAX_IMSGSIZE - IMSG_HEADER_SIZE - 64)
 #define KEYS_BACKOFF_MIN	1		/* s */
 #define KEYS_BACKOFF_MAX	30		/* s */

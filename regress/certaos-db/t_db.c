@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 
 #include <atf-c.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
@@ -227,6 +228,37 @@ pg_query(struct pg *pg, const char *sql)
 	while (n > 0 && s[n - 1] == '\n')
 		s[--n] = '\0';
 	return (s);
+}
+
+/* Signal the cluster's postmaster and its children (SIGSTOP: a hang). */
+static void
+pg_signal(struct pg *pg, int sig)
+{
+	DIR		*dir;
+	struct dirent	*de;
+	FILE		*f;
+	char		 path[PATH_MAX + 32], comm[64], state;
+	int		 pid, ppid, master, n = 0;
+
+	snprintf(path, sizeof(path), "%s/data/postmaster.pid", pg->dir);
+	ATF_REQUIRE((f = fopen(path, "r")) != NULL);
+	ATF_REQUIRE(fscanf(f, "%d", &master) == 1);
+	fclose(f);
+	ATF_REQUIRE((dir = opendir("/proc")) != NULL);
+	while ((de = readdir(dir)) != NULL) {
+		if ((pid = atoi(de->d_name)) <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		if ((f = fopen(path, "r")) == NULL)
+			continue;
+		if (fscanf(f, "%*d %63s %c %d", comm, &state, &ppid) == 3 &&
+		    ppid == master && kill(pid, sig) == 0)
+			n++;
+		fclose(f);
+	}
+	closedir(dir);
+	ATF_REQUIRE(kill(master, sig) == 0);
+	ATF_REQUIRE(n > 0);
 }
 
 static void
@@ -646,6 +678,7 @@ ATF_TC_BODY(outage, tc)
 	static struct db_jwk	 k, rows[4];
 	struct dbproc		 d;
 	struct pg		 pg;
+	struct imsg		 imsg;
 	struct timespec		 t0;
 	long			 ms;
 	int			 n;
@@ -658,6 +691,7 @@ ATF_TC_BODY(outage, tc)
 	ATF_REQUIRE_EQ(db_insert(&d, &k), 1);
 
 	/* the server goes away while the pool is idle */
+	d.notifies = 0;
 	pg_stop(&pg);
 	ms = db_wait_ping(&d, 0, 2000);
 	printf("PONG 0 %ld ms after pg_ctl stop returned\n", ms);
@@ -678,12 +712,58 @@ ATF_TC_BODY(outage, tc)
 	ATF_CHECK_EQ(db_load(&d, rows, 4, &n, 3000), 1);
 	ATF_REQUIRE_EQ(n, 1);
 	same_jwk(&rows[0], &k);
+	/* LISTEN again: keys is told, changes may have been missed */
+	if (d.notifies == 0) {
+		expect(&d, &d.keys, IMSG_DB_JWKS_NOTIFY, 0, 3000, &imsg);
+		imsg_free(&imsg);
+	}
 	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
 	ATF_CHECK(count_in_file(d.log, "database unavailable") >= 1);
 	ATF_CHECK(count_in_file(d.log, "database available") >= 2);
 	/* migrations ran once; the reconnect found them done */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM "
 	    "schema_migrations"), "1");
+}
+
+/*
+ * A server that hangs (SIGSTOP) instead of closing: requests are answered
+ * "unavailable" after CERTAOS_DB_TIMEOUT, the liveness check notices the
+ * idle connections, and service resumes when the server does.
+ */
+NEEDS_PG(hung_server, 150);
+ATF_TC_BODY(hung_server, tc)
+{
+	static struct db_jwk	 rows[4];
+	struct dbproc		 d;
+	struct pg		 pg;
+	struct timespec		 t0;
+	long			 ms;
+	int			 n;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	db_start(tc, &d, "db.log", pg.conninfo);
+	db_wait_ping(&d, 1, 20000);
+
+	pg_signal(&pg, SIGSTOP);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ATF_CHECK_EQ(db_load(&d, rows, 4, &n, (CERTAOS_DB_TIMEOUT + 3) * 1000),
+	    0);
+	ms = elapsed_ms(&t0);
+	printf("LOAD failed after %ld ms\n", ms);
+	ATF_CHECK(ms >= (CERTAOS_DB_TIMEOUT - 1) * 1000);
+	/* the other connection is found dead by the liveness check */
+	ms = db_wait_ping(&d, 0,
+	    (DB_LIVENESS + CERTAOS_DB_TIMEOUT + 3) * 1000);
+	printf("PONG 0 after %ld more ms\n", ms);
+	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
+
+	pg_signal(&pg, SIGCONT);
+	ms = db_wait_ping(&d, 1, 30000);
+	printf("PONG 1 %ld ms after SIGCONT\n", ms);
+	ATF_CHECK_EQ(db_load(&d, rows, 4, &n, 3000), 1);
+	ATF_CHECK(count_in_file(d.log,
+	    "database unavailable: no answer in time") == 1);
 }
 
 NEEDS_PG(start_down, 120);
@@ -739,6 +819,31 @@ ATF_TC_BODY(two_instances, tc)
 	u2 = count_in_file(d2.log, "migrations: up to date (version 1)");
 	ATF_CHECK_MSG(a1 + a2 == 1 && u1 + u2 == 1 && a1 + u1 == 1,
 	    "applied %d/%d, up to date %d/%d", a1, a2, u1, u2);
+}
+
+/* A migration that fails is fatal, names itself, and records nothing. */
+NEEDS_PG(migration_fails, 120);
+ATF_TC_BODY(migration_fails, tc)
+{
+	struct dbproc	 d;
+	struct pg	 pg;
+	int		 status;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	pg_query(&pg, "CREATE TABLE jwks (x integer)");
+	db_spawn(tc, &d, "db.log");
+	db_config_send(&d, pg.conninfo, 2);
+	db_config_ack(&d);
+	status = db_wait_exit(&d, 20000);
+	ATF_CHECK(!WIFEXITED(status) || WEXITSTATUS(status) != 0);
+	ATF_CHECK_MSG(strstr(slurp(d.log), "migrations: 0001_init failed") !=
+	    NULL, "log: %s", slurp(d.log));
+	ATF_CHECK(strstr(slurp(d.log), "already exists") != NULL);
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM "
+	    "schema_migrations"), "0");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM pg_proc WHERE "
+	    "proname = 'certaos_jwks_notify'"), "0");
 }
 
 NEEDS_PG(reload, 120);
@@ -967,8 +1072,10 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, jwks);
 	ATF_TP_ADD_TC(tp, outage);
+	ATF_TP_ADD_TC(tp, hung_server);
 	ATF_TP_ADD_TC(tp, start_down);
 	ATF_TP_ADD_TC(tp, two_instances);
+	ATF_TP_ADD_TC(tp, migration_fails);
 	ATF_TP_ADD_TC(tp, reload);
 	ATF_TP_ADD_TC(tp, unexpected_type);
 	ATF_TP_ADD_TC(tp, bad_payload);

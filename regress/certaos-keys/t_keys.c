@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -174,12 +175,16 @@ spawn(const atf_tc_t *tc, struct kchild *kc, const unsigned char *secret,
     size_t secretlen, int attach_peers)
 {
 	struct passwd	*pw;
-	char		 path[PATH_MAX];
+	char		 path[PATH_MAX], empty[PATH_MAX];
 	int		 sv[2];
 
 	memset(kc, 0, sizeof(*kc));
 	(void)snprintf(path, sizeof(path), "%s/libexec/certaos-keys",
 	    atf_tc_get_config_var(tc, "builddir"));
+	/* as root it chroots, as certaosd runs it: into an empty directory */
+	ATF_REQUIRE(getcwd(empty, sizeof(empty) - 8) != NULL);
+	(void)strlcat(empty, "/empty", sizeof(empty));
+	ATF_REQUIRE(mkdir(empty, 0755) == 0 || errno == EEXIST);
 	ATF_REQUIRE_MSG(access(path, X_OK) == 0, "%s: %s", path,
 	    strerror(errno));
 	ATF_REQUIRE((pw = getpwuid(geteuid())) != NULL);
@@ -191,7 +196,7 @@ spawn(const atf_tc_t *tc, struct kchild *kc, const unsigned char *secret,
 			_exit(127);
 		closefrom(PROC_PARENT_FD + 1);
 		execl(path, "certaos-keys", "-P", "keys", "-I", "0", "-u",
-		    pw->pw_name, "-d", (char *)NULL);
+		    pw->pw_name, "-c", empty, "-d", (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);
@@ -724,8 +729,9 @@ ATF_TC_BODY(first_start, tc)
 ATF_TC(sign_limits);
 ATF_TC_HEAD(sign_limits, tc)
 {
-	atf_tc_set_md_var(tc, "descr", "a payload of CERTAOS_MAX_JWS_INPUT "
-	    "bytes is signed with RS256; one more byte is fatal");
+	atf_tc_set_md_var(tc, "descr", "a 6000-byte payload is signed; "
+	    "a signing input over CERTAOS_MAX_JWS_INPUT is an error; a "
+	    "payload over it is fatal");
 	atf_tc_set_md_var(tc, "require.config", "builddir");
 	atf_tc_set_md_var(tc, "timeout", "300");
 }
@@ -742,7 +748,11 @@ ATF_TC_BODY(sign_limits, tc)
 
 	random_secret(secret, sizeof(secret));
 	first_start(tc, &kc, secret, sizeof(secret), rows);
-	memset(payload, 'a', CERTAOS_MAX_JWS_INPUT);
+	/*
+	 * jws.c bounds the signing input (b64 header "." b64 payload) by
+	 * CERTAOS_MAX_JWS_INPUT: 6000 bytes fit, 8192 do not.
+	 */
+	memset(payload, 'a', 6000);
 	ATF_REQUIRE_EQ(sign(&kc, "RS256", "", payload, jws, sizeof(jws)), 0);
 	for (i = 0; i < NALGS; i++)
 		if (strcmp(rows[i].alg, "RS256") == 0)
@@ -752,6 +762,10 @@ ATF_TC_BODY(sign_limits, tc)
 	    &alg)) != NULL);
 	ATF_REQUIRE_EQ(jws_verify(pk, alg, jws, strlen(jws)), 1);
 	EVP_PKEY_free(pk);
+	memset(payload, 'a', CERTAOS_MAX_JWS_INPUT);
+	ATF_REQUIRE_EQ(sign(&kc, "RS256", "", payload, jws, sizeof(jws)), -1);
+	ATF_REQUIRE_STREQ(jws, "sign failed");
+	ATF_REQUIRE_EQ(ping(&kc), 3);
 
 	payload[CERTAOS_MAX_JWS_INPUT] = 'a';
 	mbuf_init(&mb);

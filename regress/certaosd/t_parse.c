@@ -42,6 +42,7 @@ static void	 expect_ok(const char *);
 static size_t	 count_lines(const char *);
 static struct listen_config *listener(struct certaosd_config *, uint32_t);
 static char	*print_to_string(struct certaosd_config *);
+static int	 symset_str(const char *);
 
 static void
 write_file(const char *name, const char *text)
@@ -145,6 +146,16 @@ print_to_string(struct certaosd_config *conf)
 	print_config(fp, conf);
 	ATF_REQUIRE(fclose(fp) == 0);
 	return (buf);
+}
+
+/* cmdline_symset() takes a writable string, as getopt's optarg is. */
+static int
+symset_str(const char *s)
+{
+	char	 def[64];
+
+	ATF_REQUIRE(strlcpy(def, s, sizeof(def)) < sizeof(def));
+	return (cmdline_symset(def));
 }
 
 ATF_TC_WITHOUT_HEAD(keywords);
@@ -253,7 +264,7 @@ ATF_TC_BODY(full, tc)
 	ATF_CHECK_STREQ("/var/lib/certaos", conf->chroot);
 	ATF_CHECK_STREQ("/run/c.sock", conf->control_socket);
 	ATF_CHECK_EQ(65536, conf->argon2_memory);
-	ATF_CHECK_EQ(2, conf->argon2_time);		/* omitted: default */
+	ATF_CHECK_EQ(2, conf->argon2_time);	/* omitted: default */
 	ATF_CHECK_EQ(4, conf->argon2_lanes);
 
 	ATF_REQUIRE((l = listener(conf, 0)) != NULL);
@@ -334,7 +345,8 @@ ATF_TC_BODY(ranges, tc)
 		{ "prefork 65", "prefork 65: out of range (1-64)" },
 		{ "prefork -1", "prefork -1: out of range (1-64)" },
 		{ "database pool 64", NULL },
-		{ "database pool 65", "database pool 65: out of range (1-64)" },
+		{ "database pool 65",
+		    "database pool 65: out of range (1-64)" },
 		{ "database pool 0", "database pool 0: out of range (1-64)" },
 		{ "limit header-size 1023",
 		    "header-size 1023: out of range (1024-65536)" },
@@ -354,11 +366,14 @@ ATF_TC_BODY(ranges, tc)
 		{ "limit body-size 9999999999999999999M",
 		    "body-size 9999999999999999999M: out of range "
 		    "(1024-67108864)" },
-		{ "timeout header 0", "timeout header 0: out of range (1-3600)" },
+		{ "timeout header 0",
+		    "timeout header 0: out of range (1-3600)" },
 		{ "timeout header 3601",
 		    "timeout header 3601: out of range (1-3600)" },
-		{ "timeout idle 61m", "timeout idle 61m: out of range (1-3600)" },
-		{ "timeout idle 2h", "timeout idle 2h: out of range (1-3600)" },
+		{ "timeout idle 61m",
+		    "timeout idle 61m: out of range (1-3600)" },
+		{ "timeout idle 2h",
+		    "timeout idle 2h: out of range (1-3600)" },
 		{ "timeout idle 10x", "invalid timeout idle \"10x\"" },
 		{ "listen on ::1 port 65535", NULL },
 		{ "listen on ::1 port 65536",
@@ -602,7 +617,6 @@ ATF_TC_WITHOUT_HEAD(macros);
 ATF_TC_BODY(macros, tc)
 {
 	struct certaosd_config	*conf;
-	char			 def[64];
 
 	/* Defined in the file, used bare; a number may be a value. */
 	conf = parse_text(
@@ -633,12 +647,12 @@ ATF_TC_BODY(macros, tc)
 	    "t_parse: " CONF ":5: unexpected character '$'\n");
 
 	/* -D wins over the file, and survives from one parse to the next. */
-	ATF_CHECK_EQ(-1, cmdline_symset(strcpy(def, "noequals")));
-	ATF_CHECK_EQ(-1, cmdline_symset(strcpy(def, "=x")));
-	ATF_CHECK_EQ(-1, cmdline_symset(strcpy(def, "bad-name=x")));
-	ATF_CHECK_EQ(-1, cmdline_symset(strcpy(def, "nl=a\nb")));
-	ATF_CHECK_EQ(0, cmdline_symset(strcpy(def, "n=5")));
-	ATF_CHECK_EQ(0, cmdline_symset(strcpy(def, "ci=a=b")));
+	ATF_CHECK_EQ(-1, symset_str("noequals"));
+	ATF_CHECK_EQ(-1, symset_str("=x"));
+	ATF_CHECK_EQ(-1, symset_str("bad-name=x"));
+	ATF_CHECK_EQ(-1, symset_str("nl=a\nb"));
+	ATF_CHECK_EQ(0, symset_str("n=5"));
+	ATF_CHECK_EQ(0, symset_str("ci=a=b"));
 	conf = parse_text("n = 3\n" MINIMAL "prefork $n\n");
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
 	ATF_CHECK_EQ(5, conf->prefork);

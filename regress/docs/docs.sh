@@ -150,6 +150,66 @@ systemd_verify_body()
 	    systemd-analyze verify "$(pwd)/unit/certaosd.service"
 }
 
+# The names in a systemd syscall group, groups expanded, one a line.
+syscall_group()
+{
+	systemd-analyze syscall-filter "$1" | sed -n '2,$p' |
+	    sed 's/^[[:space:]]*//' | grep -v '^#' | grep -v '^$' |
+	    while read -r w rest; do
+		case "${w}" in
+		@*)	syscall_group "${w}" ;;
+		*)	echo "${w}" ;;
+		esac
+	done
+}
+
+atf_test_case systemd_syscalls
+systemd_syscalls_head()
+{
+	atf_set "descr" "The unit's SystemCallFilter allows every call the" \
+	    "children's own seccomp filters allow, and what privsep calls"
+	atf_set "require.config" "srcdir"
+}
+systemd_syscalls_body()
+{
+	srcdir=$(atf_config_get srcdir)
+	command -v systemd-analyze >/dev/null 2>&1 ||
+	    atf_skip "systemd-analyze is not installed"
+	# What the unit allows: its SystemCallFilter= lines, groups expanded.
+	for w in $(grep "^SystemCallFilter=" "${srcdir}/etc/certaosd.service" |
+	    sed 's/^[^=]*=//'); do
+		case "${w}" in
+		~*)	atf_fail "the unit uses a deny list: ${w}" ;;
+		@*)	syscall_group "${w}" ;;
+		*)	echo "${w}" ;;
+		esac
+	done | sort -u > allowed
+	test $(wc -l < allowed) -gt 100 ||
+	    atf_fail "SystemCallFilter expands to too few calls"
+	# What the children allow themselves (lib/sandbox.c, production
+	# lists: the sanitizer additions never run under systemd), and what
+	# the privilege drop and the sandbox set-up call.
+	awk '/^static const char \*const sc_[a-z]*\[\]/ {
+		inlist = ($0 !~ /sc_sanitize/)
+	}
+	inlist { print }
+	/};/ { inlist = 0 }' "${srcdir}/lib/sandbox.c" |
+	    grep -o '"[a-z0-9_]*"' | tr -d '"' > needed
+	test $(wc -l < needed) -ge 20 ||
+	    atf_fail "no seccomp lists found in lib/sandbox.c"
+	for c in socket bind listen chown fchown kill execve setgroups \
+	    setresgid setresuid chroot chdir prctl seccomp \
+	    landlock_create_ruleset landlock_add_rule landlock_restrict_self; do
+		echo "${c}"
+	done >> needed
+	sort -u needed | while read -r c; do
+		grep -qx "${c}" allowed || echo "${c}"
+	done > missing
+	test -s missing && atf_fail "the unit's SystemCallFilter blocks:" \
+	    $(cat missing)
+	return 0
+}
+
 atf_test_case rc_script
 rc_script_head()
 {
@@ -217,6 +277,7 @@ atf_init_test_cases()
 	atf_add_test_case man_options
 	atf_add_test_case systemd_unit
 	atf_add_test_case systemd_verify
+	atf_add_test_case systemd_syscalls
 	atf_add_test_case rc_script
 	atf_add_test_case sample_config
 }

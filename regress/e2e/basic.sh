@@ -46,7 +46,7 @@ jwks_body()
 	atf_check -o inline:'true\n' jq \
 	    '[.keys[] | has("kty") and has("kid") and has("alg") and
 	    .use == "sig"] | all' "$j"
-	atf_check -o inline:'"EdDSA"\n"ES256"\n"RS256"\n' jq \
+	atf_check -o inline:'"ES256"\n"EdDSA"\n"RS256"\n' jq \
 	    '[.keys[].alg] | sort | .[]' "$j"
 	atf_check -o inline:'true\n' jq '[.keys[] | select(.alg == "RS256") |
 	    .kty == "RSA" and (.n | length) >= 342 and .e == "AQAB"] | all' "$j"
@@ -91,11 +91,10 @@ restart_same_kids_body()
 	jq -S . "$W/body" > "$W/jwks.2"
 	atf_check -o empty diff "$W/jwks.1" "$W/jwks.2"
 	# three rows, private keys sealed (no PEM or DER header in clear)
-	atf_check -o inline:'3\n' e2e_psql "$DB" -tAc \
-	    "select count(*) from jwks"
-	atf_check -o inline:'0\n' e2e_psql "$DB" -tAc \
-	    "select count(*) from jwks where private_sealed::text like
-	    '%PRIVATE%' or position('\\x3082'::bytea in private_sealed) = 1"
+	atf_check_equal 3 "$(e2e_psql "$DB" -tAc 'select count(*) from jwks')"
+	atf_check_equal 0 "$(e2e_psql "$DB" -tAc "select count(*) from jwks
+	    where private_sealed::text like '%PRIVATE%' or
+	    position('\\x3082'::bytea in private_sealed) = 1")"
 }
 restart_same_kids_cleanup()
 {

@@ -8,7 +8,6 @@ db_outage_head()
 	atf_set "descr" "PostgreSQL stopped: /health 503 at once, the JWKS" \
 	    "still served; started again: 200 without a restart"
 	e2e_head
-	atf_set "require.config" "builddir pghost pgport srcdir"
 }
 db_outage_body()
 {
@@ -56,7 +55,6 @@ db_down_at_start_head()
 	atf_set "descr" "certaosd starts without PostgreSQL, answers 503," \
 	    "and comes up by itself when it appears"
 	e2e_head
-	atf_set "require.config" "builddir pghost pgport srcdir"
 }
 db_down_at_start_body()
 {

@@ -20,6 +20,7 @@
 ATF_TC_WITHOUT_HEAD(lines);
 ATF_TC_BODY(lines, tc)
 {
+	char	 name[8];
 	pid_t	 pid;
 
 	pid = atf_utils_fork();
@@ -38,6 +39,11 @@ ATF_TC_BODY(lines, tc)
 		logit(LOG_NOTICE, "logit %s", "works");
 		log_procinit("keys");
 		log_info("renamed");
+		/* the name is copied, not referenced */
+		strlcpy(name, "gone", sizeof(name));
+		log_procinit(name);
+		strlcpy(name, "XXXX", sizeof(name));
+		log_info("copied");
 		exit(0);
 	}
 	atf_utils_wait(pid, 0, "",
@@ -46,7 +52,8 @@ ATF_TC_BODY(lines, tc)
 	    "web[1]: open /nonexistent: No such file or directory\n"
 	    "web[1]: Permission denied\n"
 	    "web[1]: logit works\n"
-	    "keys: renamed\n");
+	    "keys: renamed\n"
+	    "gone: copied\n");
 }
 
 ATF_TC_WITHOUT_HEAD(verbosity);
@@ -67,9 +74,14 @@ ATF_TC_BODY(verbosity, tc)
 		log_debug("shown at %d", log_getverbose());
 		log_setverbose(0);
 		log_debug("hidden again");
+		/* log_init leaves the verbosity alone (-d is not -v) */
+		log_setverbose(2);
+		log_init(1, LOG_DAEMON);
+		log_debug("still shown");
 		exit(0);
 	}
-	atf_utils_wait(pid, 0, "", "db: info at 1\ndb: shown at 2\n");
+	atf_utils_wait(pid, 0, "",
+	    "db: info at 1\ndb: shown at 2\ndb: still shown\n");
 }
 
 ATF_TC_WITHOUT_HEAD(fatal);
