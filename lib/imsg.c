@@ -189,7 +189,7 @@ imsgbuf_read(struct imsgbuf *ibuf)
 	int		 fds[16];
 	size_t		 nfds = 0, i, n;
 	ssize_t		 r;
-	int		 rv;
+	int		 rv, fd;
 
 	if ((rv = imsg_rbuf_reserve(ibuf)) == -1)
 		return (-1);
@@ -219,8 +219,6 @@ imsgbuf_read(struct imsgbuf *ibuf)
 			continue;
 		n = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
 		for (i = 0; i < n; i++) {
-			int	 fd;
-
 			memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int),
 			    sizeof(fd));
 			if (nfds < nitems(fds))

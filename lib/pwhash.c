@@ -10,10 +10,12 @@
 #include <sys/types.h>
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <argon2.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "certaos.h"
@@ -34,6 +36,10 @@ static int	 params_valid(const struct argon2_params *);
 static int	 parse_u32(const char **, const char *, uint32_t *);
 static int	 encoded_params(const char *, struct argon2_params *);
 static size_t	 b64_run(const char *);
+static int	 pw_compute(const struct argon2_params *, const void *,
+		    size_t, unsigned char *, size_t, unsigned char *);
+static int	 b64_encode(const unsigned char *, size_t, char *, size_t);
+static ssize_t	 b64_decode(const char *, size_t, unsigned char *, size_t);
 
 static int
 params_valid(const struct argon2_params *ap)
@@ -129,9 +135,9 @@ pw_hash(const struct argon2_params *params, const void *pw, size_t pwlen,
 		CERTAOS_ARGON2_MEMORY, CERTAOS_ARGON2_TIME,
 		CERTAOS_ARGON2_LANES
 	};
-	unsigned char		 salt[PW_SALT_LEN];
+	unsigned char		 salt[PW_SALT_LEN], raw[PW_HASH_LEN];
 	size_t			 need;
-	int			 rc;
+	int			 n;
 
 	if (out == NULL || outsz == 0)
 		return (-1);
@@ -149,18 +155,24 @@ pw_hash(const struct argon2_params *params, const void *pw, size_t pwlen,
 	if (RAND_bytes(salt, sizeof(salt)) != 1)
 		return (-1);
 
-	/*
-	 * The raw hash is only wanted encoded.  With lanes > 1 libargon2
-	 * starts that many threads for the computation.
-	 */
-	rc = argon2_hash(params->time, params->memory, params->lanes,
-	    pwlen ? pw : "", pwlen, salt, sizeof(salt), NULL, PW_HASH_LEN,
-	    out, outsz, Argon2_id, ARGON2_VERSION_13);
-	explicit_bzero(salt, sizeof(salt));
-	if (rc != ARGON2_OK) {
+	if (pw_compute(params, pw, pwlen, salt, sizeof(salt), raw) == -1) {
+		explicit_bzero(salt, sizeof(salt));
+		return (-1);
+	}
+	n = snprintf(out, outsz, "%sm=%u,t=%u,p=%u$", PW_PREFIX,
+	    params->memory, params->time, params->lanes);
+	if (n < 0 || (size_t)n >= outsz ||
+	    b64_encode(salt, sizeof(salt), out + n, outsz - n) == -1 ||
+	    strlcat(out, "$", outsz) >= outsz ||
+	    b64_encode(raw, sizeof(raw), out + strlen(out),
+	    outsz - strlen(out)) == -1) {
+		explicit_bzero(salt, sizeof(salt));
+		explicit_bzero(raw, sizeof(raw));
 		explicit_bzero(out, outsz);
 		return (-1);
 	}
+	explicit_bzero(salt, sizeof(salt));
+	explicit_bzero(raw, sizeof(raw));
 	return (0);
 }
 
@@ -168,6 +180,9 @@ int
 pw_verify(const char *encoded, const void *pw, size_t pwlen)
 {
 	struct argon2_params	 ap;
+	const char		*sp, *hp;
+	unsigned char		 salt[64], want[PW_HASH_LEN], raw[PW_HASH_LEN];
+	ssize_t			 saltlen;
 	int			 rc;
 
 	if (encoded == NULL || (pw == NULL && pwlen != 0) ||
@@ -178,13 +193,121 @@ pw_verify(const char *encoded, const void *pw, size_t pwlen)
 	if (encoded_params(encoded, &ap) == -1 || !params_valid(&ap))
 		return (-1);
 
-	rc = argon2id_verify(encoded, pwlen ? pw : "", pwlen);
-	switch (rc) {
-	case ARGON2_OK:
-		return (1);
-	case ARGON2_VERIFY_MISMATCH:
-		return (0);
-	default:
+	/* salt and hash, as encoded_params() found them */
+	sp = strrchr(encoded, '$');
+	hp = sp + 1;
+	while (--sp > encoded && *sp != '$')
+		;
+	sp++;
+	if ((saltlen = b64_decode(sp, (size_t)(hp - 1 - sp), salt,
+	    sizeof(salt))) == -1 ||
+	    b64_decode(hp, strlen(hp), want, sizeof(want)) != PW_HASH_LEN)
+		return (-1);
+	if (pw_compute(&ap, pw, pwlen, salt, (size_t)saltlen, raw) == -1)
+		return (-1);
+	rc = CRYPTO_memcmp(raw, want, sizeof(raw)) == 0;
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(want, sizeof(want));
+	return (rc);
+}
+
+/*
+ * One argon2id computation on this thread.  libargon2's high-level calls
+ * start a thread per lane; the keys process may not create threads (its
+ * seccomp filter and RLIMIT_NPROC), so lanes are computed in turn.  The
+ * result is the same: threads do not change the hash.
+ */
+static int
+pw_compute(const struct argon2_params *ap, const void *pw, size_t pwlen,
+    unsigned char *salt, size_t saltlen, unsigned char *out)
+{
+	argon2_context	 ctx;
+	unsigned char	 pwcopy[CERTAOS_MAX_PASSWORD + 1];
+	int		 rc;
+
+	if (pwlen > CERTAOS_MAX_PASSWORD)
+		return (-1);
+	if (pwlen > 0)
+		memcpy(pwcopy, pw, pwlen);
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.out = out;
+	ctx.outlen = PW_HASH_LEN;
+	ctx.pwd = pwcopy;
+	ctx.pwdlen = pwlen;
+	ctx.salt = salt;
+	ctx.saltlen = saltlen;
+	ctx.t_cost = ap->time;
+	ctx.m_cost = ap->memory;
+	ctx.lanes = ap->lanes;
+	ctx.threads = 1;
+	ctx.version = ARGON2_VERSION_13;
+	ctx.flags = ARGON2_DEFAULT_FLAGS;
+	rc = argon2_ctx(&ctx, Argon2_id);
+	explicit_bzero(pwcopy, sizeof(pwcopy));
+	if (rc != ARGON2_OK) {
+		explicit_bzero(out, PW_HASH_LEN);
 		return (-1);
 	}
+	return (0);
+}
+
+static const char b64chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* standard base64 without padding, NUL-terminated, as PHC strings use */
+static int
+b64_encode(const unsigned char *in, size_t len, char *out, size_t outsz)
+{
+	size_t		 i, o = 0;
+	uint32_t	 v;
+
+	if (PW_B64(len) + 1 > outsz)
+		return (-1);
+	for (i = 0; i + 2 < len; i += 3) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+		out[o++] = b64chars[v >> 6 & 63];
+		out[o++] = b64chars[v & 63];
+	}
+	if (len - i == 1) {
+		v = (uint32_t)in[i] << 16;
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+	} else if (len - i == 2) {
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+		out[o++] = b64chars[v >> 18 & 63];
+		out[o++] = b64chars[v >> 12 & 63];
+		out[o++] = b64chars[v >> 6 & 63];
+	}
+	out[o] = '\0';
+	return (0);
+}
+
+static ssize_t
+b64_decode(const char *in, size_t len, unsigned char *out, size_t outsz)
+{
+	const char	*p;
+	size_t		 i, o = 0;
+	uint32_t	 v = 0;
+	int		 bits = 0;
+
+	if (len % 4 == 1)
+		return (-1);
+	for (i = 0; i < len; i++) {
+		if (in[i] == '\0' || (p = strchr(b64chars, in[i])) == NULL)
+			return (-1);
+		v = v << 6 | (uint32_t)(p - b64chars);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (o >= outsz)
+				return (-1);
+			out[o++] = (v >> bits) & 0xff;
+		}
+	}
+	/* the unused low bits of the last character must be zero */
+	if ((v & ((1U << bits) - 1)) != 0)
+		return (-1);
+	return ((ssize_t)o);
 }

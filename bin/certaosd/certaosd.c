@@ -46,6 +46,7 @@ static void	 master_send_procfd(struct child *, struct child *);
 static void	 master_dispatch_child(struct imsgev *, struct imsg *);
 static void	 master_child_eof(struct imsgev *);
 static void	 master_lost(struct child *, int);
+static __dead void master_lost_children(void);
 static void	 master_cfg_acked(void);
 static __dead void master_shutdown(int);
 
@@ -380,8 +381,6 @@ master_lost(struct child *c, int status)
 	pid_t	 pid = c->pid;
 
 	c->pid = 0;
-	if (master.shutting_down)
-		return;
 	if (WIFSIGNALED(status))
 		log_warnx("lost child: %s[%d] pid %d terminated; signal %d",
 		    proc_name(c->proc), c->instance, pid, WTERMSIG(status));
@@ -390,44 +389,60 @@ master_lost(struct child *c, int status)
 		    proc_name(c->proc), c->instance, pid, WEXITSTATUS(status));
 }
 
+/*
+ * A child is gone.  Its peers notice and exit too, so wait a moment and
+ * report every child that ended, those killed by a signal first: the
+ * first death is the cause, the others its consequence.  Then stop.
+ */
+static __dead void
+master_lost_children(void)
+{
+	struct child	*c;
+	struct {
+		struct child	*c;
+		int		 status;
+	}		 lost[CERTAOS_MAX_PREFORK + 2];
+	size_t		 n = 0, i;
+	pid_t		 pid;
+	int		 status, tries, pass;
+
+	for (tries = 0; tries < 10; tries++) {
+		while (n < nitems(lost) &&
+		    (pid = waitpid(WAIT_ANY, &status, WNOHANG)) > 0) {
+			TAILQ_FOREACH(c, &master.children, entry)
+				if (c->pid == pid)
+					break;
+			if (c == NULL)
+				continue;
+			lost[n].c = c;
+			lost[n++].status = status;
+		}
+		if (n > 0 && tries >= 2)
+			break;
+		usleep(50 * 1000);
+	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++)
+			if ((pass == 0) == (WIFSIGNALED(lost[i].status) != 0))
+				master_lost(lost[i].c, lost[i].status);
+	if (n == 0)
+		log_warnx("lost child: a channel closed, no exit status");
+	master_shutdown(1);
+}
+
 static void
 master_child_eof(struct imsgev *iev)
 {
-	struct child	*c = iev->data;
-	int		 i, status;
-
 	if (master.shutting_down)
 		return;
-	/* The channel closes just before the exit status is there. */
-	for (i = 0; i < 20 && c->pid > 0; i++) {
-		if (waitpid(c->pid, &status, WNOHANG) == c->pid) {
-			master_lost(c, status);
-			master_shutdown(1);
-		}
-		usleep(100 * 1000);
-	}
-	log_warnx("lost child: %s: channel closed", iev->name);
-	master_shutdown(1);
+	master_lost_children();
 }
 
 static void
 master_sigchld(void)
 {
-	struct child	*c;
-	pid_t		 pid;
-	int		 status, lost = 0;
-
-	while ((pid = waitpid(WAIT_ANY, &status, WNOHANG)) > 0) {
-		TAILQ_FOREACH(c, &master.children, entry)
-			if (c->pid == pid)
-				break;
-		if (c == NULL)
-			continue;
-		master_lost(c, status);
-		lost = 1;
-	}
-	if (lost && !master.shutting_down)
-		master_shutdown(1);
+	if (!master.shutting_down)
+		master_lost_children();
 }
 
 static void

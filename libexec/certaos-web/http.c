@@ -93,6 +93,7 @@ static void	 conn_new(struct http_listener *, int,
 		    struct sockaddr_storage *, socklen_t);
 static void	 conn_free(struct http_conn *);
 static void	 conn_close(struct http_conn *);
+static void	 conn_linger(struct http_conn *);
 static void	 conn_timer(struct http_conn *, int);
 static void	 conn_timeout(int, short, void *);
 static void	 conn_read(struct bufferevent *, void *);
@@ -131,17 +132,22 @@ http_scan_head(const char *buf, size_t len, size_t maxhead,
 	lim = len < maxhead ? len : maxhead;
 	for (i = s->off; i < lim; i++) {
 		ch = buf[i];
-		if (ch == '\0')
+		if (ch == '\0') {
+			s->error = "NUL byte in the request head";
 			return (400);
-		if (i > 0 && buf[i - 1] == '\r' && ch != '\n')
-			return (400);		/* bare CR */
+		}
+		if ((i > 0 && buf[i - 1] == '\r' && ch != '\n') ||
+		    (ch == '\n' && (i == 0 || buf[i - 1] != '\r'))) {
+			s->error = "Lines must end with CRLF";
+			return (400);
+		}
 		if (ch != '\n')
 			continue;
-		if (i == 0 || buf[i - 1] != '\r')
-			return (400);		/* bare LF */
 		if (i - s->line == 1) {		/* an empty line */
-			if (s->nlines == 0)
-				return (400);	/* no request line */
+			if (s->nlines == 0) {
+				s->error = "Empty request line";
+				return (400);
+			}
 			s->off = i + 1;
 			s->headlen = i + 1;
 			return (HTTP_SCAN_DONE);
@@ -814,9 +820,33 @@ conn_close(struct http_conn *c)
 	c->state = HTTP_S_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-		conn_timer(c, 0);	/* free it from the loop */
+		conn_timer(c, 0);	/* go on from the loop */
 	else
 		evtimer_del(&c->timer);
+}
+
+/*
+ * The last response is written.  Closing now, with unread bytes from the
+ * client in our socket, would send a reset that can destroy the response
+ * before the client reads it: send our FIN, then read and drop what
+ * still comes for a moment (plain HTTP; TLS connections just close).
+ */
+static void
+conn_linger(struct http_conn *c)
+{
+	int	 fd;
+
+	if (c->listener->tls || c->eof ||
+	    (fd = bufferevent_getfd(c->bev)) == -1 ||
+	    shutdown(fd, SHUT_WR) == -1) {
+		conn_free(c);
+		return;
+	}
+	c->state = HTTP_S_LINGER;
+	evbuffer_drain(bufferevent_get_input(c->bev),
+	    evbuffer_get_length(bufferevent_get_input(c->bev)));
+	bufferevent_enable(c->bev, EV_READ);
+	conn_timer(c, HTTP_LINGER);
 }
 
 static void
@@ -851,6 +881,9 @@ conn_timeout(int fd, short ev, void *arg)
 			http_error(c, 503, NULL);
 		break;
 	case HTTP_S_CLOSING:
+		conn_linger(c);
+		break;
+	case HTTP_S_LINGER:
 		conn_free(c);
 		break;
 	}
@@ -860,7 +893,13 @@ static void
 conn_read(struct bufferevent *bev, void *arg)
 {
 	struct http_conn	*c = arg;
+	struct evbuffer		*in;
 
+	if (c->state == HTTP_S_LINGER) {
+		in = bufferevent_get_input(bev);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	if (c->state == HTTP_S_BODY)
 		conn_timer(c, http_limits.timeout_idle);
 	conn_process(c);
@@ -874,7 +913,7 @@ conn_write(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
 	if (c->state == HTTP_S_CLOSING) {
-		conn_free(c);
+		conn_linger(c);
 		return;
 	}
 	if (c->paused) {
@@ -949,7 +988,7 @@ conn_head(struct http_conn *c)
 	if (r == HTTP_SCAN_MORE)
 		return (0);
 	if (r != HTTP_SCAN_DONE) {
-		http_error(c, r, NULL);
+		http_error(c, r, c->scan.error);
 		return (1);
 	}
 	if ((r = http_parse_head(p, c->scan.headlen, &c->req)) != 0) {
@@ -1107,7 +1146,7 @@ http_respond(struct http_conn *c, int status, const char *ctype,
 	const char	*conn;
 	int		 n, close_after;
 
-	if (c->state == HTTP_S_CLOSING)
+	if (c->state == HTTP_S_CLOSING || c->state == HTTP_S_LINGER)
 		return;
 	close_after = !c->req.keepalive || c->eof ||
 	    (status >= 400 && status != 404 && status != 405 &&

@@ -24,6 +24,8 @@
 						 * reading a pipelining client */
 #define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
 #define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
+#define HTTP_LINGER		2	/* s to read and drop after the last
+					 * response before closing */
 
 /* Results of http_scan_head() besides a status code. */
 #define HTTP_SCAN_MORE		0
@@ -35,6 +37,7 @@ struct http_scan {
 	size_t		 line;		/* where the current line starts */
 	size_t		 nlines;	/* complete lines seen */
 	size_t		 headlen;	/* HTTP_SCAN_DONE: head bytes */
+	const char	*error;		/* why, with a status */
 };
 
 enum http_method {
@@ -115,7 +118,9 @@ enum http_state {
 	HTTP_S_HEAD = 0,	/* reading a request head */
 	HTTP_S_BODY,		/* reading a request body */
 	HTTP_S_WAIT,		/* a handler waits for an answer */
-	HTTP_S_CLOSING		/* writing the last response */
+	HTTP_S_CLOSING,		/* writing the last response */
+	HTTP_S_LINGER		/* written; reading what the client still
+				 * sends so that it gets the answer */
 };
 
 struct http_conn {

@@ -27,6 +27,14 @@ mkpair(int sp[2])
 	    sp) == 0);
 }
 
+/* The read end never blocks: a leaked write end fails a test, not hangs. */
+static void
+mkpipe(int p[2])
+{
+	ATF_REQUIRE(pipe(p) == 0);
+	ATF_REQUIRE(set_nonblock(p[0]) == 0);
+}
+
 static int
 fd_is_open(int fd)
 {
@@ -135,7 +143,7 @@ ATF_TC_BODY(fdpass, tc)
 	int		 sp[2], p[2], fd;
 
 	mkpair(sp);
-	ATF_REQUIRE(pipe(p) == 0);
+	mkpipe(p);
 	imsgbuf_init(&a, sp[0]);
 	imsgbuf_init(&b, sp[1]);
 	imsgbuf_allow_fdpass(&a);
@@ -193,7 +201,7 @@ ATF_TC_BODY(fdpass_free_closes, tc)
 	int		 sp[2], p[2];
 
 	mkpair(sp);
-	ATF_REQUIRE(pipe(p) == 0);
+	mkpipe(p);
 	imsgbuf_init(&a, sp[0]);
 	imsgbuf_init(&b, sp[1]);
 	imsgbuf_allow_fdpass(&a);
@@ -216,7 +224,7 @@ ATF_TC_BODY(fd_refused_compose, tc)
 	int		 sp[2], p[2];
 
 	mkpair(sp);
-	ATF_REQUIRE(pipe(p) == 0);
+	mkpipe(p);
 	imsgbuf_init(&a, sp[0]);
 	errno = 0;
 	ATF_CHECK_EQ(imsg_compose(&a, 1, 0, 0, p[1], "x", 1), -1);
@@ -238,7 +246,7 @@ ATF_TC_BODY(fd_refused_receive, tc)
 	int		 sp[2], p[2];
 
 	mkpair(sp);
-	ATF_REQUIRE(pipe(p) == 0);
+	mkpipe(p);
 	imsgbuf_init(&a, sp[0]);
 	imsgbuf_init(&b, sp[1]);
 	imsgbuf_allow_fdpass(&a);	/* the receiver did not opt in */
@@ -585,7 +593,7 @@ ATF_TC_BODY(clear_closes_fds, tc)
 	int		 sp[2], p[2];
 
 	mkpair(sp);
-	ATF_REQUIRE(pipe(p) == 0);
+	mkpipe(p);
 	imsgbuf_init(&a, sp[0]);
 	imsgbuf_allow_fdpass(&a);
 	ATF_REQUIRE_EQ(imsg_compose(&a, 1, 0, 0, p[1], NULL, 0), 1);
@@ -603,7 +611,7 @@ ATF_TC_BODY(ctrunc, tc)
 	int		 sp[2], p[2], lowest, rv, error;
 
 	mkpair(sp);
-	ATF_REQUIRE(pipe(p) == 0);
+	mkpipe(p);
 	imsgbuf_init(&a, sp[0]);
 	imsgbuf_init(&b, sp[1]);
 	imsgbuf_allow_fdpass(&a);
