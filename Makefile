@@ -31,6 +31,8 @@ CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -fno-common
 CPPFLAGS += -Ilib -I$(OBJ)/gen $(PKG_CFLAGS) -D_GNU_SOURCE
 LDLIBS	+= $(PKG_LIBS) -lm
+# Each program maps only the libraries it uses: less memory per process.
+LDFLAGS	+= -Wl,--as-needed
 ifeq ($(SAN),1)
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined

@@ -928,6 +928,7 @@ static void
 conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn	*c = arg;
+	unsigned long		 e;
 
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
 	    !c->eof && c->state != HTTP_S_CLOSING) {
@@ -937,6 +938,15 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 		if (c->state == HTTP_S_HEAD || c->state == HTTP_S_BODY)
 			conn_close(c);
 		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		if (c->listener->tls && (e = bufferevent_get_openssl_error(
+		    bev)) != 0)
+			log_debug("%s: TLS: %s", c->peer,
+			    ERR_error_string(e, NULL));
+		else
+			log_debug("%s: connection error: %s", c->peer,
+			    strerror(EVUTIL_SOCKET_ERROR()));
 	}
 	conn_free(c);
 }
