@@ -191,7 +191,7 @@ master_exec(struct child *c, const char *path)
 {
 	struct certaosd_config	*conf = master.conf;
 	char			 inst[16], role[16], prog[PATH_MAX];
-	char			*argv[16];
+	char			*argv[24];
 	int			 sp[2], argc = 0, i;
 	pid_t			 pid;
 
@@ -200,6 +200,15 @@ master_exec(struct child *c, const char *path)
 	(void)snprintf(inst, sizeof(inst), "%d", c->instance);
 	(void)strlcpy(role, proc_name(c->proc), sizeof(role));
 	(void)strlcpy(prog, path, sizeof(prog));
+#ifdef CERTAOS_VALGRIND
+	/* the leak check of make test: every child under valgrind */
+	argv[argc++] = "valgrind";
+	argv[argc++] = "-q";
+	argv[argc++] = "--vgdb=no";
+	argv[argc++] = "--leak-check=full";
+	argv[argc++] = "--errors-for-leak-kinds=definite,indirect";
+	argv[argc++] = "--error-exitcode=99";
+#endif
 	argv[argc++] = prog;
 	argv[argc++] = "-P";
 	argv[argc++] = role;
@@ -228,7 +237,11 @@ master_exec(struct child *c, const char *path)
 		} else if (dup2(sp[1], PROC_PARENT_FD) == -1)
 			_exit(1);
 		closefrom(PROC_PARENT_FD + 1);
+#ifdef CERTAOS_VALGRIND
+		execvp(argv[0], argv);
+#else
 		execv(path, argv);
+#endif
 		fprintf(stderr, "certaosd: cannot execute %s: %s\n", path,
 		    strerror(errno));
 		_exit(1);

@@ -29,11 +29,19 @@
  * its first byte arrived (else 408 and close); a body must keep coming
  * (timeout_idle between reads, else 408); an idle keep-alive connection
  * closes quietly after timeout_idle, a new one that sends nothing after
- * timeout_header.  Every refusal closes the connection; 404, 405 and 503
- * do not.  At most CERTAOS_MAX_CLIENTS connections per worker: beyond
- * that the worker stops accepting until one closes.
+ * timeout_header.  Every refusal closes the connection (after sending
+ * our FIN we read and drop what still comes for HTTP_LINGER seconds, so
+ * that a reset does not destroy the answer); 404, 405 and 503 do not.
+ * At most CERTAOS_MAX_CLIENTS connections per worker: beyond that the
+ * worker stops accepting until one closes (and for HTTP_ACCEPT_BACKOFF
+ * seconds after EMFILE/ENFILE).
  *
- * Responses are written with one writev() straight to the socket when
+ * Access log, one log_info line per answered request:
+ *	<peer> "<METHOD> <path?query, escaped, cut at 255>" <status>
+ *	    <body bytes> <microseconds since the request's first byte>us
+ * with "- -" when the request line could not be parsed.
+ *
+ * Responses are written with one sendmsg() straight to the socket when
  * nothing is queued (plain HTTP), else queued on the bufferevent.
  */
 
@@ -780,7 +788,8 @@ conn_new(struct http_listener *l, int s, struct sockaddr_storage *ss,
 		c->bev = bufferevent_openssl_socket_new(proc_self->evbase, s,
 		    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
 		if (c->bev != NULL)
-			bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+			bufferevent_openssl_set_allow_dirty_shutdown(c->bev,
+			    1);
 	} else
 		c->bev = bufferevent_socket_new(proc_self->evbase, s,
 		    BEV_OPT_CLOSE_ON_FREE);
@@ -929,6 +938,9 @@ conn_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct http_conn	*c = arg;
 	unsigned long		 e;
+
+	if (what == BEV_EVENT_CONNECTED)	/* TLS handshake done */
+		return;
 
 	if ((what & BEV_EVENT_EOF) && (what & BEV_EVENT_READING) &&
 	    !c->eof && c->state != HTTP_S_CLOSING) {
@@ -1238,7 +1250,8 @@ http_error(struct http_conn *c, int status, const char *message)
 		}
 	}
 	/* Codes and messages are our own constants: no escaping needed. */
-	n = snprintf(body, sizeof(body), "{\"code\":\"%s\",\"message\":\"%s\"}",
+	n = snprintf(body, sizeof(body),
+	    "{\"code\":\"%s\",\"message\":\"%s\"}",
 	    http_errcode(status), message);
 	if (n < 0 || (size_t)n >= sizeof(body))
 		fatalx("%s: error body too long", __func__);

@@ -20,8 +20,8 @@
 
 #define HTTP_METHOD_MAX		16	/* method bytes, with the NUL */
 #define HTTP_LOGPATH_MAX	256	/* path bytes kept for the log */
-#define HTTP_MAX_OUTPUT		(256 * 1024)	/* queued before we stop
-						 * reading a pipelining client */
+/* bytes queued before we stop reading a pipelining client */
+#define HTTP_MAX_OUTPUT		(256 * 1024)
 #define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
 #define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
 #define HTTP_LINGER		2	/* s to read and drop after the last
@@ -130,7 +130,7 @@ struct http_conn {
 	struct http_listener	*listener;
 	enum http_state		 state;
 	struct event		 timer;
-	http_wait_cb		 wait_cb;	/* timer fired in HTTP_S_WAIT */
+	http_wait_cb		 wait_cb;	/* HTTP_S_WAIT timed out */
 	void			*wait_arg;	/* owned by routes.c */
 	int			 waitlist;	/* on a routes.c list */
 	struct http_scan	 scan;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event.h>
 
@@ -47,6 +48,7 @@ RB_HEAD(health_tree, health);
 static int	 health_cmp(struct health *, struct health *);
 RB_PROTOTYPE(health_tree, health, entry, health_cmp)
 
+static int	 ping_send(struct imsgev *, uint32_t, uint32_t);
 static void	 health_start(struct http_conn *);
 static void	 health_finish(struct health *);
 static void	 health_timeout(int, short, void *);
@@ -56,7 +58,8 @@ static void	 jwks_wait_timeout(struct http_conn *);
 static void	 jwks_retry(int, short, void *);
 static void	 jwks_retry_later(void);
 
-static struct health_tree	 health_pending = RB_INITIALIZER(&health_pending);
+static struct health_tree	 health_pending =
+    RB_INITIALIZER(&health_pending);
 static uint32_t			 health_id;
 
 static char	 path_jwks[ROUTE_PATH_MAX];
@@ -68,7 +71,8 @@ static char	*jwks;			/* the JSON served */
 static size_t	 jwks_len;
 static uint32_t	 jwks_gen;
 static int	 jwks_fetching;
-static int	 jwks_refetch;
+static int	 jwks_refetch;	/* changed while a fetch was out */
+static time_t	 jwks_asked;
 static struct event jwks_timer;
 static int	 jwks_timer_set;
 static TAILQ_HEAD(, http_conn) jwks_waiters =
@@ -219,6 +223,24 @@ route_cancel(struct http_conn *c)
  * /health
  */
 
+/*
+ * Compose and write at once: a ping is 16 bytes and the channel is
+ * almost always writable, so this saves arming the write event (and its
+ * epoll_ctl calls) per request.  What does not go out now is left to the
+ * event loop.
+ */
+static int
+ping_send(struct imsgev *iev, uint32_t type, uint32_t id)
+{
+	if (imsg_compose(&iev->ibuf, type, id, 0, -1, NULL, 0) == -1)
+		return (-1);
+	if (imsgbuf_write(&iev->ibuf) == -1)
+		return (-1);
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		imsgev_add(iev);
+	return (0);
+}
+
 static void
 health_start(struct http_conn *c)
 {
@@ -234,10 +256,10 @@ health_start(struct http_conn *c)
 	h->c = c;
 	h->db = h->keys = -1;
 	if ((iev = proc_peer(proc_self, PROC_DB)) == NULL ||
-	    imsgev_compose(iev, IMSG_DB_PING, h->id, 0, -1, NULL, 0) == -1)
+	    ping_send(iev, IMSG_DB_PING, h->id) == -1)
 		h->db = 0;
 	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL ||
-	    imsgev_compose(iev, IMSG_KEYS_PING, h->id, 0, -1, NULL, 0) == -1)
+	    ping_send(iev, IMSG_KEYS_PING, h->id) == -1)
 		h->keys = 0;
 	if (RB_INSERT(health_tree, &health_pending, h) != NULL)
 		fatalx("%s: duplicate request id %u", __func__, h->id);
@@ -372,16 +394,16 @@ routes_jwks_fetch(void)
 {
 	struct imsgev	*iev;
 
-	if (jwks_fetching) {
-		jwks_refetch = 1;
+	/* One fetch at a time, unless the last one went unanswered. */
+	if (jwks_fetching && time(NULL) - jwks_asked < CERTAOS_DB_TIMEOUT)
 		return;
-	}
 	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
 		return;			/* peer_up will ask */
 	if (imsgev_compose(iev, IMSG_KEYS_JWKS_GET, 0, 0, -1, NULL, 0) == -1)
 		fatal("%s: compose", __func__);
 	jwks_fetching = 1;
 	jwks_refetch = 0;
+	jwks_asked = time(NULL);
 }
 
 static void
@@ -455,7 +477,9 @@ routes_keys_jwks_changed(struct imsg *imsg)
 	gen = mread_u32(&mr);
 	if (mread_end(&mr) == -1)
 		fatalx("%s: bad IMSG_KEYS_JWKS_CHANGED", __func__);
-	if (jwks == NULL || gen != jwks_gen)
+	if (jwks_fetching)
+		jwks_refetch = 1;
+	else if (jwks == NULL || gen != jwks_gen)
 		routes_jwks_fetch();
 }
 

@@ -7,6 +7,8 @@
 set -u
 
 obj=${1:-obj}
+shift 2>/dev/null
+# what else is given: kyua test filters (e2e/valgrind)
 top=$(pwd)
 objabs=$(cd "$obj" && pwd)
 pgdir=$objabs/regress-pg
@@ -31,8 +33,9 @@ HOME=$objabs kyua \
     -v test_suites.certaos.srcdir="$top" \
     -v test_suites.certaos.pghost="$pgdir/run" \
     -v test_suites.certaos.pgport="$pgport" \
+    ${VALGRIND:+-v test_suites.certaos.valgrind=1} \
     test --kyuafile "$objabs/regress/Kyuafile" \
-    --results-file "$results" >"$log" 2>&1
+    --results-file "$results" "$@" >"$log" 2>&1
 status=$?
 grep -E -- '->  (failed|broken)' "$log" | sed "s|^|$obj: |"
 

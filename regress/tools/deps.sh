@@ -5,7 +5,8 @@ set -e
 
 PKGS="build-essential pkg-config byacc libevent-dev libpq-dev libssl-dev
 libyajl-dev libbsd-dev libargon2-dev libseccomp-dev kyua atf-sh libatf-dev
-postgresql curl mandoc nginx-light wrk argon2 openssl procps jq netcat-openbsd iproute2"
+postgresql curl mandoc nginx-light wrk argon2 openssl procps jq netcat-openbsd iproute2
+valgrind"
 
 missing=""
 for p in $PKGS; do
