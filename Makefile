@@ -87,9 +87,9 @@ all: $(BINS) $(TESTS_C) $(TESTS_SH) $(KYUAFILES) $(REGRESS_DATA)
 
 .SECONDEXPANSION:
 
-$(OBJ)/o/%.o: %.c $(wildcard lib/*.h) $$(wildcard $$(dir $$<)*.h)
+$(OBJ)/o/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -I$(dir $<) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -I$(dir $<) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -138,7 +138,7 @@ prog_objs_for = $(if $(filter regress/certaosd/%,$(1)),$(OBJ)/gen/parse.o,$(if $
 
 $(TESTS_C): $(OBJ)/%: %.c $$(call prog_objs_for,%.c) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes \
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -MMD -MP -MF $@.d \
 	    -I$(dir $<) -Ibin/certaosd -o $@ $< \
 	    $(call prog_objs_for,$<) $(LIBA) $(LDFLAGS) $(LDLIBS) -latf-c
 
@@ -190,6 +190,9 @@ install: all
 	install -m 0444 etc/certaos.conf etc/certaosd.service \
 	    $(DESTDIR)$(SHAREDIR)/examples
 	install -m 0555 etc/rc.d/certaosd $(DESTDIR)$(SHAREDIR)/examples
+
+# Header dependencies, as the compiler found them.
+-include $(wildcard $(OBJ)/o/*/*.d $(OBJ)/o/*/*/*.d $(OBJ)/regress/*/*.d)
 
 clean:
 	rm -rf obj obj-san obj-vg

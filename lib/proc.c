@@ -222,7 +222,7 @@ imsgev_init(struct imsgev *iev, int fd, struct event_base *base,
 		    proc_name(peer), instance);
 	else
 		(void)strlcpy(iev->name, proc_name(peer), sizeof(iev->name));
-	iev->events = EV_READ;
+	iev->events = EV_READ | EV_PERSIST;
 	event_set(&iev->ev, fd, iev->events, imsgev_handler, iev);
 	if (base != NULL)
 		event_base_set(base, &iev->ev);
@@ -238,15 +238,25 @@ imsgev_clear(struct imsgev *iev)
 	iev->ibuf.fd = -1;
 }
 
+/*
+ * Send what can go now (a channel is almost always writable, and this
+ * spares the write event its epoll_ctl calls), then wait for writability
+ * only if something is left.  A write error is left for the handler,
+ * which reports it where it is safe to.
+ */
 void
 imsgev_add(struct imsgev *iev)
 {
-	short	 events = EV_READ;
+	short	 events = EV_READ | EV_PERSIST;
 
 	if (iev->ibuf.fd == -1)
 		return;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		(void)imsgbuf_write(&iev->ibuf);
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
+	if (events == iev->events)
+		return;
 	iev->events = events;
 	event_del(&iev->ev);
 	event_set(&iev->ev, iev->ibuf.fd, events, imsgev_handler, iev);

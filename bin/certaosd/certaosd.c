@@ -46,7 +46,7 @@ static void	 master_send_procfd(struct child *, struct child *);
 static void	 master_dispatch_child(struct imsgev *, struct imsg *);
 static void	 master_child_eof(struct imsgev *);
 static void	 master_lost(struct child *, int);
-static __dead void master_lost_children(void);
+static void	 master_lost_children(int);
 static void	 master_cfg_acked(void);
 static __dead void master_shutdown(int);
 
@@ -406,9 +406,10 @@ master_lost(struct child *c, int status)
  * A child is gone.  Its peers notice and exit too, so wait a moment and
  * report every child that ended, those killed by a signal first: the
  * first death is the cause, the others its consequence.  Then stop.
+ * On SIGCHLD alone (eof 0) a child that merely stopped is no loss.
  */
-static __dead void
-master_lost_children(void)
+static void
+master_lost_children(int eof)
 {
 	struct child	*c;
 	struct {
@@ -430,6 +431,9 @@ master_lost_children(void)
 			lost[n].c = c;
 			lost[n++].status = status;
 		}
+		/* SIGCHLD also comes for a stopped child: nothing to do */
+		if (n == 0 && !eof)
+			return;
 		if (n > 0 && tries >= 2)
 			break;
 		usleep(50 * 1000);
@@ -448,14 +452,14 @@ master_child_eof(struct imsgev *iev)
 {
 	if (master.shutting_down)
 		return;
-	master_lost_children();
+	master_lost_children(1);
 }
 
 static void
 master_sigchld(void)
 {
 	if (!master.shutting_down)
-		master_lost_children();
+		master_lost_children(0);
 }
 
 static void

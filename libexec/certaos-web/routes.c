@@ -223,22 +223,10 @@ route_cancel(struct http_conn *c)
  * /health
  */
 
-/*
- * Compose and write at once: a ping is 16 bytes and the channel is
- * almost always writable, so this saves arming the write event (and its
- * epoll_ctl calls) per request.  What does not go out now is left to the
- * event loop.
- */
 static int
 ping_send(struct imsgev *iev, uint32_t type, uint32_t id)
 {
-	if (imsg_compose(&iev->ibuf, type, id, 0, -1, NULL, 0) == -1)
-		return (-1);
-	if (imsgbuf_write(&iev->ibuf) == -1)
-		return (-1);
-	if (imsgbuf_queuelen(&iev->ibuf) > 0)
-		imsgev_add(iev);
-	return (0);
+	return (imsgev_compose(iev, type, id, 0, -1, NULL, 0));
 }
 
 static void
