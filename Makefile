@@ -25,7 +25,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS := $(shell pkg-config --libs $(PKGS))
 
 CC	?= cc
-YACC	?= byacc
+# make's built-in YACC is yacc: name ours unless given on the command line
+ifeq ($(origin YACC),default)
+YACC	= byacc
+endif
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
@@ -81,7 +84,7 @@ REGRESS_DATA := $(patsubst %,$(OBJ)/%,$(shell find regress -type f \
 MANS	:= $(wildcard docs/*.5 docs/*.8)
 SQLS	:= $(sort $(wildcard sql/*.sql))
 
-.PHONY: all deps run test check clean install lint man-lint bench
+.PHONY: all deps run test check clean install lint man-lint bench fuzz
 
 all: $(BINS) $(TESTS_C) $(TESTS_SH) $(KYUAFILES) $(REGRESS_DATA)
 
@@ -134,7 +137,9 @@ prog_objs_for = $(if $(filter regress/certaosd/%,$(1)),$(OBJ)/gen/parse.o,$(if $
 	regress/certaos-db/%,$(1)),$(filter-out \
 	$(OBJ)/o/libexec/certaos-db/db.o,$(DB_OBJS)),$(if $(filter \
 	regress/certaos-web/%,$(1)),$(filter-out \
-	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS))))))
+	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS)),$(if $(filter \
+	regress/fuzz/%,$(1)),$(filter-out \
+	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS)) $(OBJ)/gen/parse.o)))))
 
 $(TESTS_C): $(OBJ)/%: %.c $$(call prog_objs_for,%.c) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -195,4 +200,55 @@ install: all
 -include $(wildcard $(OBJ)/o/*/*.d $(OBJ)/o/*/*/*.d $(OBJ)/regress/*/*.d)
 
 clean:
-	rm -rf obj obj-san obj-vg
+	rm -rf obj obj-san obj-vg obj-fuzz
+
+# libFuzzer targets (regress/fuzz/fuzz_*.c) in obj-fuzz/, with clang and
+# ASan+UBSan.  Not part of make test: t_replay runs the same targets there
+# on their seeds and mutants.  Needs clang and its libFuzzer runtime,
+# which make deps does not install (Debian 12, as root: apt-get install
+# clang libclang-rt-14-dev).  Everything the targets link is compiled
+# here again with coverage instrumentation.
+FUZZ_OBJ ?= obj-fuzz
+FUZZ_CC	?= clang
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	   -fno-omit-frame-pointer
+FUZZ_CFLAGS = -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter \
+	   -Wno-missing-field-initializers \
+	   $(FUZZ_SAN)
+FUZZ_CPPFLAGS = -Ilib -Ibin/certaosd -I$(FUZZ_OBJ)/gen $(PKG_CFLAGS) \
+	   -D_GNU_SOURCE -DFUZZ_LIBFUZZER
+FUZZ_NAMES := $(patsubst regress/fuzz/fuzz_%.c,%,\
+	$(wildcard regress/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_OBJ)/fuzz_%)
+FUZZ_OBJS := $(patsubst %.c,$(FUZZ_OBJ)/o/%.o,$(LIB_SRCS) \
+	libexec/certaos-web/http.c libexec/certaos-web/routes.c) \
+	$(FUZZ_OBJ)/o/parse.o
+FUZZ_LIBA := $(FUZZ_OBJ)/libcertaos-fuzz.a
+
+fuzz: $(FUZZ_BINS)
+	@echo "fuzz: run a target on a scratch copy of its seeds, e.g.:"
+	@echo "  mkdir -p /tmp/c && cp regress/fuzz/corpus/http/* /tmp/c"
+	@echo "  $(FUZZ_OBJ)/fuzz_http -max_total_time=60 /tmp/c"
+	@echo "fuzz: targets: $(FUZZ_NAMES); CERTAOS_FUZZ_VERBOSE=1 shows" \
+	    "what fuzz_config's parser logs"
+
+$(FUZZ_OBJ)/o/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer-no-link -MMD -MP -I$(dir $<) -c -o $@ $<
+$(FUZZ_OBJ)/gen/parse.c: bin/certaosd/parse.y
+	@mkdir -p $(dir $@)
+	$(YACC) -o $@ bin/certaosd/parse.y
+$(FUZZ_OBJ)/o/parse.o: $(FUZZ_OBJ)/gen/parse.c bin/certaosd/certaosd.h \
+    $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) \
+	    -fsanitize=fuzzer-no-link -c -o $@ $(FUZZ_OBJ)/gen/parse.c
+$(FUZZ_LIBA): $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+$(FUZZ_OBJ)/fuzz_%: regress/fuzz/fuzz_%.c regress/fuzz/fuzz.h $(FUZZ_LIBA)
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer \
+	    -o $@ $< $(FUZZ_LIBA) $(LDFLAGS) $(LDLIBS)
+
+-include $(wildcard $(FUZZ_OBJ)/o/*/*.d $(FUZZ_OBJ)/o/*/*/*.d)
