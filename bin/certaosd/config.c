@@ -380,8 +380,12 @@ config_merge_restart_only(struct certaosd_config *old,
 		(void)strlcpy(new->chroot, old->chroot, sizeof(new->chroot));
 	}
 	if (strcmp(old->database, new->database) != 0 ||
-	    old->db_pool != new->db_pool)
+	    old->db_pool != new->db_pool) {
 		log_warnx("reload: database changed: needs a restart");
+		(void)strlcpy(new->database, old->database,
+		    sizeof(new->database));
+		new->db_pool = old->db_pool;
+	}
 	if (strcmp(old->control_socket, new->control_socket) != 0) {
 		log_warnx("reload: control socket changed: needs a restart");
 		(void)strlcpy(new->control_socket, old->control_socket,
