@@ -105,8 +105,42 @@ reload_broken_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case reload_restart_only cleanup
+reload_restart_only_head()
+{
+	atf_set "descr" "what needs a restart keeps its running value on" \
+	    "reload, and every reload says so"
+	e2e_head
+}
+reload_restart_only_body()
+{
+	e2e_init
+	e2e_conf
+	e2e_start
+	sed -i -e 's/^prefork 2$/prefork 3/' \
+	    -e "s/dbname=$DB /dbname=${DB}_other /" "$W/certaos.conf"
+	for n in 1 2; do
+		atf_check -o match:reloaded "$CERTAOSCTL" -s "$W/ctl.sock" reload
+		atf_check -o inline:"$n\n" grep -c \
+		    'reload: database changed: needs a restart' "$W/daemon.log"
+		atf_check -o inline:"$n\n" grep -c \
+		    'reload: prefork changed: needs a restart' "$W/daemon.log"
+	done
+	atf_check -o inline:'2\n' sh -c "$CERTAOSCTL -s $W/ctl.sock status |
+	    grep -c '^web '"
+	atf_check -o match:'^database: reachable$' \
+	    "$CERTAOSCTL" -s "$W/ctl.sock" status
+	atf_check_equal 200 "$(e2e_get /health)"
+}
+reload_restart_only_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case reload_restart_only
 	atf_add_test_case reload_good
 	atf_add_test_case reload_broken
 }
