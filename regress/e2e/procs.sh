@@ -175,8 +175,65 @@ term_body()
 }
 term_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
 
+atf_test_case unprivileged cleanup
+unprivileged_head()
+{
+	atf_set "descr" "started by a normal user (make run), certaosd" \
+	    "serves, says once per process that it keeps its user, and" \
+	    "still sandboxes every child with seccomp"
+	e2e_head
+	atf_set "require.user" "root"
+}
+unprivileged_body()
+{
+	e2e_init
+	# a directory of nobody's own for what it must read and create
+	d=$(mktemp -d /tmp/certaos-e2e-user.XXXXXX)
+	echo "$d" > "$W/userdir"
+	chmod 755 "$d"
+	cp "$W/secret" "$d/secret"
+	chown nobody "$d" "$d/secret"
+	chmod 600 "$d/secret"
+	e2e_conf
+	sed -e "s|$W/secret|$d/secret|" -e "s|$W/ctl.sock|$d/ctl.sock|" \
+	    "$W/certaos.conf" > "$d/certaos.conf"
+	chown nobody "$d/certaos.conf"
+	runuser -u nobody -- "$CERTAOSD" -d -f "$d/certaos.conf" \
+	    >"$W/daemon.log" 2>&1 &
+	echo $! > "$W/daemon.pid"
+	e2e_wait_health 200 30 || {
+		cat "$W/daemon.log" >&2
+		atf_fail "certaosd as nobody did not become healthy"
+	}
+	atf_check -o match:'running unprivileged' cat "$W/daemon.log"
+	nobody=$(id -u nobody)
+	atf_check -o inline:'4\n' sh -c \
+	    "pgrep -u nobody -f 'certaos-(web|keys|db)' | wc -l"
+	for pid in $(pgrep -u nobody -f 'certaos-(web|keys|db)'); do
+		atf_check -o match:'^Seccomp:[[:space:]]+2$' \
+		    grep '^Seccomp:' /proc/$pid/status
+		atf_check -o match:"^Uid:[[:space:]]+$nobody[[:space:]]" \
+		    grep '^Uid:' /proc/$pid/status
+	done
+	atf_check -o match:'^database: reachable$' \
+	    runuser -u nobody -- "$CERTAOSCTL" -s "$d/ctl.sock" status
+}
+unprivileged_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	# runuser's child is certaosd: stop it by the socket's owner
+	if [ -f userdir ]; then
+		d=$(cat userdir)
+		pkill -TERM -u nobody -x certaosd 2>/dev/null
+		sleep 1
+		rm -rf "$d"
+	fi
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case unprivileged
 	atf_add_test_case tree
 	atf_add_test_case kill_web
 	atf_add_test_case kill_keys
