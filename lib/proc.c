@@ -106,7 +106,6 @@ proc_init(struct proc_child *pc, int argc, char **argv,
 	if (pc->privileged &&
 	    sandbox_getpw(pc->user, &pc->uid, &pc->gid) == -1)
 		fatalx("unknown user %s", pc->user);
-	pc->chroot_wanted = (role == PROC_WEB || role == PROC_KEYS);
 	pc->started = time(NULL);
 	tzset();
 	proc_self = pc;
@@ -116,7 +115,7 @@ void
 proc_sandbox(struct proc_child *pc)
 {
 	if (pc->privileged)
-		sandbox_drop(pc->chroot_wanted && pc->chroot[0] != '\0' ?
+		sandbox_drop(pc->chroot[0] != '\0' ?
 		    pc->chroot : NULL, pc->uid, pc->gid);
 	else
 		log_info("running unprivileged: not dropping privileges, "

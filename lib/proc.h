@@ -52,9 +52,8 @@ struct proc_child {
 	int			 instance;
 	int			 debug;		/* -d: log to stderr */
 	int			 verbose;
-	int			 chroot_wanted;	/* role chroots (web, keys) */
 	char			 user[LOGIN_NAME_MAX];
-	char			 chroot[PATH_MAX];
+	char			 chroot[PATH_MAX];	/* -c: "" for none (db) */
 	uid_t			 uid;
 	gid_t			 gid;
 	int			 privileged;	/* started as root */

@@ -278,7 +278,6 @@ master_start_children(void)
 			c->proc = roles[r];
 			c->instance = i;
 			TAILQ_INSERT_TAIL(&master.children, c, entry);
-			master.nchildren++;
 			master_exec(c, path);
 			log_debug("started %s[%u] pid %d", proc_name(c->proc),
 			    i, c->pid);

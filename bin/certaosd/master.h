@@ -31,7 +31,6 @@ struct master {
 	time_t			 started;
 	char			 libexec[PATH_MAX];
 	TAILQ_HEAD(, child)	 children;
-	int			 nchildren;
 	int			 acks_pending;
 	int			 running;	/* all acked once: serving */
 	int			 reloading;
