@@ -36,7 +36,7 @@ proc_usage(void)
 	extern const char *__progname;
 
 	fprintf(stderr, "usage: %s -P role -I instance -u user [-c chroot]"
-	    " [-dv]\n", __progname);
+	    " [-dTv]\n", __progname);
 	exit(1);
 }
 
@@ -54,7 +54,7 @@ proc_init(struct proc_child *pc, int argc, char **argv,
 	pc->instance = -1;
 	TAILQ_INIT(&pc->peers);
 
-	while ((ch = getopt(argc, argv, "c:dI:P:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dI:P:Tu:v")) != -1) {
 		switch (ch) {
 		case 'c':
 			if (strlcpy(pc->chroot, optarg, sizeof(pc->chroot)) >=
@@ -74,6 +74,9 @@ proc_init(struct proc_child *pc, int argc, char **argv,
 			if (strlcpy(rolename, optarg, sizeof(rolename)) >=
 			    sizeof(rolename))
 				proc_usage();
+			break;
+		case 'T':
+			pc->tls = 1;
 			break;
 		case 'u':
 			if (strlcpy(pc->user, optarg, sizeof(pc->user)) >=

@@ -52,6 +52,7 @@ struct proc_child {
 	int			 instance;
 	int			 debug;		/* -d: log to stderr */
 	int			 verbose;
+	int			 tls;		/* -T: web serves TLS */
 	char			 user[LOGIN_NAME_MAX];
 	char			 chroot[PATH_MAX];	/* -c: "" for none (db) */
 	uid_t			 uid;

@@ -205,7 +205,7 @@ pw_verify(const char *encoded, const void *pw, size_t pwlen)
 		return (-1);
 	if (pw_compute(&ap, pw, pwlen, salt, (size_t)saltlen, raw) == -1)
 		return (-1);
-	rc = CRYPTO_memcmp(raw, want, sizeof(raw)) == 0;
+	rc = ct_equal(raw, want, sizeof(raw));
 	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(want, sizeof(want));
 	return (rc);

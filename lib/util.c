@@ -15,7 +15,6 @@
 #define LIBBSD_OPENBSD_VIS	/* the OpenBSD strnvis, and no #warning */
 #include <vis.h>
 
-#include <openssl/crypto.h>
 
 #include "certaos.h"
 
@@ -209,13 +208,21 @@ hex_decode(const char *src, size_t len, void *dst, size_t dstsz)
 	return ((ssize_t)(len / 2));
 }
 
-/* 1 if the n bytes at a and b are equal, 0 if not; constant time. */
+/*
+ * 1 if the n bytes at a and b are equal, 0 if not, in time that depends
+ * on n only: every byte is looked at, differences are OR-ed together,
+ * and the compiler is kept from reading anything into the early result.
+ */
 int
 ct_equal(const void *a, const void *b, size_t n)
 {
-	if (n == 0)
-		return (1);
-	return (CRYPTO_memcmp(a, b, n) == 0);
+	const volatile unsigned char	*p = a, *q = b;
+	unsigned char			 d = 0;
+	size_t				 i;
+
+	for (i = 0; i < n; i++)
+		d |= p[i] ^ q[i];
+	return ((1 & (((unsigned int)d - 1) >> 8)) != 0);
 }
 
 int

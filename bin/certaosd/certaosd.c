@@ -40,6 +40,7 @@ static void	 master_sig(int, short, void *);
 static void	 master_sigchld(void);
 static void	 master_libexec(char *, size_t);
 static void	 master_start_children(void);
+static int	 master_has_tls(struct certaosd_config *);
 static pid_t	 master_exec(struct child *, const char *);
 static void	 master_connect_peers(void);
 static void	 master_send_procfd(struct child *, struct child *);
@@ -186,6 +187,17 @@ master_libexec(char *dir, size_t len)
 		errx(1, "libexec path too long");
 }
 
+static int
+master_has_tls(struct certaosd_config *conf)
+{
+	struct listen_config	*lc;
+
+	TAILQ_FOREACH(lc, &conf->listeners, entry)
+		if (lc->tls)
+			return (1);
+	return (0);
+}
+
 static pid_t
 master_exec(struct child *c, const char *path)
 {
@@ -216,6 +228,9 @@ master_exec(struct child *c, const char *path)
 	argv[argc++] = inst;
 	argv[argc++] = "-u";
 	argv[argc++] = conf->user;
+	/* web sets up OpenSSL only when some listener needs it */
+	if (c->proc == PROC_WEB && master_has_tls(conf))
+		argv[argc++] = "-T";
 	if (c->proc == PROC_WEB || c->proc == PROC_KEYS) {
 		argv[argc++] = "-c";
 		argv[argc++] = conf->chroot;

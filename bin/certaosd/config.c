@@ -22,8 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
+#include <sha2.h>
 
 #include "certaos.h"
 #include "log.h"
@@ -31,6 +30,8 @@
 
 static int	 config_read_file(const char *, int, size_t, size_t,
 		    unsigned char **, size_t *);
+static void	 secret_digest(const struct certaosd_config *,
+		    unsigned char [SHA256_DIGEST_LENGTH]);
 static void	 config_send_chunked(struct imsgev *, uint32_t, uint32_t,
 		    const unsigned char *, size_t);
 static void	 config_send_web(struct child *, struct certaosd_config *,
@@ -213,6 +214,19 @@ config_open_listeners(struct certaosd_config *conf)
 	return (0);
 }
 
+/* SHA-256 from libmd: the master links no OpenSSL, which saves memory. */
+static void
+secret_digest(const struct certaosd_config *conf,
+    unsigned char h[SHA256_DIGEST_LENGTH])
+{
+	SHA2_CTX	 ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, conf->secret, conf->secret_len);
+	SHA256Final(h, &ctx);
+	explicit_bzero(&ctx, sizeof(ctx));
+}
+
 static void
 config_send_chunked(struct imsgev *iev, uint32_t type, uint32_t id,
     const unsigned char *data, size_t len)
@@ -323,8 +337,7 @@ config_send_all(struct certaosd_config *conf, int first)
 	 */
 	if (conf->secret != NULL) {
 		if (first)
-			SHA256(conf->secret, conf->secret_len,
-			    master.secret_hash);
+			secret_digest(conf, master.secret_hash);
 		freezero(conf->secret, CERTAOS_MAX_SECRET + 1);
 		conf->secret = NULL;
 		conf->secret_len = 0;
@@ -392,8 +405,8 @@ config_merge_restart_only(struct certaosd_config *old,
 		    sizeof(new->control_socket));
 	}
 	if (new->secret != NULL) {
-		SHA256(new->secret, new->secret_len, h);
-		if (CRYPTO_memcmp(h, master.secret_hash, sizeof(h)) != 0)
+		secret_digest(new, h);
+		if (!ct_equal(h, master.secret_hash, sizeof(h)))
 			log_warnx("reload: the secret changed: needs a "
 			    "restart, keeping the running one");
 		explicit_bzero(h, sizeof(h));

@@ -52,18 +52,22 @@ main(int argc, char *argv[])
 
 	/*
 	 * OpenSSL reads its configuration and fetches its algorithms from
-	 * the file system: do it all before the chroot.
+	 * the file system: do it all before the chroot, and only when a
+	 * listener serves TLS (-T), since a plain HTTP web never needs it
+	 * and its initialisation alone costs a megabyte or two of memory.
 	 */
-	if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG |
-	    OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS,
-	    NULL))
-		fatalx("OpenSSL initialisation failed");
-	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
-		fatalx("SSL_CTX_new");
-	SSL_CTX_free(ctx);
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		fatalx("RAND_bytes");
-	explicit_bzero(b, sizeof(b));
+	if (pc.tls) {
+		if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG |
+		    OPENSSL_INIT_LOAD_SSL_STRINGS |
+		    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL))
+			fatalx("OpenSSL initialisation failed");
+		if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+			fatalx("SSL_CTX_new");
+		SSL_CTX_free(ctx);
+		if (RAND_bytes(b, sizeof(b)) != 1)
+			fatalx("RAND_bytes");
+		explicit_bzero(b, sizeof(b));
+	}
 
 	/* A write to a closed connection is an error, not a signal. */
 	(void)signal(SIGPIPE, SIG_IGN);
@@ -198,6 +202,9 @@ web_listener(struct imsg *imsg)
 		fatalx("%s: more than %d listeners", __func__,
 		    CERTAOS_MAX_LISTENERS);
 	l->tls = cl.tls != 0;
+	if (l->tls && !proc_self->tls)
+		fatalx("%s: TLS listener %u but OpenSSL not set up (no -T)",
+		    __func__, cl.id);
 	l->port = cl.port;
 	(void)strlcpy(l->addr, cl.addr, sizeof(l->addr));
 	l->seen = 1;

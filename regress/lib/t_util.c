@@ -157,6 +157,27 @@ ATF_TC_BODY(ct_equal, tc)
 	ATF_CHECK_EQ(ct_equal("a", "b", 0), 1);
 }
 
+/* Every single-bit difference, at every position, is seen. */
+ATF_TC_WITHOUT_HEAD(ct_equal_bits);
+ATF_TC_BODY(ct_equal_bits, tc)
+{
+	unsigned char	a[33], b[33];
+	size_t		i;
+	int		bit;
+
+	for (i = 0; i < sizeof(a); i++)
+		a[i] = (unsigned char)(i * 37 + 11);
+	for (i = 0; i < sizeof(a); i++)
+		for (bit = 0; bit < 8; bit++) {
+			memcpy(b, a, sizeof(b));
+			b[i] ^= (unsigned char)(1 << bit);
+			ATF_CHECK_EQ_MSG(ct_equal(a, b, sizeof(a)), 0,
+			    "byte %zu bit %d", i, bit);
+		}
+	memcpy(b, a, sizeof(b));
+	ATF_CHECK_EQ(ct_equal(a, b, sizeof(a)), 1);
+}
+
 ATF_TC_WITHOUT_HEAD(nonblock);
 ATF_TC_BODY(nonblock, tc)
 {
@@ -220,6 +241,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, b64url_bounds);
 	ATF_TP_ADD_TC(tp, hex);
 	ATF_TP_ADD_TC(tp, ct_equal);
+	ATF_TP_ADD_TC(tp, ct_equal_bits);
 	ATF_TP_ADD_TC(tp, nonblock);
 	ATF_TP_ADD_TC(tp, escape);
 	ATF_TP_ADD_TC(tp, procnames);

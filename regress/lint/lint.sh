@@ -26,7 +26,7 @@ atf_test_case secret_compare
 secret_compare_head()
 {
 	atf_set "descr" "secrets, tokens, passwords, hashes and MACs are" \
-	    "compared with CRYPTO_memcmp (ct_equal), never memcmp/strcmp"
+	    "compared with ct_equal (timingsafe_bcmp), never memcmp/strcmp"
 	atf_set "require.config" "srcdir"
 }
 secret_compare_body()
