@@ -69,6 +69,28 @@
 #define CERTAOS_ARGON2_TIME	2
 #define CERTAOS_ARGON2_LANES	1
 
+/* Accounts and sessions (Better Auth core API). */
+#define CERTAOS_COOKIE_PREFIX	"certaos"
+#define CERTAOS_MAX_COOKIE_PREFIX 32
+#define CERTAOS_SESSION_LIFETIME (7 * 86400)	/* s */
+#define CERTAOS_SESSION_UPDATE	86400		/* s: sliding-expiry step */
+#define CERTAOS_SESSION_SHORT	86400		/* s: rememberMe false */
+#define CERTAOS_PW_MIN		8		/* characters */
+#define CERTAOS_PW_MAX		128
+#define CERTAOS_MAX_ORIGINS	16		/* trusted-origins entries */
+#define CERTAOS_MAX_ORIGIN	256		/* bytes of one origin */
+#define CERTAOS_TOKEN_LEN	32		/* session token characters */
+#define CERTAOS_MAX_ID		64		/* row ids */
+#define CERTAOS_MAX_EMAIL	254
+#define CERTAOS_MAX_NAME	256
+#define CERTAOS_MAX_IMAGE	2048		/* image URL bytes */
+#define CERTAOS_MAX_IP		64
+#define CERTAOS_MAX_UA		512		/* user agent bytes kept */
+#define CERTAOS_MAX_ROLE	64
+#define CERTAOS_MAX_REASON	512
+/* "token.base64(hmac)" as the cookie carries it, before URL encoding */
+#define CERTAOS_MAX_CTOKEN	128
+
 /* Process roles. */
 enum certaos_proc {
 	PROC_PARENT = 0,
@@ -151,6 +173,47 @@ enum imsg_type {
 				 *    -1 database unavailable */
 	IMSG_DB_JWKS_NOTIFY,	/* db -> keys: jwks changed in the database */
 
+	/*
+	 * Accounts and sessions.  web gives keys what holds a secret (a
+	 * password, a presented token); keys hashes, verifies and signs,
+	 * and asks db with hashes only.  peerid is always web's request id;
+	 * keys carries it, and web's instance, through to db so that the
+	 * answer of a lookup goes straight back to the right web (one
+	 * chain web -> keys -> db -> web on the get-session path).
+	 *
+	 * A "record" (lib/authrec.h) is a session and its user.
+	 */
+	/* web -> keys */
+	IMSG_KEYS_SIGNUP,	/* -> u32 flags, str email, str name, str image
+				 *    (nullable), bytes password, str ip,
+				 *    str ua; <- IMSG_KEYS_AUTH */
+	IMSG_KEYS_SIGNIN,	/* -> u32 flags, str email, bytes password,
+				 *    str ip, str ua; <- IMSG_KEYS_AUTH */
+	IMSG_KEYS_SESSION,	/* -> u32 flags, u32 op (AUTH_OP_*),
+				 *    str presented token (raw or signed);
+				 *    <- IMSG_DB_SESSION_INFO from db, or
+				 *    IMSG_KEYS_AUTH with AUTH_BAD_TOKEN */
+	IMSG_KEYS_AUTH,		/* keys -> web: i32 status (AUTH_*), str
+				 *    signed token ("" unless ok), record
+				 *    (only when ok) */
+	/* keys -> db (id = keys' own request id) */
+	IMSG_DB_SIGNUP,		/* -> str email, str name, str image (nullable),
+				 *    str pwhash, bytes token hash, u64
+				 *    expires (ms), str ip, str ua;
+				 *    <- IMSG_DB_AUTH_REPLY */
+	IMSG_DB_CRED_GET,	/* -> str email; <- IMSG_DB_CRED */
+	IMSG_DB_CRED,		/* i32 status (1 found, 0 none, -1 down),
+				 *    str user id, str pwhash */
+	IMSG_DB_SESSION_NEW,	/* -> str user id, bytes token hash, u64
+				 *    expires (ms), str ip, str ua;
+				 *    <- IMSG_DB_AUTH_REPLY */
+	IMSG_DB_AUTH_REPLY,	/* i32 status (AUTH_*), record when AUTH_OK */
+	/* keys -> db, answered to web[instance] (id = web's request id) */
+	IMSG_DB_SESSION_GET,	/* -> u32 web instance, u32 op, bytes token
+				 *    hash; <- IMSG_DB_SESSION_INFO to web */
+	IMSG_DB_SESSION_INFO,	/* db -> web: i32 status (AUTH_*), record
+				 *    when AUTH_OK */
+
 	IMSG_MAX
 };
 
@@ -158,6 +221,29 @@ enum imsg_type {
 #define CTL_VERSION		1
 
 /* HMAC purposes: each has its own HKDF-derived key in certaos-keys. */
+/* Outcomes of an account or session request (IMSG_*_AUTH*, _INFO). */
+enum auth_status {
+	AUTH_OK = 0,
+	AUTH_UNAVAILABLE,	/* database down: 503 */
+	AUTH_BAD_CREDENTIALS,	/* unknown email or wrong password */
+	AUTH_USER_EXISTS,
+	AUTH_NO_SESSION,	/* unknown, expired or revoked */
+	AUTH_BAD_TOKEN,		/* malformed or badly signed token */
+	AUTH_BANNED,
+	AUTH_MAX
+};
+
+/* What IMSG_KEYS_SESSION / IMSG_DB_SESSION_GET do with the session. */
+enum auth_op {
+	AUTH_OP_GET = 1,	/* look up (and slide the expiry) */
+	AUTH_OP_DELETE,		/* sign out: delete it */
+	AUTH_OP_MAX
+};
+
+/* flags of IMSG_KEYS_SIGNUP / _SIGNIN / _SESSION */
+#define AUTH_F_SHORT		0x01	/* rememberMe false: short session */
+#define AUTH_F_SIGNED		0x02	/* token presented as token.sig */
+
 enum hmac_purpose {
 	HMAC_COOKIE = 1,	/* signed cookie values */
 	HMAC_TOKEN,		/* token hashing pepper */
@@ -184,6 +270,12 @@ struct cfg_web {
 	uint32_t	 timeout_header;
 	uint32_t	 timeout_idle;
 	uint32_t	 nlisteners;
+	char		 cookie_prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
+	uint32_t	 session_lifetime;	/* s: cookie Max-Age */
+	uint32_t	 pw_min;		/* password characters */
+	uint32_t	 pw_max;
+	uint32_t	 norigins;
+	char		 origins[CERTAOS_MAX_ORIGINS][CERTAOS_MAX_ORIGIN];
 };
 
 struct cfg_listener {
@@ -197,11 +289,15 @@ struct cfg_keys {
 	uint32_t	 argon2_memory;	/* KiB */
 	uint32_t	 argon2_time;
 	uint32_t	 argon2_lanes;
+	uint32_t	 session_lifetime;	/* s */
+	uint32_t	 session_short;		/* s, rememberMe false */
 };
 
 struct cfg_db {
 	char		 conninfo[CERTAOS_MAX_CONNINFO];
 	uint32_t	 pool;
+	uint32_t	 session_lifetime;	/* s */
+	uint32_t	 session_update;	/* s: sliding step */
 };
 
 struct ctl_status {

@@ -100,7 +100,8 @@ mbuf_compose(struct mbuf *m, struct imsgbuf *ibuf, uint32_t type,
 void
 mbuf_clear(struct mbuf *m)
 {
-	explicit_bzero(m->buf, sizeof(m->buf));
+	/* what was written is all that can hold a secret */
+	explicit_bzero(m->buf, m->len);
 	m->len = 0;
 	m->err = 0;
 }

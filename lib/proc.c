@@ -162,6 +162,18 @@ proc_peer(struct proc_child *pc, enum certaos_proc peer)
 	return (NULL);
 }
 
+struct imsgev *
+proc_peer_instance(struct proc_child *pc, enum certaos_proc peer,
+    int instance)
+{
+	struct imsgev	*iev;
+
+	TAILQ_FOREACH(iev, &pc->peers, entry)
+		if (iev->peer == peer && iev->instance == instance)
+			return (iev);
+	return (NULL);
+}
+
 static void
 proc_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {

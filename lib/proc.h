@@ -79,6 +79,9 @@ void	 proc_sandbox(struct proc_child *);
 __dead void proc_run(struct proc_child *);
 /* first channel to a peer role (any instance), or NULL */
 struct imsgev *proc_peer(struct proc_child *, enum certaos_proc);
+/* the channel to one instance of a peer role, or NULL */
+struct imsgev *proc_peer_instance(struct proc_child *, enum certaos_proc,
+	    int);
 
 /* imsgev: an imsgbuf on the event loop.  EOF or a bad message is fatal. */
 void	 imsgev_init(struct imsgev *, int, struct event_base *,

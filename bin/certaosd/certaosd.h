@@ -15,6 +15,10 @@
 
 #include "certaos.h"
 
+/* Bounds of the session durations the grammar accepts. */
+#define CERTAOS_SESSION_MIN	300		/* s: 5m */
+#define CERTAOS_SESSION_MAX	(365 * 86400)	/* s: 365d */
+
 struct listen_config {
 	TAILQ_ENTRY(listen_config) entry;
 	uint32_t		 id;		/* 0, 1, ... in file order */
@@ -48,6 +52,16 @@ struct certaosd_config {
 	uint32_t		 argon2_memory;
 	uint32_t		 argon2_time;
 	uint32_t		 argon2_lanes;
+	uint32_t		 pw_min;		/* characters */
+	uint32_t		 pw_max;
+	uint32_t		 session_lifetime;	/* s */
+	uint32_t		 session_update;	/* s: sliding step */
+	uint32_t		 session_short;		/* s: not remembered */
+	char			 cookie_prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
+	uint32_t		 norigins;
+	/* normalized: lower case, no default port; without the issuer's */
+	char			 origins[CERTAOS_MAX_ORIGINS]
+				    [CERTAOS_MAX_ORIGIN];
 	struct listen_list	 listeners;
 	/* filled by the master, not the parser */
 	unsigned char		*secret;

@@ -246,6 +246,7 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 	struct listen_config	*l;
 	struct cfg_web		 cw;
 	struct cfg_listener	 cl;
+	uint32_t		 i;
 	int			 fd;
 
 	memset(&cw, 0, sizeof(cw));
@@ -257,6 +258,16 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 	cw.timeout_idle = conf->timeout_idle;
 	TAILQ_FOREACH(l, &conf->listeners, entry)
 		cw.nlisteners++;
+	(void)strlcpy(cw.cookie_prefix, conf->cookie_prefix,
+	    sizeof(cw.cookie_prefix));
+	cw.session_lifetime = conf->session_lifetime;
+	cw.pw_min = conf->pw_min;
+	cw.pw_max = conf->pw_max;
+	/* The issuer's own origin is not among them: web adds it. */
+	cw.norigins = conf->norigins;
+	for (i = 0; i < conf->norigins; i++)
+		(void)strlcpy(cw.origins[i], conf->origins[i],
+		    sizeof(cw.origins[i]));
 	if (imsgev_compose(&c->iev, IMSG_CFG_WEB, 0, 0, -1, &cw,
 	    sizeof(cw)) == -1)
 		fatal("%s: compose", __func__);
@@ -306,6 +317,8 @@ config_send_all(struct certaosd_config *conf, int first)
 			ck.argon2_memory = conf->argon2_memory;
 			ck.argon2_time = conf->argon2_time;
 			ck.argon2_lanes = conf->argon2_lanes;
+			ck.session_lifetime = conf->session_lifetime;
+			ck.session_short = conf->session_short;
 			if (imsgev_compose(&c->iev, IMSG_CFG_KEYS, 0, 0, -1,
 			    &ck, sizeof(ck)) == -1)
 				fatal("%s: compose", __func__);
@@ -318,6 +331,8 @@ config_send_all(struct certaosd_config *conf, int first)
 			(void)strlcpy(cd.conninfo, conf->database,
 			    sizeof(cd.conninfo));
 			cd.pool = conf->db_pool;
+			cd.session_lifetime = conf->session_lifetime;
+			cd.session_update = conf->session_update;
 			if (imsgev_compose(&c->iev, IMSG_CFG_DB, 0, 0, -1,
 			    &cd, sizeof(cd)) == -1)
 				fatal("%s: compose", __func__);
@@ -346,7 +361,9 @@ config_send_all(struct certaosd_config *conf, int first)
 
 /*
  * What cannot change without a restart keeps its running value, and
- * the operator is told.  The new config is otherwise taken whole.
+ * the operator is told.  The new config is otherwise taken whole: the
+ * session durations, password length, cookie prefix and trusted
+ * origins apply to the requests that follow the reload.
  */
 void
 config_merge_restart_only(struct certaosd_config *old,
@@ -404,6 +421,11 @@ config_merge_restart_only(struct certaosd_config *old,
 		(void)strlcpy(new->control_socket, old->control_socket,
 		    sizeof(new->control_socket));
 	}
+	/* Taken, but browsers holding the old cookies lose their session. */
+	if (strcmp(old->cookie_prefix, new->cookie_prefix) != 0)
+		log_warnx("reload: cookie prefix changed from \"%s\" to "
+		    "\"%s\": signed-in browsers must sign in again",
+		    old->cookie_prefix, new->cookie_prefix);
 	if (new->secret != NULL) {
 		secret_digest(new, h);
 		if (!ct_equal(h, master.secret_hash, sizeof(h)))

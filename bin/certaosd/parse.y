@@ -9,6 +9,11 @@
  *
  * The parser only records file names: the secret and TLS files are
  * checked and read by config.c.
+ *
+ * Session durations that depend on one another (update-age and
+ * remember-off may not exceed the lifetime, which may come later in the
+ * file or not at all) are checked once the whole file is read, and
+ * reported at the line that set them.
  */
 
 %{
@@ -52,8 +57,10 @@ static int		 yyerror(const char *, ...)
     __attribute__((__format__ (printf, 1, 2)));
 static void		 yyerror_at(int, const char *, ...)
     __attribute__((__format__ (printf, 2, 3)));
-static void		 vyyerror(int, const char *, va_list)
-    __attribute__((__format__ (printf, 2, 0)));
+static void		 yyerror_in(const char *, int, const char *, ...)
+    __attribute__((__format__ (printf, 3, 4)));
+static void		 vyyerror(const char *, int, const char *, va_list)
+    __attribute__((__format__ (printf, 3, 0)));
 static int		 kw_cmp(const void *, const void *);
 static int		 lookup(const char *);
 static int		 igetc(void);
@@ -93,7 +100,9 @@ enum {
 	SEEN_CHROOT	= 0x0400,
 	SEEN_SOCKET	= 0x0800,
 	SEEN_PASSWORD	= 0x1000,
-	SEEN_LISTEN	= 0x2000
+	SEEN_LISTEN	= 0x2000,
+	SEEN_PWLENGTH	= 0x4000,
+	SEEN_COOKIE	= 0x8000
 };
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
@@ -114,6 +123,31 @@ static struct {
 	uint32_t	 lanes;
 } a2;
 
+/*
+ * The options of the session statements, which may be spread over
+ * several statements (and files): where each was set, for the checks
+ * made at the end of the file.
+ */
+enum {
+	SESS_LIFETIME = 0,
+	SESS_UPDATE,
+	SESS_SHORT,
+	SESS_MAX
+};
+static struct sessopt {
+	const char	*name;		/* as written in the grammar */
+	int		 set;
+	int		 ok;		/* value parsed and within range */
+	uint32_t	 value;		/* s */
+	int		 line;
+	char		*file;
+	char		 written[40];
+} sess[SESS_MAX] = {
+	{ .name = "lifetime" },
+	{ .name = "update-age" },
+	{ .name = "remember-off" }
+};
+
 /* What the lexer knows of the current statement, for "unknown keyword". */
 static struct {
 	int		 newline;	/* next token starts one */
@@ -133,8 +167,16 @@ static int		 setpath(char *, size_t, const char *, const char *,
 static int		 set_issuer(const char *);
 static int		 parse_size(const char *, const char *, long long,
 			    long long, uint32_t *);
-static int		 parse_seconds(const char *, const char *,
-			    uint32_t *);
+static int		 parse_duration(const char *, long long *);
+static const char	*fmt_duration(long long, char *, size_t);
+static int		 parse_seconds(const char *, const char *, long long,
+			    long long, int, uint32_t *);
+static void		 session_set(int, const char *, int);
+static void		 session_check(void);
+static void		 session_reset(void);
+static void		 set_cookie_prefix(const char *);
+static void		 v6_serialize(const struct in6_addr *, char *, size_t);
+static void		 origin_add(const char *, int);
 static void		 listen_add(char *, int64_t, int);
 static void		 conf_defaults(struct certaosd_config *);
 static void		 print_string(FILE *, const char *);
@@ -149,10 +191,11 @@ typedef struct {
 
 %}
 
-%token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL DATABASE FILENAME
-%token	HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LIMIT LISTEN MEMORY ON
-%token	PARALLELISM PASSWORD POOL PORT PREFORK SECRET SOCKET TIME TIMEOUT
-%token	TLS USER
+%token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL COOKIE DATABASE
+%token	FILENAME HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LENGTH LIFETIME
+%token	LIMIT LISTEN MEMORY ON PARALLELISM PASSWORD POOL PORT PREFIX PREFORK
+%token	REMEMBEROFF SECRET SESSION SOCKET TIME TIMEOUT TLS TRUSTEDORIGINS
+%token	UPDATEAGE USER
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -253,13 +296,15 @@ main		: ISSUER STRING			{
 		}
 		| TIMEOUT HEADER timeval	{
 			if (once(SEEN_THEADER, "timeout header") == 0)
-				parse_seconds("timeout header", $3,
+				parse_seconds("timeout header", $3, 1,
+				    CERTAOS_TIMEOUT_MAX, 0,
 				    &conf->timeout_header);
 			free($3);
 		}
 		| TIMEOUT IDLE timeval		{
 			if (once(SEEN_TIDLE, "timeout idle") == 0)
-				parse_seconds("timeout idle", $3,
+				parse_seconds("timeout idle", $3, 1,
+				    CERTAOS_TIMEOUT_MAX, 0,
 				    &conf->timeout_idle);
 			free($3);
 		}
@@ -294,7 +339,7 @@ main		: ISSUER STRING			{
 			a2.time = CERTAOS_ARGON2_TIME;
 			a2.lanes = CERTAOS_ARGON2_LANES;
 		} argon2opts			{
-			if (once(SEEN_PASSWORD, "password") == 0) {
+			if (once(SEEN_PASSWORD, "password argon2id") == 0) {
 				if (a2.memory < 8 * a2.lanes)
 					yyerror("argon2id memory %u: less "
 					    "than 8 KiB per lane", a2.memory);
@@ -304,6 +349,27 @@ main		: ISSUER STRING			{
 					conf->argon2_lanes = a2.lanes;
 				}
 			}
+		}
+		| PASSWORD LENGTH NUMBER NUMBER	{
+			if (once(SEEN_PWLENGTH, "password length") == 0 &&
+			    range("password length maximum", NULL, $4, 1,
+			    CERTAOS_MAX_PASSWORD) == 0 &&
+			    range("password length minimum", NULL, $3, 1,
+			    $4) == 0) {
+				conf->pw_min = $3;
+				conf->pw_max = $4;
+			}
+		}
+		| SESSION sessopts
+		| COOKIE PREFIX value		{
+			if (once(SEEN_COOKIE, "cookie prefix") == 0)
+				set_cookie_prefix($3);
+			free($3);
+		}
+		| TRUSTEDORIGINS '{' origins '}'
+		| TRUSTEDORIGINS '{' origins error '}' {
+			/* A bad token on the block's last line. */
+			yyerrok;
 		}
 		;
 
@@ -364,6 +430,36 @@ tlsopt		: CERTIFICATE STRING		{
 		}
 		;
 
+sessopts	: sessopt
+		| sessopts sessopt
+		;
+
+sessopt		: LIFETIME timeval		{
+			session_set(SESS_LIFETIME, $2, $<lineno>1);
+			free($2);
+		}
+		| UPDATEAGE timeval		{
+			session_set(SESS_UPDATE, $2, $<lineno>1);
+			free($2);
+		}
+		| REMEMBEROFF timeval		{
+			session_set(SESS_SHORT, $2, $<lineno>1);
+			free($2);
+		}
+		;
+
+/* Origins may be written on one line or several. */
+origins		: /* empty */
+		| origins '\n'
+		| origins STRING		{
+			origin_add($2, $<lineno>2);
+			free($2);
+		}
+		| origins error '\n'		{
+			yyerrok;
+		}
+		;
+
 argon2opts	: /* empty */
 		| argon2opts argon2opt
 		;
@@ -407,6 +503,7 @@ static const struct keywords keywords[] = {
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
 	{ "control",		CONTROL },
+	{ "cookie",		COOKIE },
 	{ "database",		DATABASE },
 	{ "file",		FILENAME },
 	{ "header",		HEADER },
@@ -415,6 +512,8 @@ static const struct keywords keywords[] = {
 	{ "include",		INCLUDE },
 	{ "issuer",		ISSUER },
 	{ "key",		KEY },
+	{ "length",		LENGTH },
+	{ "lifetime",		LIFETIME },
 	{ "limit",		LIMIT },
 	{ "listen",		LISTEN },
 	{ "memory",		MEMORY },
@@ -423,12 +522,17 @@ static const struct keywords keywords[] = {
 	{ "password",		PASSWORD },
 	{ "pool",		POOL },
 	{ "port",		PORT },
+	{ "prefix",		PREFIX },
 	{ "prefork",		PREFORK },
+	{ "remember-off",	REMEMBEROFF },
 	{ "secret",		SECRET },
+	{ "session",		SESSION },
 	{ "socket",		SOCKET },
 	{ "time",		TIME },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
+	{ "trusted-origins",	TRUSTEDORIGINS },
+	{ "update-age",		UPDATEAGE },
 	{ "user",		USER }
 };
 
@@ -452,7 +556,7 @@ yyerror(const char *fmt, ...)
 		return (0);
 	}
 	va_start(ap, fmt);
-	vyyerror(file->lineno, fmt, ap);
+	vyyerror(file->name, file->lineno, fmt, ap);
 	va_end(ap);
 	return (0);
 }
@@ -463,19 +567,30 @@ yyerror_at(int line, const char *fmt, ...)
 	va_list		 ap;
 
 	va_start(ap, fmt);
-	vyyerror(line, fmt, ap);
+	vyyerror(file->name, line, fmt, ap);
+	va_end(ap);
+}
+
+/* For the checks made once the files are closed. */
+static void
+yyerror_in(const char *name, int line, const char *fmt, ...)
+{
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vyyerror(name, line, fmt, ap);
 	va_end(ap);
 }
 
 static void
-vyyerror(int line, const char *fmt, va_list ap)
+vyyerror(const char *name, int line, const char *fmt, va_list ap)
 {
 	char		*msg;
 
 	errors++;
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("yyerror: vasprintf");
-	log_warnx("%s:%d: %s", file->name, line, msg);
+	log_warnx("%s:%d: %s", name, line, msg);
 	free(msg);
 }
 
@@ -1091,46 +1206,400 @@ parse_size(const char *what, const char *s, long long min, long long max,
 	return (0);
 }
 
-/* Seconds, with an optional unit: "10", "10s", "5m", "1h". */
+/*
+ * A duration in seconds with an optional unit: "10", "10s", "5m", "1h",
+ * "7d".  Returns 0, -1 if s is not a duration, -2 if it overflows.
+ */
 static int
-parse_seconds(const char *what, const char *s, uint32_t *out)
+parse_duration(const char *s, long long *out)
 {
 	char		 buf[32];
-	const char	*errstr;
+	const char	*errstr, *p, *end;
 	long long	 mult = 1, n;
 	size_t		 len;
 
 	len = strlen(s);
-	if (len > 0 && s[len - 1] == 's')
-		len--;
-	else if (len > 0 && s[len - 1] == 'm') {
-		mult = 60;
-		len--;
-	} else if (len > 0 && s[len - 1] == 'h') {
-		mult = 3600;
-		len--;
+	if (len > 0) {
+		switch (s[len - 1]) {
+		case 'd':
+			mult = 86400;
+			len--;
+			break;
+		case 'h':
+			mult = 3600;
+			len--;
+			break;
+		case 'm':
+			mult = 60;
+			len--;
+			break;
+		case 's':
+			len--;
+			break;
+		}
 	}
-	if (len >= sizeof(buf)) {
-		yyerror("%s %s: out of range (1-%d)", what, s,
-		    CERTAOS_TIMEOUT_MAX);
+	p = s;
+	end = s + len;
+	if (p < end && *p == '-')
+		p++;
+	if (p == end)
 		return (-1);
-	}
+	for (; p < end; p++)
+		if (!isdigit((unsigned char)*p))
+			return (-1);
+	if (len >= sizeof(buf))
+		return (-2);
 	memcpy(buf, s, len);
 	buf[len] = '\0';
-	if (!isnumber(buf)) {
-		yyerror("invalid %s \"%s\"", what, s);
-		return (-1);
-	}
 	n = strtonum(buf, LLONG_MIN / mult, LLONG_MAX / mult, &errstr);
-	if (errstr != NULL) {
-		yyerror("%s %s: out of range (1-%d)", what, s,
-		    CERTAOS_TIMEOUT_MAX);
-		return (-1);
-	}
-	if (range(what, s, n * mult, 1, CERTAOS_TIMEOUT_MAX) == -1)
-		return (-1);
+	if (errstr != NULL)
+		return (-2);
 	*out = n * mult;
 	return (0);
+}
+
+/* A number of seconds in the largest unit that writes it exactly. */
+static const char *
+fmt_duration(long long v, char *buf, size_t len)
+{
+	if (v != 0 && v % 86400 == 0)
+		(void)snprintf(buf, len, "%lldd", v / 86400);
+	else if (v != 0 && v % 3600 == 0)
+		(void)snprintf(buf, len, "%lldh", v / 3600);
+	else if (v != 0 && v % 60 == 0)
+		(void)snprintf(buf, len, "%lldm", v / 60);
+	else
+		(void)snprintf(buf, len, "%lld", v);
+	return (buf);
+}
+
+/*
+ * A duration between min and max seconds.  The range in the error is in
+ * seconds, or with units when the statement's bounds are documented so.
+ */
+static int
+parse_seconds(const char *what, const char *s, long long min, long long max,
+    int units, uint32_t *out)
+{
+	char		 lo[32], hi[32];
+	long long	 n = 0;
+
+	switch (parse_duration(s, &n)) {
+	case -1:
+		yyerror("invalid %s \"%s\"", what, s);
+		return (-1);
+	case -2:
+		n = LLONG_MAX;		/* out of any range */
+		break;
+	}
+	if (n >= min && n <= max) {
+		*out = n;
+		return (0);
+	}
+	if (units) {
+		(void)fmt_duration(min, lo, sizeof(lo));
+		(void)fmt_duration(max, hi, sizeof(hi));
+	} else {
+		(void)snprintf(lo, sizeof(lo), "%lld", min);
+		(void)snprintf(hi, sizeof(hi), "%lld", max);
+	}
+	yyerror("%s %s: out of range (%s-%s)", what, s, lo, hi);
+	return (-1);
+}
+
+/*
+ * One option of a session statement.  Its own range is checked here;
+ * update-age and remember-off against the lifetime in session_check(),
+ * once the lifetime is known.
+ */
+static void
+session_set(int i, const char *s, int line)
+{
+	struct sessopt	*o = &sess[i];
+	char		 what[32];
+	uint32_t	 v;
+
+	(void)snprintf(what, sizeof(what), "session %s", o->name);
+	if (o->set) {
+		yyerror("%s already set", what);
+		return;
+	}
+	o->set = 1;
+	o->line = line;
+	if ((o->file = strdup(file->name)) == NULL)
+		fatal("session_set");
+	(void)strlcpy(o->written, s, sizeof(o->written));
+	if (parse_seconds(what, s, i == SESS_UPDATE ? 0 : CERTAOS_SESSION_MIN,
+	    CERTAOS_SESSION_MAX, 1, &v) == 0) {
+		o->value = v;
+		o->ok = 1;
+	}
+}
+
+/*
+ * At the end of the file: update-age and remember-off may not exceed the
+ * lifetime.  Left out, each defaults to its constant, or to the lifetime
+ * when that is shorter: as in Better Auth, such a session never slides;
+ * unlike Better Auth (a fixed day), a rememberMe false session never
+ * outlives a remembered one.
+ */
+static void
+session_check(void)
+{
+	struct sessopt	*o;
+	char		 buf[32];
+	uint32_t	 lifetime;
+	int		 i;
+
+	/* A bad lifetime was reported; what depends on it cannot be. */
+	if (sess[SESS_LIFETIME].set && !sess[SESS_LIFETIME].ok)
+		return;
+	lifetime = sess[SESS_LIFETIME].ok ? sess[SESS_LIFETIME].value :
+	    CERTAOS_SESSION_LIFETIME;
+	for (i = SESS_UPDATE; i < SESS_MAX; i++) {
+		o = &sess[i];
+		if (o->ok && o->value > lifetime)
+			yyerror_in(o->file, o->line, "session %s %s: longer "
+			    "than the session lifetime (%s)", o->name,
+			    o->written, fmt_duration(lifetime, buf,
+			    sizeof(buf)));
+	}
+	conf->session_lifetime = lifetime;
+	if (sess[SESS_UPDATE].ok)
+		conf->session_update = sess[SESS_UPDATE].value;
+	else
+		conf->session_update = lifetime < CERTAOS_SESSION_UPDATE ?
+		    lifetime : CERTAOS_SESSION_UPDATE;
+	if (sess[SESS_SHORT].ok)
+		conf->session_short = sess[SESS_SHORT].value;
+	else
+		conf->session_short = lifetime < CERTAOS_SESSION_SHORT ?
+		    lifetime : CERTAOS_SESSION_SHORT;
+}
+
+static void
+session_reset(void)
+{
+	int		 i;
+
+	for (i = 0; i < SESS_MAX; i++) {
+		free(sess[i].file);
+		sess[i].file = NULL;
+		sess[i].set = sess[i].ok = 0;
+		sess[i].value = 0;
+		sess[i].line = 0;
+		sess[i].written[0] = '\0';
+	}
+}
+
+/* Cookie names are "<prefix>.session_token" and the like. */
+static void
+set_cookie_prefix(const char *s)
+{
+	const char	*p;
+	int		 c;
+
+	if (*s == '\0') {
+		yyerror("cookie prefix: empty string");
+		return;
+	}
+	for (p = s; *p != '\0'; p++) {
+		c = (unsigned char)*p;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '_')
+			continue;
+		if (isascii(c) && isprint(c))
+			yyerror("cookie prefix: invalid character '%c'", c);
+		else
+			yyerror("cookie prefix: invalid character 0x%02x", c);
+		return;
+	}
+	if (strlen(s) > CERTAOS_MAX_COOKIE_PREFIX) {
+		yyerror("cookie prefix too long (max %d bytes)",
+		    CERTAOS_MAX_COOKIE_PREFIX);
+		return;
+	}
+	(void)strlcpy(conf->cookie_prefix, s, sizeof(conf->cookie_prefix));
+}
+
+/*
+ * An IPv6 address as the WHATWG URL standard serializes it in an origin:
+ * lower-case hex groups, the first longest run of two or more zero
+ * groups as "::", and never a dotted IPv4 tail (which inet_ntop(3)
+ * writes for mapped addresses).
+ */
+static void
+v6_serialize(const struct in6_addr *in6, char *buf, size_t len)
+{
+	unsigned int	 g[8];
+	size_t		 off = 0;
+	int		 i, run = -1, runlen = 0, cur = -1, curlen = 0;
+
+	for (i = 0; i < 8; i++) {
+		g[i] = in6->s6_addr[2 * i] << 8 | in6->s6_addr[2 * i + 1];
+		if (g[i] == 0) {
+			if (cur == -1) {
+				cur = i;
+				curlen = 0;
+			}
+			if (++curlen > runlen) {
+				run = cur;
+				runlen = curlen;
+			}
+		} else
+			cur = -1;
+	}
+	if (runlen < 2)
+		run = -1;
+	buf[0] = '\0';
+	for (i = 0; i < 8; i++) {
+		if (i == run) {
+			off += snprintf(buf + off, len - off, "::");
+			i += runlen - 1;
+			continue;
+		}
+		off += snprintf(buf + off, len - off, "%s%x",
+		    i == 0 || i == run + runlen ? "" : ":", g[i]);
+	}
+}
+
+/*
+ * A trusted origin: scheme, host and optional port, nothing more.  It is
+ * stored as a browser serializes an Origin header, so that web can
+ * compare bytes: scheme and host in lower case, an IPv6 address in its
+ * canonical form, the scheme's default port left out.
+ */
+static void
+origin_add(const char *s, int line)
+{
+	char		 host[CERTAOS_MAX_ORIGIN];
+	char		 buf[CERTAOS_MAX_ORIGIN + 32];	/* with the port */
+	char		 v6[INET6_ADDRSTRLEN];
+	struct in6_addr	 in6;
+	const char	*p, *q, *end, *hend;
+	size_t		 hlen, i;
+	long		 port = 0;
+	int		 https, c, n;
+
+	if (strlen(s) >= CERTAOS_MAX_ORIGIN) {
+		yyerror_at(line, "trusted origin too long (max %d bytes)",
+		    CERTAOS_MAX_ORIGIN - 1);
+		return;
+	}
+	for (p = s; *p != '\0'; p++)
+		if (!isascii((unsigned char)*p) ||
+		    !isgraph((unsigned char)*p)) {
+			yyerror_at(line, "trusted origin: invalid character "
+			    "0x%02x", (unsigned char)*p);
+			return;
+		}
+	if (strncasecmp(s, "https://", 8) == 0) {
+		https = 1;
+		p = s + 8;
+	} else if (strncasecmp(s, "http://", 7) == 0) {
+		https = 0;
+		p = s + 7;
+	} else {
+		yyerror_at(line, "trusted origin \"%s\": must start with "
+		    "http:// or https://", s);
+		return;
+	}
+	end = p + strcspn(p, "/?#");
+	if (end == p) {
+		yyerror_at(line, "trusted origin \"%s\": no host", s);
+		return;
+	}
+	if (strcmp(end, "/") == 0) {
+		yyerror_at(line, "trusted origin \"%s\": must not end with "
+		    "'/'", s);
+		return;
+	}
+	if (*end == '/') {
+		yyerror_at(line, "trusted origin \"%s\": must not have a "
+		    "path", s);
+		return;
+	}
+	if (*end != '\0') {
+		yyerror_at(line, "trusted origin \"%s\": must not have a "
+		    "query or fragment", s);
+		return;
+	}
+
+	/* The host: [IPv6], or a name or IPv4 address. */
+	if (*p == '[') {
+		if ((hend = memchr(p, ']', end - p)) == NULL)
+			goto badhost;
+		hlen = hend - (p + 1);
+		memcpy(host, p + 1, hlen);
+		host[hlen] = '\0';
+		if (inet_pton(AF_INET6, host, &in6) != 1)
+			goto badhost;
+		v6_serialize(&in6, v6, sizeof(v6));
+		(void)snprintf(host, sizeof(host), "[%s]", v6);
+		q = hend + 1;
+	} else {
+		q = p + strcspn(p, ":/?#");
+		hlen = q - p;
+		if (hlen == 0) {
+			yyerror_at(line, "trusted origin \"%s\": no host", s);
+			return;
+		}
+		for (i = 0; i < hlen; i++) {
+			c = (unsigned char)p[i];
+			if (!isalnum(c) && c != '-' && c != '.')
+				goto badhost;
+			host[i] = tolower(c);
+		}
+		host[hlen] = '\0';
+	}
+
+	/* The port: 1 to 65535, in decimal; the default one is dropped. */
+	if (q < end) {
+		if (*q != ':')
+			goto badhost;
+		for (p = q + 1; p < end; p++) {
+			if (!isdigit((unsigned char)*p) || port > 65535)
+				goto badport;
+			port = port * 10 + (*p - '0');
+		}
+		if (port < 1 || port > 65535)
+			goto badport;
+		if (port == (https ? 443 : 80))
+			port = 0;
+	}
+	if (port != 0)
+		n = snprintf(buf, sizeof(buf), "%s://%s:%ld",
+		    https ? "https" : "http", host, port);
+	else
+		n = snprintf(buf, sizeof(buf), "%s://%s",
+		    https ? "https" : "http", host);
+	/* Normalizing never lengthens an origin; be sure of it. */
+	if (n < 0 || n >= CERTAOS_MAX_ORIGIN) {
+		yyerror_at(line, "trusted origin too long (max %d bytes)",
+		    CERTAOS_MAX_ORIGIN - 1);
+		return;
+	}
+
+	for (i = 0; i < conf->norigins; i++)
+		if (strcmp(conf->origins[i], buf) == 0) {
+			yyerror_at(line, "duplicate trusted origin \"%s\"",
+			    buf);
+			return;
+		}
+	if (conf->norigins >= CERTAOS_MAX_ORIGINS) {
+		yyerror_at(line, "too many trusted origins (max %d)",
+		    CERTAOS_MAX_ORIGINS);
+		return;
+	}
+	(void)strlcpy(conf->origins[conf->norigins++], buf,
+	    sizeof(conf->origins[0]));
+	return;
+
+ badhost:
+	yyerror_at(line, "trusted origin \"%s\": invalid host", s);
+	return;
+ badport:
+	yyerror_at(line, "trusted origin \"%s\": invalid port", s);
 }
 
 static void
@@ -1226,6 +1695,15 @@ conf_defaults(struct certaosd_config *c)
 	c->argon2_memory = CERTAOS_ARGON2_MEMORY;
 	c->argon2_time = CERTAOS_ARGON2_TIME;
 	c->argon2_lanes = CERTAOS_ARGON2_LANES;
+	c->pw_min = CERTAOS_PW_MIN;
+	c->pw_max = CERTAOS_PW_MAX;
+	/* The session durations are settled by session_check(). */
+	c->session_lifetime = CERTAOS_SESSION_LIFETIME;
+	c->session_update = CERTAOS_SESSION_UPDATE;
+	c->session_short = CERTAOS_SESSION_SHORT;
+	(void)strlcpy(c->cookie_prefix, CERTAOS_COOKIE_PREFIX,
+	    sizeof(c->cookie_prefix));
+	c->norigins = 0;
 	TAILQ_INIT(&c->listeners);
 }
 
@@ -1244,6 +1722,7 @@ parse_config(const char *filename)
 	expanding = 0;
 	pushback_len = 0;
 	tls_reset();
+	session_reset();
 	memset(&stmt, 0, sizeof(stmt));
 	stmt.newline = 1;
 
@@ -1260,6 +1739,9 @@ parse_config(const char *filename)
 	while ((file = TAILQ_LAST(&files, files)) != NULL)
 		(void)popfile();
 	file = topfile = NULL;
+
+	session_check();
+	session_reset();
 
 	/* Macros from the file live for one parse; those from -D stay. */
 	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
@@ -1330,6 +1812,7 @@ void
 print_config(FILE *fp, struct certaosd_config *c)
 {
 	struct listen_config	*lc;
+	uint32_t		 i;
 
 	fprintf(fp, "issuer ");
 	print_string(fp, c->issuer);
@@ -1351,6 +1834,21 @@ print_config(FILE *fp, struct certaosd_config *c)
 	fprintf(fp, "timeout idle %u\n", c->timeout_idle);
 	fprintf(fp, "password argon2id memory %u time %u parallelism %u\n",
 	    c->argon2_memory, c->argon2_time, c->argon2_lanes);
+	fprintf(fp, "password length %u %u\n", c->pw_min, c->pw_max);
+	fprintf(fp, "session lifetime %u update-age %u remember-off %u\n",
+	    c->session_lifetime, c->session_update, c->session_short);
+	fprintf(fp, "cookie prefix ");
+	print_string(fp, c->cookie_prefix);
+	fprintf(fp, "\n");
+	if (c->norigins > 0) {
+		fprintf(fp, "trusted-origins {\n");
+		for (i = 0; i < c->norigins; i++) {
+			fprintf(fp, "\t");
+			print_string(fp, c->origins[i]);
+			fprintf(fp, "\n");
+		}
+		fprintf(fp, "}\n");
+	}
 	TAILQ_FOREACH(lc, &c->listeners, entry) {
 		fprintf(fp, "listen on %s port %u", lc->addr, lc->port);
 		if (lc->tls) {

@@ -163,10 +163,12 @@ ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
 		"argon2id", "body-size", "certificate", "chroot", "control",
-		"database", "file", "header", "header-size", "idle",
-		"include", "issuer", "key", "limit", "listen", "memory", "on",
-		"parallelism", "password", "pool", "port", "prefork",
-		"secret", "socket", "time", "timeout", "tls", "user"
+		"cookie", "database", "file", "header", "header-size", "idle",
+		"include", "issuer", "key", "length", "lifetime", "limit",
+		"listen", "memory", "on", "parallelism", "password", "pool",
+		"port", "prefix", "prefork", "remember-off", "secret",
+		"session", "socket", "time", "timeout", "tls",
+		"trusted-origins", "update-age", "user"
 	};
 	size_t	 i;
 
@@ -208,6 +210,13 @@ ATF_TC_BODY(defaults, tc)
 	ATF_CHECK_EQ(19456, conf->argon2_memory);
 	ATF_CHECK_EQ(2, conf->argon2_time);
 	ATF_CHECK_EQ(1, conf->argon2_lanes);
+	ATF_CHECK_EQ(CERTAOS_PW_MIN, conf->pw_min);
+	ATF_CHECK_EQ(CERTAOS_PW_MAX, conf->pw_max);
+	ATF_CHECK_EQ(CERTAOS_SESSION_LIFETIME, conf->session_lifetime);
+	ATF_CHECK_EQ(CERTAOS_SESSION_UPDATE, conf->session_update);
+	ATF_CHECK_EQ(CERTAOS_SESSION_SHORT, conf->session_short);
+	ATF_CHECK_STREQ(CERTAOS_COOKIE_PREFIX, conf->cookie_prefix);
+	ATF_CHECK_EQ(0, conf->norigins);
 	ATF_REQUIRE((l = TAILQ_FIRST(&conf->listeners)) != NULL);
 	ATF_CHECK(TAILQ_NEXT(l, entry) == NULL);
 	ATF_CHECK_EQ(0, l->id);
@@ -395,7 +404,54 @@ ATF_TC_BODY(ranges, tc)
 		{ "password argon2id memory 8 parallelism 2",
 		    "argon2id memory 8: less than 8 KiB per lane" },
 		{ "prefork 99999999999999999999",
-		    "\"99999999999999999999\" invalid number: too large" }
+		    "\"99999999999999999999\" invalid number: too large" },
+		{ "timeout idle 1d",
+		    "timeout idle 1d: out of range (1-3600)" },
+		{ "session lifetime 300", NULL },
+		{ "session lifetime 299",
+		    "session lifetime 299: out of range (5m-365d)" },
+		{ "session lifetime 365d", NULL },
+		{ "session lifetime 31536001",
+		    "session lifetime 31536001: out of range (5m-365d)" },
+		{ "session lifetime 8761h",
+		    "session lifetime 8761h: out of range (5m-365d)" },
+		{ "session lifetime -7d",
+		    "session lifetime -7d: out of range (5m-365d)" },
+		{ "session lifetime 99999999999999999999d",
+		    "session lifetime 99999999999999999999d: out of range "
+		    "(5m-365d)" },
+		{ "session lifetime 1w", "invalid session lifetime \"1w\"" },
+		{ "session lifetime d", "invalid session lifetime \"d\"" },
+		{ "session lifetime 1dd", "invalid session lifetime \"1dd\"" },
+		{ "session update-age 0", NULL },
+		{ "session update-age -1",
+		    "session update-age -1: out of range (0-365d)" },
+		{ "session update-age 604800", NULL },
+		{ "session update-age 604801",
+		    "session update-age 604801: longer than the session "
+		    "lifetime (7d)" },
+		{ "session update-age 31536001",
+		    "session update-age 31536001: out of range (0-365d)" },
+		{ "session remember-off 300", NULL },
+		{ "session remember-off 299",
+		    "session remember-off 299: out of range (5m-365d)" },
+		{ "session remember-off 0",
+		    "session remember-off 0: out of range (5m-365d)" },
+		{ "session remember-off 7d", NULL },
+		{ "session remember-off 10081m",
+		    "session remember-off 10081m: longer than the session "
+		    "lifetime (7d)" },
+		{ "password length 1 128", NULL },
+		{ "password length 0 128",
+		    "password length minimum 0: out of range (1-128)" },
+		{ "password length 8 129",
+		    "password length maximum 129: out of range (1-128)" },
+		{ "password length 9 8",
+		    "password length minimum 9: out of range (1-8)" },
+		{ "password length 1 0",
+		    "password length maximum 0: out of range (1-128)" },
+		{ "password length -1 8",
+		    "password length minimum -1: out of range (1-8)" }
 	};
 	char		 text[1024], want[1024];
 	size_t		 i;
@@ -736,7 +792,12 @@ ATF_TC_BODY(statements, tc)
 		"user \"u\"", "user",
 		"chroot \"/c\"", "chroot",
 		"control socket \"/s\"", "control socket",
-		"password argon2id", "password"
+		"password argon2id", "password argon2id",
+		"password length 8 9", "password length",
+		"cookie prefix \"a\"", "cookie prefix",
+		"session lifetime 1d", "session lifetime",
+		"session update-age 1h", "session update-age",
+		"session remember-off 1h", "session remember-off"
 	};
 	char		 text[512], want[512];
 	size_t		 i;
@@ -813,6 +874,384 @@ ATF_TC_BODY(all_errors, tc)
 	ATF_CHECK_EQ(10, count_lines(errbuf));
 }
 
+ATF_TC_WITHOUT_HEAD(sessions);
+ATF_TC_BODY(sessions, tc)
+{
+	static const struct {
+		const char	*stmt;
+		uint32_t	 lifetime, update, shortlived;
+	} t[] = {
+		{ "session lifetime 30d", 2592000, 86400, 86400 },
+		{ "session lifetime 2d", 172800, 86400, 86400 },
+		/* Shorter than the defaults: they shrink with it. */
+		{ "session lifetime 1h", 3600, 3600, 3600 },
+		{ "session lifetime 5m", 300, 300, 300 },
+		{ "session lifetime 300", 300, 300, 300 },
+		{ "session lifetime 365d", 31536000, 86400, 86400 },
+		{ "session lifetime 8760h", 31536000, 86400, 86400 },
+		{ "session lifetime 525600m", 31536000, 86400, 86400 },
+		{ "session lifetime 31536000s", 31536000, 86400, 86400 },
+		{ "session update-age 0", 604800, 0, 86400 },
+		{ "session update-age 7d", 604800, 604800, 86400 },
+		{ "session remember-off 7d", 604800, 86400, 604800 },
+		{ "session remember-off 5m", 604800, 86400, 300 },
+		{ "session lifetime 5m update-age 0 remember-off 5m", 300, 0,
+		    300 },
+		{ "session update-age 1h lifetime 2h", 7200, 3600, 7200 },
+		{ "session remember-off 2h\nsession lifetime 2h", 7200, 7200,
+		    7200 },
+		{ "session remember-off 365d update-age 365d lifetime 365d",
+		    31536000, 31536000, 31536000 }
+	};
+	struct certaosd_config	*conf;
+	char			 text[1024];
+	size_t			 i;
+
+	for (i = 0; i < nitems(t); i++) {
+		snprintf(text, sizeof(text), MINIMAL "%s\n", t[i].stmt);
+		conf = parse_text(text);
+		ATF_CHECK_MSG(conf != NULL, "%s: %s", t[i].stmt, errbuf);
+		if (conf == NULL)
+			continue;
+		ATF_CHECK_EQ_MSG(t[i].lifetime, conf->session_lifetime,
+		    "%s: lifetime %u", t[i].stmt, conf->session_lifetime);
+		ATF_CHECK_EQ_MSG(t[i].update, conf->session_update,
+		    "%s: update-age %u", t[i].stmt, conf->session_update);
+		ATF_CHECK_EQ_MSG(t[i].shortlived, conf->session_short,
+		    "%s: remember-off %u", t[i].stmt, conf->session_short);
+		config_free(conf);
+	}
+
+	/*
+	 * update-age and remember-off are checked against the lifetime at
+	 * the end of the file, where it is known: reported at their line,
+	 * in their file, after the errors found on the way.
+	 */
+	expect_error(MINIMAL "session update-age 2h\nprefork 0\n"
+	    "session lifetime 1h\n",
+	    "t_parse: " CONF ":5: prefork 0: out of range (1-64)\n"
+	    "t_parse: " CONF ":4: session update-age 2h: longer than the "
+	    "session lifetime (1h)\n");
+	write_file("inc-sess.conf", "\nsession remember-off 61m\n");
+	expect_error(MINIMAL "include \"inc-sess.conf\"\n"
+	    "session lifetime 1h update-age 3601\n",
+	    "t_parse: " CONF ":5: session update-age 3601: longer than the "
+	    "session lifetime (1h)\n"
+	    "t_parse: inc-sess.conf:2: session remember-off 61m: longer than "
+	    "the session lifetime (1h)\n");
+	/* A bad lifetime is reported alone. */
+	expect_error(MINIMAL "session lifetime 4m update-age 1d\n",
+	    "t_parse: " CONF ":4: session lifetime 4m: out of range "
+	    "(5m-365d)\n");
+	expect_error(MINIMAL "session lifetime 1h lifetime 2h\n",
+	    "t_parse: " CONF ":4: session lifetime already set\n");
+	expect_error(MINIMAL "session\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "session lifetime\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "session length 1d\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+}
+
+ATF_TC_WITHOUT_HEAD(cookie_prefix);
+ATF_TC_BODY(cookie_prefix, tc)
+{
+	static const char *const good[] = {
+		"certaos", "better-auth", "a", "A_b-9", "123",
+		"abcdefghijklmnopqrstuvwxyz012345"	/* 32 */
+	};
+	struct certaosd_config	*conf;
+	char			 text[1024];
+	size_t			 i;
+
+	for (i = 0; i < nitems(good); i++) {
+		snprintf(text, sizeof(text), MINIMAL "cookie prefix \"%s\"\n",
+		    good[i]);
+		conf = parse_text(text);
+		ATF_CHECK_MSG(conf != NULL, "%s: %s", good[i], errbuf);
+		if (conf == NULL)
+			continue;
+		ATF_CHECK_STREQ(good[i], conf->cookie_prefix);
+		config_free(conf);
+	}
+	/* Unquoted, a word or a number. */
+	conf = parse_text(MINIMAL "cookie prefix better-auth\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_STREQ("better-auth", conf->cookie_prefix);
+	config_free(conf);
+	conf = parse_text(MINIMAL "cookie prefix 42\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_STREQ("42", conf->cookie_prefix);
+	config_free(conf);
+
+	expect_error(MINIMAL "cookie prefix "
+	    "\"abcdefghijklmnopqrstuvwxyz0123456\"\n",
+	    "t_parse: " CONF ":4: cookie prefix too long (max 32 bytes)\n");
+	expect_error(MINIMAL "cookie prefix \"\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: empty string\n");
+	expect_error(MINIMAL "cookie prefix \"a.b\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: invalid character '.'\n");
+	expect_error(MINIMAL "cookie prefix \"a b\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: invalid character ' '\n");
+	expect_error(MINIMAL "cookie prefix \"a=b\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: invalid character '='\n");
+	expect_error(MINIMAL "cookie prefix \"a;b\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: invalid character ';'\n");
+	expect_error(MINIMAL "cookie prefix \"a\tb\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: invalid character 0x09\n");
+	expect_error(MINIMAL "cookie prefix \"caf\xc3\xa9\"\n",
+	    "t_parse: " CONF ":4: cookie prefix: invalid character 0xc3\n");
+	expect_error(MINIMAL "cookie prefix\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "cookie \"x\"\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+}
+
+ATF_TC_WITHOUT_HEAD(password_length);
+ATF_TC_BODY(password_length, tc)
+{
+	struct certaosd_config	*conf;
+
+	conf = parse_text(MINIMAL "password length 12 64\n"
+	    "password argon2id time 3\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_EQ(12, conf->pw_min);
+	ATF_CHECK_EQ(64, conf->pw_max);
+	ATF_CHECK_EQ(3, conf->argon2_time);
+	config_free(conf);
+	conf = parse_text(MINIMAL "password length 1 1\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_EQ(1, conf->pw_min);
+	ATF_CHECK_EQ(1, conf->pw_max);
+	config_free(conf);
+	conf = parse_text(MINIMAL "password length 128 128\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_EQ(CERTAOS_MAX_PASSWORD, conf->pw_min);
+	ATF_CHECK_EQ(CERTAOS_MAX_PASSWORD, conf->pw_max);
+	config_free(conf);
+
+	expect_error(MINIMAL "password length 8\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "password length 8 128 256\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "password length 8 long\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "password length 8 128\npassword length 8 128\n",
+	    "t_parse: " CONF ":5: password length already set\n");
+	expect_error(MINIMAL "password argon2id\npassword argon2id\n",
+	    "t_parse: " CONF ":5: password argon2id already set\n");
+}
+
+ATF_TC_WITHOUT_HEAD(origins);
+ATF_TC_BODY(origins, tc)
+{
+	static const struct {
+		const char	*written;
+		const char	*stored;
+	} t[] = {
+		{ "https://app.example.com", "https://app.example.com" },
+		{ "https://App.Example.COM", "https://app.example.com" },
+		{ "HTTP://localhost:3000", "http://localhost:3000" },
+		{ "https://a.example:443", "https://a.example" },
+		{ "https://a.example:00443", "https://a.example" },
+		{ "http://a.example:80", "http://a.example" },
+		{ "http://a.example:443", "http://a.example:443" },
+		{ "https://a.example:80", "https://a.example:80" },
+		{ "https://a.example:1", "https://a.example:1" },
+		{ "https://a.example:65535", "https://a.example:65535" },
+		{ "http://127.0.0.1:8080", "http://127.0.0.1:8080" },
+		{ "http://[::1]:3000", "http://[::1]:3000" },
+		{ "http://[0:0:0:0:0:0:0:1]", "http://[::1]" },
+		{ "http://[::]", "http://[::]" },
+		{ "http://[1::]", "http://[1::]" },
+		{ "http://[::FFFF:192.0.2.1]", "http://[::ffff:c000:201]" },
+		{ "http://[1:0:0:2:0:0:0:3]", "http://[1:0:0:2::3]" },
+		{ "http://[1:0:0:2:0:0:3:4]", "http://[1::2:0:0:3:4]" },
+		{ "http://[1:0:2:0:3:0:4:0]", "http://[1:0:2:0:3:0:4:0]" },
+		{ "https://[2001:DB8::1]:443", "https://[2001:db8::1]" }
+	};
+	static const struct {
+		const char	*written;
+		const char	*error;
+	} bad[] = {
+		{ "ftp://a.example", "must start with http:// or https://" },
+		{ "a.example", "must start with http:// or https://" },
+		{ "//a.example", "must start with http:// or https://" },
+		{ "https:/a.example", "must start with http:// or https://" },
+		{ "https://", "no host" },
+		{ "https:///", "no host" },
+		{ "https://:443", "no host" },
+		{ "https://a.example/", "must not end with '/'" },
+		{ "https://a.example:8443/", "must not end with '/'" },
+		{ "https://a.example/x", "must not have a path" },
+		{ "https://a.example//", "must not have a path" },
+		{ "https://a.example?", "must not have a query or fragment" },
+		{ "https://a.example#x", "must not have a query or fragment" },
+		{ "https://u:p@a.example", "invalid port" },
+		{ "https://u@a.example", "invalid host" },
+		{ "https://a_b.example", "invalid host" },
+		{ "https://*.example.com", "invalid host" },
+		{ "https://[::1", "invalid host" },
+		{ "https://[::1]x", "invalid host" },
+		{ "https://[::g]", "invalid host" },
+		{ "https://[]", "invalid host" },
+		{ "https://[fe80::1%25eth0]", "invalid host" },
+		{ "https://a.example:", "invalid port" },
+		{ "https://a.example:0", "invalid port" },
+		{ "https://a.example:65536", "invalid port" },
+		{ "https://a.example:99999999999999999999", "invalid port" },
+		{ "https://a.example:-1", "invalid port" },
+		{ "https://a.example:1:2", "invalid port" }
+	};
+	struct certaosd_config	*conf;
+	char			 text[1024], want[1024], *origin;
+	size_t			 i;
+	int			 len;
+
+	for (i = 0; i < nitems(t); i++) {
+		snprintf(text, sizeof(text), MINIMAL "trusted-origins { "
+		    "\"%s\" }\n", t[i].written);
+		conf = parse_text(text);
+		ATF_CHECK_MSG(conf != NULL, "%s: %s", t[i].written, errbuf);
+		if (conf == NULL)
+			continue;
+		ATF_CHECK_EQ(1, conf->norigins);
+		ATF_CHECK_STREQ_MSG(t[i].stored, conf->origins[0], "%s",
+		    t[i].written);
+		config_free(conf);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		snprintf(text, sizeof(text), MINIMAL "trusted-origins { "
+		    "\"%s\" }\n", bad[i].written);
+		snprintf(want, sizeof(want), "t_parse: " CONF ":4: trusted "
+		    "origin \"%s\": %s\n", bad[i].written, bad[i].error);
+		expect_error(text, want);
+	}
+	expect_error(MINIMAL "trusted-origins { \"https://a b\" }\n",
+	    "t_parse: " CONF ":4: trusted origin: invalid character 0x20\n");
+	expect_error(MINIMAL "trusted-origins { \"https://caf\xc3\xa9\" }\n",
+	    "t_parse: " CONF ":4: trusted origin: invalid character 0xc3\n");
+
+	/* Several blocks accumulate, lines and comments inside; in order. */
+	conf = parse_text(MINIMAL "trusted-origins { https://a.example }\n"
+	    "trusted-origins {\n"
+	    "\n"
+	    "\t\"http://localhost:3000\"\t# the dev server\n"
+	    "\t\"http://[::1]:3000\" \"http://127.0.0.1:3000\"\n"
+	    "}\n"
+	    "trusted-origins { }\n"
+	    "trusted-origins {\n}\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_REQUIRE_EQ(4, conf->norigins);
+	ATF_CHECK_STREQ("https://a.example", conf->origins[0]);
+	ATF_CHECK_STREQ("http://localhost:3000", conf->origins[1]);
+	ATF_CHECK_STREQ("http://[::1]:3000", conf->origins[2]);
+	ATF_CHECK_STREQ("http://127.0.0.1:3000", conf->origins[3]);
+	config_free(conf);
+
+	/* Duplicates, also once normalized, also across blocks. */
+	expect_error(MINIMAL "trusted-origins { \"https://a.example\" }\n"
+	    "trusted-origins {\n\t\"HTTPS://A.example:443\"\n}\n",
+	    "t_parse: " CONF ":6: duplicate trusted origin "
+	    "\"https://a.example\"\n");
+	expect_error(MINIMAL "trusted-origins { \"http://[::1]\" "
+	    "\"http://[0::1]:80\" }\n",
+	    "t_parse: " CONF ":4: duplicate trusted origin "
+	    "\"http://[::1]\"\n");
+
+	/* CERTAOS_MAX_ORIGINS, over two blocks; then one more. */
+	len = snprintf(text, sizeof(text), MINIMAL "trusted-origins {\n");
+	for (i = 0; i < CERTAOS_MAX_ORIGINS; i++) {
+		if (i == CERTAOS_MAX_ORIGINS / 2)
+			len += snprintf(text + len, sizeof(text) - len,
+			    "}\ntrusted-origins {\n");
+		len += snprintf(text + len, sizeof(text) - len,
+		    "\"https://a%zu.example\"\n", i);
+	}
+	ATF_REQUIRE((size_t)len + 64 < sizeof(text));
+	strlcat(text, "}\n", sizeof(text));
+	conf = parse_text(text);
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_EQ(CERTAOS_MAX_ORIGINS, conf->norigins);
+	ATF_CHECK_STREQ("https://a15.example",
+	    conf->origins[CERTAOS_MAX_ORIGINS - 1]);
+	config_free(conf);
+	text[len] = '\0';
+	strlcat(text, "\"https://more.example\"\n}\n", sizeof(text));
+	expect_error(text, "t_parse: " CONF ":23: too many trusted origins "
+	    "(max 16)\n");
+
+	/* CERTAOS_MAX_ORIGIN - 1 bytes, and one more. */
+	ATF_REQUIRE((origin = malloc(CERTAOS_MAX_ORIGIN + 1)) != NULL);
+	memset(origin, 'a', CERTAOS_MAX_ORIGIN);
+	memcpy(origin, "https://", 8);
+	origin[CERTAOS_MAX_ORIGIN - 1] = '\0';
+	snprintf(text, sizeof(text), MINIMAL "trusted-origins { \"%s\" }\n",
+	    origin);
+	conf = parse_text(text);
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_STREQ(origin, conf->origins[0]);
+	config_free(conf);
+	origin[CERTAOS_MAX_ORIGIN - 1] = 'a';
+	origin[CERTAOS_MAX_ORIGIN] = '\0';
+	snprintf(text, sizeof(text), MINIMAL "trusted-origins { \"%s\" }\n",
+	    origin);
+	expect_error(text, "t_parse: " CONF ":4: trusted origin too long "
+	    "(max 255 bytes)\n");
+	free(origin);
+
+	/* Syntax: each bad line of a block is reported, and what follows. */
+	expect_error(MINIMAL "trusted-origins {\n\t8080\n\t\"https://ok\"\n"
+	    "\t\"ftp://x\" 1\n}\nprefork 0\n",
+	    "t_parse: " CONF ":5: syntax error\n"
+	    "t_parse: " CONF ":7: trusted origin \"ftp://x\": must start "
+	    "with http:// or https://\n"
+	    "t_parse: " CONF ":7: syntax error\n"
+	    "t_parse: " CONF ":9: prefork 0: out of range (1-64)\n");
+	expect_error(MINIMAL "trusted-origins { \"https://a\" 1 }\n"
+	    "prefork 0\n",
+	    "t_parse: " CONF ":4: syntax error\n"
+	    "t_parse: " CONF ":5: prefork 0: out of range (1-64)\n");
+	expect_error(MINIMAL "trusted-origins \"https://a\"\n",
+	    "t_parse: " CONF ":4: syntax error\n");
+	expect_error(MINIMAL "trusted-origins {\n\"https://a\"\n",
+	    "t_parse: " CONF ":5: unexpected end of file\n");
+}
+
+/* The new statements print in a form that parses back to itself. */
+ATF_TC_WITHOUT_HEAD(reparse_accounts);
+ATF_TC_BODY(reparse_accounts, tc)
+{
+	struct certaosd_config	*conf;
+	char			*first, *second;
+
+	conf = parse_text(MINIMAL "prefork 1\n"
+	    "session update-age 30m lifetime 2h\n"
+	    "cookie prefix better-auth\n"
+	    "password length 10 100\n"
+	    "trusted-origins { \"HTTPS://App.Example:443\" "
+	    "\"http://[::1]:3000\" }\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	first = print_to_string(conf);
+	config_free(conf);
+	ATF_CHECK_MSG(strstr(first,
+	    "password length 10 100\n"
+	    "session lifetime 7200 update-age 1800 remember-off 7200\n"
+	    "cookie prefix \"better-auth\"\n"
+	    "trusted-origins {\n"
+	    "\t\"https://app.example\"\n"
+	    "\t\"http://[::1]:3000\"\n"
+	    "}\n"
+	    "listen on 127.0.0.1 port 8080\n") != NULL, "%s", first);
+	conf = parse_text(first);
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	second = print_to_string(conf);
+	config_free(conf);
+	ATF_CHECK_STREQ(first, second);
+	free(first);
+	free(second);
+}
+
 /* print_config's output parses back to the same output. */
 ATF_TC_WITHOUT_HEAD(reparse);
 ATF_TC_BODY(reparse, tc)
@@ -845,6 +1284,9 @@ ATF_TC_BODY(reparse, tc)
 	    "timeout header 10\n"
 	    "timeout idle 120\n"
 	    "password argon2id memory 19456 time 3 parallelism 1\n"
+	    "password length 8 128\n"
+	    "session lifetime 604800 update-age 86400 remember-off 86400\n"
+	    "cookie prefix \"certaos\"\n"
 	    "listen on 0.0.0.0 port 80\n"
 	    "listen on ::1 port 443 tls {\n"
 	    "\tcertificate \"c\"\n"
@@ -886,7 +1328,12 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, include);
 	ATF_TP_ADD_TC(tp, statements);
 	ATF_TP_ADD_TC(tp, all_errors);
+	ATF_TP_ADD_TC(tp, sessions);
+	ATF_TP_ADD_TC(tp, cookie_prefix);
+	ATF_TP_ADD_TC(tp, password_length);
+	ATF_TP_ADD_TC(tp, origins);
 	ATF_TP_ADD_TC(tp, reparse);
+	ATF_TP_ADD_TC(tp, reparse_accounts);
 	ATF_TP_ADD_TC(tp, no_file);
 	return (atf_no_error());
 }
