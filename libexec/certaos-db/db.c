@@ -20,6 +20,7 @@ static void	 db_dispatch_web(struct imsgev *, struct imsg *);
 static void	 db_dispatch_keys(struct imsgev *, struct imsg *);
 static void	 db_check_conninfo(const char *);
 static void	 db_configure(void);
+static void	 db_submit(struct imsgev *, struct imsg *, enum db_op);
 
 static struct proc_child	 pc;
 static struct db_pool		 pool;
@@ -67,6 +68,8 @@ db_configure(void)
 			fatalx("configuration done without a database");
 		return;
 	}
+	/* the session settings apply at once, on reload too */
+	ops_settings(cfg_new.session_lifetime, cfg_new.session_update);
 	if (!pool.started) {
 		db_check_conninfo(cfg_new.conninfo);
 		db_pool = &pool;
@@ -95,6 +98,12 @@ db_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if (cfg_new.pool < 1 || cfg_new.pool > CERTAOS_MAX_DBPOOL)
 			fatalx("IMSG_CFG_DB: pool %u out of range",
 			    cfg_new.pool);
+		/* both travel as int4 parameters */
+		if (cfg_new.session_lifetime > INT32_MAX ||
+		    cfg_new.session_update > INT32_MAX)
+			fatalx("IMSG_CFG_DB: session lifetime %u or update "
+			    "age %u out of range", cfg_new.session_lifetime,
+			    cfg_new.session_update);
 		cfg_have = 1;
 		break;
 	case IMSG_CFG_DONE:
@@ -142,15 +151,38 @@ db_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 	}
 }
 
+/* Parse (fatal if malformed) and queue; a dropped request is gone. */
+static void
+db_submit(struct imsgev *iev, struct imsg *imsg, enum db_op op)
+{
+	struct db_req	*req;
+
+	if ((req = ops_parse(iev, imsg, op)) != NULL)
+		pool_submit(&pool, req);
+}
+
 static void
 db_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 {
 	switch (imsg_get_type(imsg)) {
 	case IMSG_DB_JWKS_LOAD:
-		pool_submit(&pool, ops_parse(iev, imsg, OP_JWKS_LOAD));
+		db_submit(iev, imsg, OP_JWKS_LOAD);
 		break;
 	case IMSG_DB_JWKS_INSERT:
-		pool_submit(&pool, ops_parse(iev, imsg, OP_JWKS_INSERT));
+		db_submit(iev, imsg, OP_JWKS_INSERT);
+		break;
+	case IMSG_DB_SIGNUP:
+		db_submit(iev, imsg, OP_SIGNUP);
+		break;
+	case IMSG_DB_CRED_GET:
+		db_submit(iev, imsg, OP_CRED_GET);
+		break;
+	case IMSG_DB_SESSION_NEW:
+		db_submit(iev, imsg, OP_SESSION_NEW);
+		break;
+	case IMSG_DB_SESSION_GET:
+		/* answered to web[instance]: see ops_parse() */
+		db_submit(iev, imsg, OP_SESSION_GET);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

@@ -21,6 +21,7 @@
 
 #include "certaos.h"
 
+struct auth_rec;
 struct imsgev;
 struct mbuf;
 
@@ -30,6 +31,11 @@ struct mbuf;
 #define DB_BACKOFF_MAX		10000	/* ms */
 #define DB_LIVENESS		5	/* s between liveness checks */
 #define DB_CONNECT_TIMEOUT	10	/* s for a connection attempt */
+#define DB_HASH_LEN		32	/* SHA-256 of a token */
+/* latest expiry a request may carry: 9999-12-31T23:59:59.999Z, in ms */
+#define DB_MAX_MS		253402300799999ULL
+/* requests kept for reuse: none allocated on the hot path */
+#define DB_REQ_CACHE		32
 /* pg_advisory_lock key: "certaos1" */
 #define DB_MIGRATE_LOCK		"7162256626579108657"
 #define DB_NOTIFY_CHANNEL	"certaos_jwks"
@@ -39,6 +45,11 @@ enum db_op {
 	OP_PING = 0,		/* SELECT 1: liveness */
 	OP_JWKS_LOAD,
 	OP_JWKS_INSERT,
+	OP_SIGNUP,		/* user, credential account, session */
+	OP_CRED_GET,		/* user id and password hash by email */
+	OP_SESSION_NEW,
+	OP_SESSION_GET,		/* look up and slide (AUTH_OP_GET) */
+	OP_SESSION_DELETE,	/* sign out (AUTH_OP_DELETE) */
 	OP_MAX
 };
 
@@ -59,6 +70,27 @@ struct db_jwk {
 	uint64_t	 created;
 };
 
+/* IMSG_DB_SIGNUP, _CRED_GET and _SESSION_NEW: what each carries. */
+struct db_auth {
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+	char		 name[CERTAOS_MAX_NAME + 1];
+	int		 has_image;
+	char		 image[CERTAOS_MAX_IMAGE + 1];
+	char		 pwhash[CERTAOS_MAX_PWHASH + 1];
+	char		 user_id[CERTAOS_MAX_ID + 1];
+	unsigned char	 token_hash[DB_HASH_LEN];
+	uint64_t	 expires;	/* ms */
+	char		 ip[CERTAOS_MAX_IP + 1];
+	char		 ua[CERTAOS_MAX_UA + 1];
+};
+
+/* IMSG_DB_SESSION_GET: answered to web[instance], not to keys. */
+struct db_sess {
+	uint32_t	 instance;
+	uint32_t	 op;		/* enum auth_op */
+	unsigned char	 token_hash[DB_HASH_LEN];
+};
+
 /* A request from a peer, queued until a connection takes it. */
 struct db_req {
 	TAILQ_ENTRY(db_req)	 entry;
@@ -66,7 +98,11 @@ struct db_req {
 	uint32_t		 id;		/* the request's peerid */
 	struct imsgev		*iev;		/* who to answer */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
-	struct db_jwk		 jwk;		/* OP_JWKS_INSERT */
+	union {
+		struct db_jwk	 jwk;		/* OP_JWKS_INSERT */
+		struct db_auth	 auth;		/* SIGNUP, CRED_GET, NEW */
+		struct db_sess	 sess;		/* SESSION_GET, _DELETE */
+	};
 };
 TAILQ_HEAD(db_reqq, db_req);
 
@@ -151,15 +187,27 @@ const char *migrate_sql(size_t);
 
 /* ops.c */
 const struct db_stmt *ops_stmt(enum db_op);
+/* session settings from IMSG_CFG_DB (s; 0: the default) */
+void	 ops_settings(uint32_t, uint32_t);
 /* send a request's prepared statement; the PQsend*() return value */
 int	 ops_send(struct db_conn *, struct db_req *);
 /* answer a request from its result; 0 ok, -1 on a failed result */
 int	 ops_result(struct db_req *, PGresult *);
 void	 ops_unavailable(struct db_req *);
-/* parse a request payload (fatal if malformed) */
+/*
+ * parse a request payload (fatal if malformed); NULL if it was dropped
+ * (a session request for a web worker db has no channel to)
+ */
 struct db_req *ops_parse(struct imsgev *, struct imsg *, enum db_op);
+/* the payload of a request for op into req: 0, or -1 if malformed */
+int	 ops_req_read(struct imsg *, enum db_op, struct db_req *);
+/* a request from the cache (or allocated), and back */
+struct db_req *ops_req_new(void);
+void	 ops_free(struct db_req *);
 int	 ops_jwk_read(struct imsg *, struct db_jwk *);
 void	 ops_jwk_write(struct mbuf *, const struct db_jwk *);
+/* a session and its user from a result row: 0, or -1 if out of bounds */
+int	 ops_rec_get(const PGresult *, int, struct auth_rec *);
 void	 ops_answer_i32(struct imsgev *, uint32_t, uint32_t, int32_t);
 
 #endif

@@ -2,7 +2,9 @@
  * ops.c: the fixed catalogue of database operations.  Each is a prepared
  * statement with typed parameters; a message never carries SQL text.
  * Requests are parsed here with every field bounded, and results are
- * copied into answers only after every length was checked.
+ * copied into answers only after every length was checked.  Results come
+ * back in binary format (text as its bytes, numbers in network order,
+ * times as int8 ms since the epoch): nothing is parsed from text.
  */
 
 #include <sys/types.h>
@@ -13,6 +15,7 @@
 #include <string.h>
 
 #include "certaos.h"
+#include "authrec.h"
 #include "log.h"
 #include "msg.h"
 #include "proc.h"
@@ -20,18 +23,69 @@
 
 #define TEXTOID		25
 #define BYTEAOID	17
+#define INT4OID		23
 #define INT8OID		20
+
+/*
+ * SQL pieces.  Times leave the database as ms since the epoch (int8, NULL
+ * stays NULL); an expiry arrives as ms and its session's lifetime is the
+ * seconds from now to it, rounded, at least 1.
+ */
+#define MS(col)		"floor(extract(epoch FROM " col ") * 1000)::int8"
+#define EXPIRES(p)	"to_timestamp(" p " / 1000.0)"
+#define LIFETIME(p)	"least(greatest(round(" p " / 1000.0"		\
+			" - extract(epoch FROM now())), 1),"		\
+			" 2147483647)::integer"
+/* a session (s) and its user (u), in the order of ops_rec_get() */
+#define REC_COLS							\
+	"s.id, " MS("s.expires_at") ", " MS("s.created_at") ", "	\
+	MS("s.updated_at") ", s.ip_address, s.user_agent, s.user_id,"	\
+	" u.id, u.name, u.email, u.email_verified, u.image, "		\
+	MS("u.created_at") ", " MS("u.updated_at") ","			\
+	" u.role, u.banned,"						\
+	" u.ban_reason, " MS("u.ban_expires") ", u.two_factor_enabled"
+#define REC_NCOLS	19
+#define SESSION_COLS	"token_hash, user_id, expires_at, lifetime,"	\
+			" ip_address, user_agent"
 
 static int	 ops_jwks_load_result(struct db_req *, const PGresult *);
 static int	 ops_jwks_insert_result(struct db_req *, PGresult *);
+static int	 ops_auth_result(struct db_req *, const PGresult *);
+static int	 ops_cred_result(struct db_req *, const PGresult *);
+static int	 ops_col_str(const PGresult *, int, int, char *, size_t,
+		    int);
+static int	 ops_col_nstr(const PGresult *, int, int, char *, size_t,
+		    int32_t *);
+static int	 ops_col_ms(const PGresult *, int, int, uint64_t *, int);
+static int	 ops_col_bool(const PGresult *, int, int, int32_t *);
 static int	 ops_copy_text(const PGresult *, int, int, char *, size_t);
 static void	 ops_compose(struct imsgev *, uint32_t, uint32_t,
 		    struct mbuf *);
+static void	 ops_answer_auth(struct db_req *, int32_t,
+		    const struct auth_rec *);
+static void	 ops_answer_cred(struct db_req *, int32_t, const char *,
+		    const char *);
 static const char *ops_errmsg(const PGresult *, char *, size_t);
+static const char *ops_msgname(enum db_op);
 
 static const Oid jwks_insert_types[] = {
 	TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID
 };
+/* email, name, image, pwhash, token hash, expires, ip, ua */
+static const Oid signup_types[] = {
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID, TEXTOID,
+	TEXTOID
+};
+/* email */
+static const Oid cred_get_types[] = { TEXTOID };
+/* user id, token hash, expires, ip, ua */
+static const Oid session_new_types[] = {
+	TEXTOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID
+};
+/* token hash, update age (s), lifetime cap (s) */
+static const Oid session_get_types[] = { BYTEAOID, INT4OID, INT4OID };
+/* token hash */
+static const Oid session_delete_types[] = { BYTEAOID };
 
 static const struct db_stmt stmts[OP_MAX] = {
 	[OP_PING] = { "ping", "SELECT 1", 0, NULL },
@@ -47,11 +101,93 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " CASE WHEN $5 = 0 THEN now() ELSE to_timestamp($5) END)"
 	    " ON CONFLICT DO NOTHING",
 	    nitems(jwks_insert_types), jwks_insert_types },
+	/*
+	 * One statement, so one transaction: the user (unless the email is
+	 * taken: then no row comes back), its credential account, its
+	 * first session, and the audit trail either way.
+	 */
+	[OP_SIGNUP] = { "signup",
+	    "WITH u AS ("
+	    " INSERT INTO users (email, name, image)"
+	    " VALUES (lower($1), $2, $3)"
+	    " ON CONFLICT (email) DO NOTHING RETURNING *),"
+	    " a AS ("
+	    " INSERT INTO accounts"
+	    " (account_id, provider_id, user_id, password)"
+	    " SELECT id, 'credential', id, $4 FROM u),"
+	    " s AS ("
+	    " INSERT INTO sessions (" SESSION_COLS ")"
+	    " SELECT $5, id, " EXPIRES("$6") ", " LIFETIME("$6") ", $7, $8"
+	    " FROM u RETURNING *),"
+	    " l AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome)"
+	    " SELECT (SELECT id FROM u), lower($1), $7, $8, 'sign-up',"
+	    " CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'ok'"
+	    " ELSE 'user-exists' END)"
+	    " SELECT " REC_COLS " FROM s JOIN u ON u.id = s.user_id",
+	    nitems(signup_types), signup_types },
+	/* a user without a credential account has a NULL password */
+	[OP_CRED_GET] = { "cred_get",
+	    "SELECT u.id, a.password FROM users u"
+	    " LEFT JOIN accounts a ON a.provider_id = 'credential'"
+	    " AND a.account_id = u.id AND a.user_id = u.id"
+	    " WHERE u.email = lower($1)",
+	    nitems(cred_get_types), cred_get_types },
+	/*
+	 * No row: no such user.  A row without a session: the user is
+	 * banned (and the ban has not expired), so no session was made.
+	 * The user's row is locked against deletion meanwhile.
+	 */
+	[OP_SESSION_NEW] = { "session_new",
+	    "WITH u AS ("
+	    " SELECT * FROM users WHERE id = $1 FOR KEY SHARE),"
+	    " s AS ("
+	    " INSERT INTO sessions (" SESSION_COLS ")"
+	    " SELECT $2, id, " EXPIRES("$3") ", " LIFETIME("$3") ", $4, $5"
+	    " FROM u WHERE NOT (banned AND"
+	    " (ban_expires IS NULL OR ban_expires > now()))"
+	    " RETURNING *)"
+	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
+	    nitems(session_new_types), session_new_types },
+	/*
+	 * The hot one.  A live session whose last renewal is older than
+	 * the update age ($2) slides to now() + its lifetime (never more
+	 * than the configured one, $3, so a shorter setting applies at the
+	 * next renewal); the UPDATE returns it, else the row as it was.
+	 */
+	[OP_SESSION_GET] = { "session_get",
+	    "WITH x AS ("
+	    " UPDATE sessions SET"
+	    " expires_at = now() + make_interval(secs => least(lifetime, $3)),"
+	    " updated_at = now()"
+	    " WHERE token_hash = $1 AND expires_at > now()"
+	    " AND updated_at <= now() - make_interval(secs => $2)"
+	    " RETURNING *),"
+	    " s AS ("
+	    " SELECT * FROM x UNION ALL"
+	    " SELECT * FROM sessions WHERE token_hash = $1"
+	    " AND expires_at > now() AND NOT EXISTS (SELECT 1 FROM x))"
+	    " SELECT " REC_COLS " FROM s JOIN users u ON u.id = s.user_id",
+	    nitems(session_get_types), session_get_types },
+	/* expired or not: signing out removes it */
+	[OP_SESSION_DELETE] = { "session_delete",
+	    "WITH s AS ("
+	    " DELETE FROM sessions WHERE token_hash = $1 RETURNING *)"
+	    " SELECT " REC_COLS " FROM s JOIN users u ON u.id = s.user_id",
+	    nitems(session_delete_types), session_delete_types },
 };
 
 /* Answers are built here: one at a time, never on the stack. */
 static struct mbuf	 ops_mbuf;
 static struct db_jwk	 ops_row;
+static struct auth_rec	 ops_rec;
+
+/* Requests kept for reuse, and the session settings (s). */
+static struct db_req	*ops_cache[DB_REQ_CACHE];
+static int		 ops_ncache;
+static uint32_t		 ops_lifetime = CERTAOS_SESSION_LIFETIME;
+static uint32_t		 ops_update = CERTAOS_SESSION_UPDATE;
 
 const struct db_stmt *
 ops_stmt(enum db_op op)
@@ -59,6 +195,37 @@ ops_stmt(enum db_op op)
 	if (op < 0 || op >= OP_MAX)
 		return (NULL);
 	return (&stmts[op]);
+}
+
+void
+ops_settings(uint32_t lifetime, uint32_t update)
+{
+	/* update-age 0 is legal: renew on every use */
+	ops_lifetime = lifetime != 0 ? lifetime : CERTAOS_SESSION_LIFETIME;
+	ops_update = update;
+}
+
+/* The message a request came in, for the fatal line. */
+static const char *
+ops_msgname(enum db_op op)
+{
+	switch (op) {
+	case OP_JWKS_LOAD:
+		return ("IMSG_DB_JWKS_LOAD");
+	case OP_JWKS_INSERT:
+		return ("IMSG_DB_JWKS_INSERT");
+	case OP_SIGNUP:
+		return ("IMSG_DB_SIGNUP");
+	case OP_CRED_GET:
+		return ("IMSG_DB_CRED_GET");
+	case OP_SESSION_NEW:
+		return ("IMSG_DB_SESSION_NEW");
+	case OP_SESSION_GET:
+	case OP_SESSION_DELETE:
+		return ("IMSG_DB_SESSION_GET");
+	default:
+		return ("request");
+	}
 }
 
 int
@@ -109,32 +276,159 @@ ops_answer_i32(struct imsgev *iev, uint32_t type, uint32_t id, int32_t v)
 	ops_compose(iev, type, id, &ops_mbuf);
 }
 
+/* IMSG_DB_AUTH_REPLY to keys, or IMSG_DB_SESSION_INFO to web. */
+static void
+ops_answer_auth(struct db_req *req, int32_t status, const struct auth_rec *r)
+{
+	uint32_t	 type;
+
+	type = (req->op == OP_SESSION_GET || req->op == OP_SESSION_DELETE) ?
+	    IMSG_DB_SESSION_INFO : IMSG_DB_AUTH_REPLY;
+	mbuf_init(&ops_mbuf);
+	mbuf_i32(&ops_mbuf, status);
+	if (status == AUTH_OK)
+		authrec_write(&ops_mbuf, r);
+	ops_compose(req->iev, type, req->id, &ops_mbuf);
+}
+
+static void
+ops_answer_cred(struct db_req *req, int32_t status, const char *uid,
+    const char *pwhash)
+{
+	mbuf_init(&ops_mbuf);
+	mbuf_i32(&ops_mbuf, status);
+	mbuf_str(&ops_mbuf, uid);
+	mbuf_str(&ops_mbuf, pwhash);
+	ops_compose(req->iev, IMSG_DB_CRED, req->id, &ops_mbuf);
+}
+
+struct db_req *
+ops_req_new(void)
+{
+	struct db_req	*req;
+
+	if (ops_ncache > 0)
+		return (ops_cache[--ops_ncache]);
+	if ((req = calloc(1, sizeof(*req))) == NULL)
+		fatal("%s", __func__);
+	return (req);
+}
+
+/*
+ * Nothing is wiped: db never holds a password or a token, and the hashes
+ * it passes on are the database's own, which it can read at any time.
+ */
+void
+ops_free(struct db_req *req)
+{
+	if (req == NULL)
+		return;
+	if (ops_ncache < DB_REQ_CACHE) {
+		ops_cache[ops_ncache++] = req;
+		return;
+	}
+	free(req);
+}
+
+/*
+ * Framing and bounds: every field present, each within its limit,
+ * nothing left over.  What the values mean is the database's business
+ * (an empty email fails its CHECK and is answered as an error).
+ */
+int
+ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
+{
+	struct mread	 mr;
+	struct db_auth	*a = &req->auth;
+	struct db_sess	*ss = &req->sess;
+	size_t		 n = 0;
+
+	req->op = op;
+	mread_init(&mr, imsg);
+	switch (op) {
+	case OP_JWKS_LOAD:
+		break;
+	case OP_JWKS_INSERT:
+		return (ops_jwk_read(imsg, &req->jwk));
+	case OP_SIGNUP:
+		(void)mread_str(&mr, a->email, sizeof(a->email));
+		(void)mread_str(&mr, a->name, sizeof(a->name));
+		a->has_image = mread_nstr(&mr, a->image, sizeof(a->image));
+		(void)mread_str(&mr, a->pwhash, sizeof(a->pwhash));
+		n = mread_bytes(&mr, a->token_hash, sizeof(a->token_hash));
+		a->expires = mread_u64(&mr);
+		(void)mread_str(&mr, a->ip, sizeof(a->ip));
+		(void)mread_str(&mr, a->ua, sizeof(a->ua));
+		break;
+	case OP_CRED_GET:
+		(void)mread_str(&mr, a->email, sizeof(a->email));
+		break;
+	case OP_SESSION_NEW:
+		(void)mread_str(&mr, a->user_id, sizeof(a->user_id));
+		n = mread_bytes(&mr, a->token_hash, sizeof(a->token_hash));
+		a->expires = mread_u64(&mr);
+		(void)mread_str(&mr, a->ip, sizeof(a->ip));
+		(void)mread_str(&mr, a->ua, sizeof(a->ua));
+		break;
+	case OP_SESSION_GET:
+		ss->instance = mread_u32(&mr);
+		ss->op = mread_u32(&mr);
+		n = mread_bytes(&mr, ss->token_hash, sizeof(ss->token_hash));
+		break;
+	default:
+		return (-1);
+	}
+	if (mread_end(&mr) == -1)
+		return (-1);
+
+	switch (op) {
+	case OP_SIGNUP:
+	case OP_SESSION_NEW:
+		if (n != DB_HASH_LEN || a->expires == 0 ||
+		    a->expires > DB_MAX_MS)
+			return (-1);
+		break;
+	case OP_SESSION_GET:
+		if (n != DB_HASH_LEN || ss->instance >= PROC_MAX_INSTANCES)
+			return (-1);
+		if (ss->op == AUTH_OP_GET)
+			req->op = OP_SESSION_GET;
+		else if (ss->op == AUTH_OP_DELETE)
+			req->op = OP_SESSION_DELETE;
+		else
+			return (-1);
+		break;
+	default:
+		break;
+	}
+	return (0);
+}
+
 struct db_req *
 ops_parse(struct imsgev *iev, struct imsg *imsg, enum db_op op)
 {
 	struct db_req	*req;
 
-	if ((req = calloc(1, sizeof(*req))) == NULL)
-		fatal("%s", __func__);
-	req->op = op;
+	req = ops_req_new();
+	if (ops_req_read(imsg, op, req) == -1)
+		fatalx("bad %s from %s (len %zu)", ops_msgname(op), iev->name,
+		    imsg_get_len(imsg));
 	req->id = imsg_get_id(imsg);
 	req->iev = iev;
 	monotime(&req->deadline);
 	req->deadline.tv_sec += CERTAOS_DB_TIMEOUT;
 
-	switch (op) {
-	case OP_JWKS_LOAD:
-		if (imsg_get_len(imsg) != 0)
-			fatalx("bad IMSG_DB_JWKS_LOAD from %s (len %zu)",
-			    iev->name, imsg_get_len(imsg));
-		break;
-	case OP_JWKS_INSERT:
-		if (ops_jwk_read(imsg, &req->jwk) == -1)
-			fatalx("bad IMSG_DB_JWKS_INSERT from %s (len %zu)",
-			    iev->name, imsg_get_len(imsg));
-		break;
-	default:
-		fatalx("%s: op %d", __func__, op);
+	/* keys asks, web[instance] gets the answer */
+	if (req->op == OP_SESSION_GET || req->op == OP_SESSION_DELETE) {
+		req->iev = proc_self == NULL ? NULL :
+		    proc_peer_instance(proc_self, PROC_WEB,
+		    req->sess.instance);
+		if (req->iev == NULL) {
+			log_warnx("session request %u for web[%u]: no channel "
+			    "to it, dropped", req->id, req->sess.instance);
+			ops_free(req);
+			return (NULL);
+		}
 	}
 	return (req);
 }
@@ -142,15 +436,20 @@ ops_parse(struct imsgev *iev, struct imsg *imsg, enum db_op op)
 int
 ops_send(struct db_conn *c, struct db_req *req)
 {
-	const char	*values[5];
-	int		 lengths[5], formats[5];
-	uint64_t	 created;
+	const char	*values[8];
+	int		 lengths[8], formats[8];
+	uint64_t	 created, expires;
+	uint32_t	 update, lifetime;
+	struct db_auth	*a = &req->auth;
+	const char	*name = stmts[req->op].name;
 
+	memset(lengths, 0, sizeof(lengths));
+	memset(formats, 0, sizeof(formats));
 	switch (req->op) {
 	case OP_JWKS_LOAD:
 		/* binary results: bytea as is, the bigint in 8 bytes */
-		return (PQsendQueryPrepared(c->pg, stmts[req->op].name, 0,
-		    NULL, NULL, NULL, 1));
+		return (PQsendQueryPrepared(c->pg, name, 0, NULL, NULL, NULL,
+		    1));
 	case OP_JWKS_INSERT:
 		created = htobe64(req->jwk.created);
 		values[0] = req->jwk.kid;
@@ -158,13 +457,62 @@ ops_send(struct db_conn *c, struct db_req *req)
 		values[2] = req->jwk.jwk;
 		values[3] = (const char *)req->jwk.sealed;
 		values[4] = (const char *)&created;
-		lengths[0] = lengths[1] = lengths[2] = 0;
 		lengths[3] = req->jwk.sealed_len;
 		lengths[4] = sizeof(created);
-		formats[0] = formats[1] = formats[2] = 0;
 		formats[3] = formats[4] = 1;
-		return (PQsendQueryPrepared(c->pg, stmts[req->op].name, 5,
-		    values, lengths, formats, 0));
+		return (PQsendQueryPrepared(c->pg, name, 5, values, lengths,
+		    formats, 0));
+	case OP_SIGNUP:
+		expires = htobe64(a->expires);
+		values[0] = a->email;
+		values[1] = a->name;
+		values[2] = a->has_image ? a->image : NULL;
+		values[3] = a->pwhash;
+		values[4] = (const char *)a->token_hash;
+		values[5] = (const char *)&expires;
+		values[6] = a->ip;
+		values[7] = a->ua;
+		lengths[4] = sizeof(a->token_hash);
+		lengths[5] = sizeof(expires);
+		formats[4] = formats[5] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 8, values, lengths,
+		    formats, 1));
+	case OP_CRED_GET:
+		values[0] = a->email;
+		return (PQsendQueryPrepared(c->pg, name, 1, values, lengths,
+		    formats, 1));
+	case OP_SESSION_NEW:
+		expires = htobe64(a->expires);
+		values[0] = a->user_id;
+		values[1] = (const char *)a->token_hash;
+		values[2] = (const char *)&expires;
+		values[3] = a->ip;
+		values[4] = a->ua;
+		lengths[1] = sizeof(a->token_hash);
+		lengths[2] = sizeof(expires);
+		formats[1] = formats[2] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 5, values, lengths,
+		    formats, 1));
+	case OP_SESSION_GET:
+		update = htobe32(ops_update > INT32_MAX ? INT32_MAX :
+		    ops_update);
+		lifetime = htobe32(ops_lifetime > INT32_MAX ? INT32_MAX :
+		    ops_lifetime);
+		values[0] = (const char *)req->sess.token_hash;
+		values[1] = (const char *)&update;
+		values[2] = (const char *)&lifetime;
+		lengths[0] = sizeof(req->sess.token_hash);
+		lengths[1] = sizeof(update);
+		lengths[2] = sizeof(lifetime);
+		formats[0] = formats[1] = formats[2] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
+		    formats, 1));
+	case OP_SESSION_DELETE:
+		values[0] = (const char *)req->sess.token_hash;
+		lengths[0] = sizeof(req->sess.token_hash);
+		formats[0] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 1, values, lengths,
+		    formats, 1));
 	default:
 		fatalx("%s: op %d", __func__, req->op);
 	}
@@ -180,6 +528,15 @@ ops_unavailable(struct db_req *req)
 	case OP_JWKS_INSERT:
 		ops_answer_i32(req->iev, IMSG_DB_JWKS_INSERTED, req->id, -1);
 		break;
+	case OP_SIGNUP:
+	case OP_SESSION_NEW:
+	case OP_SESSION_GET:
+	case OP_SESSION_DELETE:
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		break;
+	case OP_CRED_GET:
+		ops_answer_cred(req, -1, "", "");
+		break;
 	default:
 		fatalx("%s: op %d", __func__, req->op);
 	}
@@ -193,6 +550,13 @@ ops_result(struct db_req *req, PGresult *res)
 		return (ops_jwks_load_result(req, res));
 	case OP_JWKS_INSERT:
 		return (ops_jwks_insert_result(req, res));
+	case OP_SIGNUP:
+	case OP_SESSION_NEW:
+	case OP_SESSION_GET:
+	case OP_SESSION_DELETE:
+		return (ops_auth_result(req, res));
+	case OP_CRED_GET:
+		return (ops_cred_result(req, res));
 	default:
 		fatalx("%s: op %d", __func__, req->op);
 	}
@@ -215,10 +579,11 @@ ops_errmsg(const PGresult *res, char *buf, size_t len)
 
 /*
  * Copy a binary-format text column into dst, NUL-terminated: 0, or -1 if
- * it is NULL, empty, holds a NUL or does not fit.
+ * it is NULL, empty (unless empty_ok), holds a NUL or does not fit.
  */
 static int
-ops_copy_text(const PGresult *res, int row, int col, char *dst, size_t dstsz)
+ops_col_str(const PGresult *res, int row, int col, char *dst, size_t dstsz,
+    int empty_ok)
 {
 	const char	*v;
 	int		 len;
@@ -227,10 +592,200 @@ ops_copy_text(const PGresult *res, int row, int col, char *dst, size_t dstsz)
 		return (-1);
 	len = PQgetlength(res, row, col);
 	v = PQgetvalue(res, row, col);
-	if (len <= 0 || (size_t)len >= dstsz || memchr(v, '\0', len) != NULL)
+	if (len < 0 || (len == 0 && !empty_ok) || (size_t)len >= dstsz ||
+	    memchr(v, '\0', len) != NULL)
 		return (-1);
 	memcpy(dst, v, len);
 	dst[len] = '\0';
+	return (0);
+}
+
+static int
+ops_copy_text(const PGresult *res, int row, int col, char *dst, size_t dstsz)
+{
+	return (ops_col_str(res, row, col, dst, dstsz, 0));
+}
+
+/* A nullable text column: NULL is an empty string and *present 0. */
+static int
+ops_col_nstr(const PGresult *res, int row, int col, char *dst, size_t dstsz,
+    int32_t *present)
+{
+	*present = 0;
+	dst[0] = '\0';
+	if (PQgetisnull(res, row, col))
+		return (0);
+	*present = 1;
+	return (ops_col_str(res, row, col, dst, dstsz, 1));
+}
+
+/* An int8 of ms since the epoch, not before it; NULL is 0 if null_ok. */
+static int
+ops_col_ms(const PGresult *res, int row, int col, uint64_t *v, int null_ok)
+{
+	uint64_t	 be;
+
+	*v = 0;
+	if (PQgetisnull(res, row, col))
+		return (null_ok ? 0 : -1);
+	if (PQgetlength(res, row, col) != sizeof(be))
+		return (-1);
+	memcpy(&be, PQgetvalue(res, row, col), sizeof(be));
+	*v = be64toh(be);
+	if (*v > INT64_MAX) {
+		*v = 0;
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+ops_col_bool(const PGresult *res, int row, int col, int32_t *v)
+{
+	const char	*p;
+
+	*v = 0;
+	if (PQgetisnull(res, row, col) || PQgetlength(res, row, col) != 1)
+		return (-1);
+	p = PQgetvalue(res, row, col);
+	if (*p != 0 && *p != 1)
+		return (-1);
+	*v = *p;
+	return (0);
+}
+
+/* The REC_COLS of a row, each checked before it is copied. */
+int
+ops_rec_get(const PGresult *res, int row, struct auth_rec *r)
+{
+	struct auth_session	*s = &r->s;
+	struct auth_user	*u = &r->u;
+
+	if (PQnfields(res) < REC_NCOLS || PQbinaryTuples(res) != 1 ||
+	    row < 0 || row >= PQntuples(res))
+		return (-1);
+	if (ops_col_str(res, row, 0, s->id, sizeof(s->id), 0) == -1 ||
+	    ops_col_ms(res, row, 1, &s->expires, 0) == -1 ||
+	    ops_col_ms(res, row, 2, &s->created, 0) == -1 ||
+	    ops_col_ms(res, row, 3, &s->updated, 0) == -1 ||
+	    ops_col_str(res, row, 4, s->ip, sizeof(s->ip), 1) == -1 ||
+	    ops_col_str(res, row, 5, s->ua, sizeof(s->ua), 1) == -1 ||
+	    ops_col_str(res, row, 6, s->user_id, sizeof(s->user_id),
+	    0) == -1 ||
+	    ops_col_str(res, row, 7, u->id, sizeof(u->id), 0) == -1 ||
+	    ops_col_str(res, row, 8, u->name, sizeof(u->name), 1) == -1 ||
+	    ops_col_str(res, row, 9, u->email, sizeof(u->email), 0) == -1 ||
+	    ops_col_bool(res, row, 10, &u->email_verified) == -1 ||
+	    ops_col_nstr(res, row, 11, u->image, sizeof(u->image),
+	    &u->has_image) == -1 ||
+	    ops_col_ms(res, row, 12, &u->created, 0) == -1 ||
+	    ops_col_ms(res, row, 13, &u->updated, 0) == -1 ||
+	    ops_col_str(res, row, 14, u->role, sizeof(u->role), 1) == -1 ||
+	    ops_col_bool(res, row, 15, &u->banned) == -1 ||
+	    ops_col_nstr(res, row, 16, u->ban_reason, sizeof(u->ban_reason),
+	    &u->has_ban_reason) == -1 ||
+	    ops_col_ms(res, row, 17, &u->ban_expires, 1) == -1 ||
+	    ops_col_bool(res, row, 18, &u->two_factor) == -1)
+		return (-1);
+	return (0);
+}
+
+/*
+ * SIGNUP, SESSION_NEW, SESSION_GET and SESSION_DELETE: a record, or the
+ * reason there is none.
+ */
+static int
+ops_auth_result(struct db_req *req, const PGresult *res)
+{
+	const char	*name = stmts[req->op].name;
+	char		 ebuf[200];
+	int32_t		 none;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("%s: %s", name, ops_errmsg(res, ebuf, sizeof(ebuf)));
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (-1);
+	}
+	if (PQnfields(res) != REC_NCOLS || PQbinaryTuples(res) != 1 ||
+	    PQntuples(res) > 1) {
+		log_warnx("%s: unexpected result shape", name);
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (0);
+	}
+	if (PQntuples(res) == 0) {
+		switch (req->op) {
+		case OP_SIGNUP:
+			none = AUTH_USER_EXISTS;
+			break;
+		case OP_SESSION_NEW:
+			none = AUTH_BAD_CREDENTIALS;	/* the user vanished */
+			break;
+		default:
+			none = AUTH_NO_SESSION;
+			break;
+		}
+		ops_answer_auth(req, none, NULL);
+		return (0);
+	}
+	/* the user, without the session a ban kept from being made */
+	if (req->op == OP_SESSION_NEW && PQgetisnull(res, 0, 0)) {
+		ops_answer_auth(req, AUTH_BANNED, NULL);
+		return (0);
+	}
+	if (ops_rec_get(res, 0, &ops_rec) == -1) {
+		log_warnx("%s: a column is out of bounds", name);
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (0);
+	}
+	ops_answer_auth(req, AUTH_OK, &ops_rec);
+	return (0);
+}
+
+/*
+ * CRED_GET: 1, the user's id and password hash; 0 and the id when the
+ * user has no (usable) password; 0 and nothing when there is no user.
+ */
+static int
+ops_cred_result(struct db_req *req, const PGresult *res)
+{
+	static char	 pwhash[CERTAOS_MAX_PWHASH + 1];
+	char		 uid[CERTAOS_MAX_ID + 1], ebuf[200];
+	int		 rv;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("%s: %s", stmts[req->op].name,
+		    ops_errmsg(res, ebuf, sizeof(ebuf)));
+		ops_answer_cred(req, -1, "", "");
+		return (-1);
+	}
+	if (PQnfields(res) != 2 || PQbinaryTuples(res) != 1 ||
+	    PQntuples(res) > 1) {
+		log_warnx("%s: unexpected result shape", stmts[req->op].name);
+		ops_answer_cred(req, -1, "", "");
+		return (0);
+	}
+	if (PQntuples(res) == 0) {
+		ops_answer_cred(req, 0, "", "");
+		return (0);
+	}
+	if (ops_copy_text(res, 0, 0, uid, sizeof(uid)) == -1) {
+		log_warnx("%s: user id out of bounds", stmts[req->op].name);
+		ops_answer_cred(req, -1, "", "");
+		return (0);
+	}
+	if (PQgetisnull(res, 0, 1)) {
+		ops_answer_cred(req, 0, uid, "");
+		return (0);
+	}
+	rv = ops_copy_text(res, 0, 1, pwhash, sizeof(pwhash));
+	if (rv == -1) {
+		/* nothing keys could verify against: no password */
+		log_warnx("%s: user %s: password hash empty or longer than "
+		    "%d bytes, ignored", stmts[req->op].name, uid,
+		    CERTAOS_MAX_PWHASH);
+		ops_answer_cred(req, 0, uid, "");
+	} else
+		ops_answer_cred(req, 1, uid, pwhash);
 	return (0);
 }
 

@@ -472,7 +472,7 @@ conn_result(struct db_pool *pool, struct db_conn *c, PGresult *res)
 	case JOB_REQ:
 		if (c->req != NULL) {
 			(void)ops_result(c->req, res);
-			free(c->req);
+			ops_free(c->req);
 			c->req = NULL;
 		}
 		break;
@@ -526,7 +526,7 @@ conn_query_done(struct db_pool *pool, struct db_conn *c)
 		if (c->req != NULL) {
 			/* no result at all */
 			ops_unavailable(c->req);
-			free(c->req);
+			ops_free(c->req);
 			c->req = NULL;
 		}
 		conn_idle(pool, c);
@@ -588,7 +588,7 @@ conn_down(struct db_pool *pool, struct db_conn *c, const char *why)
 	evtimer_del(&c->tev);
 	if (c->req != NULL) {
 		ops_unavailable(c->req);
-		free(c->req);
+		ops_free(c->req);
 		c->req = NULL;
 	}
 	if (c->pg != NULL) {
@@ -675,7 +675,7 @@ pool_kick(struct db_pool *pool)
 			pool->nqueued--;
 			if ((ms = ms_until(&req->deadline)) == 0) {
 				ops_unavailable(req);
-				free(req);
+				ops_free(req);
 				continue;
 			}
 			c->job = JOB_REQ;
@@ -694,7 +694,7 @@ pool_submit(struct db_pool *pool, struct db_req *req)
 {
 	if (!pool_up(pool) || pool->nqueued >= DB_QUEUE_MAX) {
 		ops_unavailable(req);
-		free(req);
+		ops_free(req);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&pool->queue, req, entry);
@@ -711,7 +711,7 @@ pool_fail_queue(struct db_pool *pool)
 		TAILQ_REMOVE(&pool->queue, req, entry);
 		pool->nqueued--;
 		ops_unavailable(req);
-		free(req);
+		ops_free(req);
 	}
 }
 
@@ -729,7 +729,7 @@ pool_sweepcb(int fd, short event, void *arg)
 		TAILQ_REMOVE(&pool->queue, req, entry);
 		pool->nqueued--;
 		ops_unavailable(req);
-		free(req);
+		ops_free(req);
 	}
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "certaos.h"
+#include "authrec.h"
 #include "imsg.h"
 #include "msg.h"
 #include "proc.h"
@@ -230,6 +231,31 @@ pg_query(struct pg *pg, const char *sql)
 	return (s);
 }
 
+/* A psql query that may fail: its exit status; pg_out() its output. */
+static int
+pg_try(struct pg *pg, const char *sql)
+{
+	char		 psql[PATH_MAX + 16], out[PATH_MAX + 16];
+	char		 port[16];
+	const char	*av[] = { psql, "-X", "-At", "-h", pg->dir, "-p", port,
+			    "-U", "postgres", "-d", "postgres", "-c", sql,
+			    NULL };
+
+	snprintf(psql, sizeof(psql), "%s/psql", pg->bindir);
+	snprintf(out, sizeof(out), "%s/psql.out", pg->dir);
+	snprintf(port, sizeof(port), "%d", PGPORT);
+	return (run(out, 0, av));
+}
+
+static const char *
+pg_out(struct pg *pg)
+{
+	char	 out[PATH_MAX + 16];
+
+	snprintf(out, sizeof(out), "%s/psql.out", pg->dir);
+	return (slurp(out));
+}
+
 /* Signal the cluster's postmaster and its children (SIGSTOP: a hang). */
 static void
 pg_signal(struct pg *pg, int sig)
@@ -410,6 +436,9 @@ db_config_send(struct dbproc *d, const char *conninfo, uint32_t pool)
 	memset(&cfg, 0, sizeof(cfg));
 	strlcpy(cfg.conninfo, conninfo, sizeof(cfg.conninfo));
 	cfg.pool = pool;
+	/* the master always sends real values (update-age 0 is legal) */
+	cfg.session_lifetime = CERTAOS_SESSION_LIFETIME;
+	cfg.session_update = CERTAOS_SESSION_UPDATE;
 	send_msg(&d->parent, IMSG_CFG_DB, 0, -1, &cfg, sizeof(cfg));
 	send_msg(&d->parent, IMSG_CFG_DONE, 7, -1, NULL, 0);
 }
@@ -582,6 +611,438 @@ same_jwk(const struct db_jwk *a, const struct db_jwk *b)
 	ATF_CHECK_EQ(a->created, b->created);
 }
 
+/* ---- accounts and sessions: payloads, requests, answers ---- */
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* A token hash: every seed its own, NUL bytes included. */
+static void
+hash_fill(unsigned char *h, int seed)
+{
+	size_t	 i;
+
+	for (i = 0; i < DB_HASH_LEN; i++)
+		h[i] = (unsigned char)(seed + i * 37);
+}
+
+/* The hex of hash_fill(seed), as SQL: decode('...', 'hex'). */
+static const char *
+hash_sql(int seed)
+{
+	static char	 buf[DB_HASH_LEN * 2 + 32];
+	unsigned char	 h[DB_HASH_LEN];
+	char		 hex[DB_HASH_LEN * 2 + 1];
+
+	hash_fill(h, seed);
+	ATF_REQUIRE(hex_encode(h, sizeof(h), hex, sizeof(hex)) ==
+	    DB_HASH_LEN * 2);
+	snprintf(buf, sizeof(buf), "decode('%s', 'hex')", hex);
+	return (buf);
+}
+
+static void
+mb_send(struct imsgbuf *ib, struct mbuf *mb, uint32_t type, uint32_t id)
+{
+	ATF_REQUIRE(mbuf_compose(mb, ib, type, id) == 0);
+	ATF_REQUIRE(imsgbuf_flush(ib) == 0);
+}
+
+/* i32 status, and the record when it is AUTH_OK. */
+static int32_t
+auth_reply(struct dbproc *d, struct imsgbuf *ib, uint32_t type, uint32_t id,
+    struct auth_rec *r)
+{
+	struct imsg	 imsg;
+	struct mread	 mr;
+	int32_t		 status;
+
+	expect(d, ib, type, id, 5000, &imsg);
+	mread_init(&mr, &imsg);
+	status = mread_i32(&mr);
+	memset(r, 0, sizeof(*r));
+	if (status == AUTH_OK)
+		ATF_REQUIRE(authrec_read(&mr, r) == 0);
+	ATF_REQUIRE_EQ(mread_end(&mr), 0);
+	imsg_free(&imsg);
+	return (status);
+}
+
+static int32_t
+db_signup(struct dbproc *d, const char *email, const char *name,
+    const char *image, const char *pwhash, int seed, uint64_t expires,
+    struct auth_rec *r)
+{
+	static struct mbuf	 mb;
+	unsigned char		 h[DB_HASH_LEN];
+	uint32_t		 id = next_id++;
+
+	hash_fill(h, seed);
+	mbuf_init(&mb);
+	mbuf_str(&mb, email);
+	mbuf_str(&mb, name);
+	mbuf_nstr(&mb, image != NULL, image);
+	mbuf_str(&mb, pwhash);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_u64(&mb, expires);
+	mbuf_str(&mb, "192.0.2.1");
+	mbuf_str(&mb, "t_db/1.0");
+	mb_send(&d->keys, &mb, IMSG_DB_SIGNUP, id);
+	return (auth_reply(d, &d->keys, IMSG_DB_AUTH_REPLY, id, r));
+}
+
+static int32_t
+db_cred(struct dbproc *d, const char *email, char *uid, size_t uidsz,
+    char *pw, size_t pwsz)
+{
+	static struct mbuf	 mb;
+	struct imsg		 imsg;
+	struct mread		 mr;
+	uint32_t		 id = next_id++;
+	int32_t			 status;
+
+	mbuf_init(&mb);
+	mbuf_str(&mb, email);
+	mb_send(&d->keys, &mb, IMSG_DB_CRED_GET, id);
+	expect(d, &d->keys, IMSG_DB_CRED, id, 5000, &imsg);
+	mread_init(&mr, &imsg);
+	status = mread_i32(&mr);
+	(void)mread_str(&mr, uid, uidsz);
+	(void)mread_str(&mr, pw, pwsz);
+	ATF_REQUIRE_EQ(mread_end(&mr), 0);
+	imsg_free(&imsg);
+	return (status);
+}
+
+static int32_t
+db_session_new(struct dbproc *d, const char *uid, int seed,
+    uint64_t expires, struct auth_rec *r)
+{
+	static struct mbuf	 mb;
+	unsigned char		 h[DB_HASH_LEN];
+	uint32_t		 id = next_id++;
+
+	hash_fill(h, seed);
+	mbuf_init(&mb);
+	mbuf_str(&mb, uid);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_u64(&mb, expires);
+	mbuf_str(&mb, "2001:db8::1");
+	mbuf_str(&mb, "");
+	mb_send(&d->keys, &mb, IMSG_DB_SESSION_NEW, id);
+	return (auth_reply(d, &d->keys, IMSG_DB_AUTH_REPLY, id, r));
+}
+
+/* Asked by keys, answered to web (instance 0: the test's only one). */
+static void
+db_session_send(struct dbproc *d, uint32_t instance, uint32_t op, int seed,
+    uint32_t id)
+{
+	static struct mbuf	 mb;
+	unsigned char		 h[DB_HASH_LEN];
+
+	hash_fill(h, seed);
+	mbuf_init(&mb);
+	mbuf_u32(&mb, instance);
+	mbuf_u32(&mb, op);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mb_send(&d->keys, &mb, IMSG_DB_SESSION_GET, id);
+}
+
+static int32_t
+db_session(struct dbproc *d, uint32_t op, int seed, struct auth_rec *r)
+{
+	uint32_t	 id = next_id++;
+
+	db_session_send(d, 0, op, seed, id);
+	return (auth_reply(d, &d->web, IMSG_DB_SESSION_INFO, id, r));
+}
+
+static void
+db_config_session(struct dbproc *d, const char *conninfo, uint32_t lifetime,
+    uint32_t update)
+{
+	struct cfg_db	 cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	strlcpy(cfg.conninfo, conninfo, sizeof(cfg.conninfo));
+	cfg.pool = 2;
+	cfg.session_lifetime = lifetime;
+	cfg.session_update = update;
+	send_msg(&d->parent, IMSG_CFG_DB, 0, -1, &cfg, sizeof(cfg));
+	send_msg(&d->parent, IMSG_CFG_DONE, 7, -1, NULL, 0);
+}
+
+/* a is within slack ms of b */
+#define CHECK_NEAR(a, b, slack)						\
+	ATF_CHECK_MSG((a) + (slack) >= (b) && (a) <= (b) + (slack),	\
+	    "%s = %llu, not within %d ms of %llu", #a,			\
+	    (unsigned long long)(a), (int)(slack), (unsigned long long)(b))
+
+/* ---- payloads parsed in process (ops_req_read) ---- */
+
+/* A message's fields: 's' string, 'n' nullable string, 'b' token hash,
+ * 'U' expiry (ms), 'u' u32; max is the string bound. */
+struct fld {
+	char	 type;
+	size_t	 max;
+};
+
+static const struct fld signup_flds[] = {
+	{ 's', CERTAOS_MAX_EMAIL }, { 's', CERTAOS_MAX_NAME },
+	{ 'n', CERTAOS_MAX_IMAGE }, { 's', CERTAOS_MAX_PWHASH },
+	{ 'b', DB_HASH_LEN }, { 'U', 0 }, { 's', CERTAOS_MAX_IP },
+	{ 's', CERTAOS_MAX_UA }, { 0, 0 }
+};
+static const struct fld cred_flds[] = {
+	{ 's', CERTAOS_MAX_EMAIL }, { 0, 0 }
+};
+static const struct fld new_flds[] = {
+	{ 's', CERTAOS_MAX_ID }, { 'b', DB_HASH_LEN }, { 'U', 0 },
+	{ 's', CERTAOS_MAX_IP }, { 's', CERTAOS_MAX_UA }, { 0, 0 }
+};
+static const struct fld get_flds[] = {
+	{ 'u', 0 }, { 'u', 0 }, { 'b', DB_HASH_LEN }, { 0, 0 }
+};
+
+/*
+ * A valid payload, but field "which" is len long (strings, hashes) or
+ * has the value len (numbers, the nullable's flag).  u32 fields default
+ * to instance 0 and AUTH_OP_GET.
+ */
+static void
+build(struct mbuf *mb, const struct fld *f, int which, size_t len)
+{
+	static char	 str[4096];
+	unsigned char	 h[DB_HASH_LEN + 8];
+	size_t		 n;
+	int		 i, u = 0;
+
+	mbuf_init(mb);
+	for (i = 0; f[i].type != 0; i++) {
+		switch (f[i].type) {
+		case 's':
+		case 'n':
+			n = i == which && f[i].type == 's' ? len : 5;
+			ATF_REQUIRE(n < sizeof(str));
+			memset(str, 'a' + i, n);
+			str[n] = '\0';
+			if (f[i].type == 'n')
+				mbuf_u32(mb, i == which ? len : 1);
+			mbuf_str(mb, str);
+			break;
+		case 'b':
+			n = i == which ? len : DB_HASH_LEN;
+			ATF_REQUIRE(n <= sizeof(h));
+			memset(h, 0xa5, sizeof(h));
+			mbuf_bytes(mb, h, n);
+			break;
+		case 'U':
+			mbuf_u64(mb, i == which ? len : now_ms() + 86400000);
+			break;
+		case 'u':
+			if (i == which)
+				mbuf_u32(mb, len);
+			else
+				mbuf_u32(mb, u == 0 ? 0 : AUTH_OP_GET);
+			u++;
+			break;
+		}
+	}
+	ATF_REQUIRE(mb->err == 0);
+}
+
+/* ops_req_read() on the first len bytes of mb. */
+static int
+parse_len(struct mbuf *mb, size_t len, enum db_op op, struct db_req *req)
+{
+	static unsigned char	 buf[MAX_IMSGSIZE];
+	struct imsg		 imsg;
+
+	ATF_REQUIRE(len <= sizeof(buf));
+	memcpy(buf, mb->buf, len);
+	memset(&imsg, 0, sizeof(imsg));
+	imsg.hdr.type = IMSG_NONE;
+	imsg.hdr.len = IMSG_HEADER_SIZE + len;
+	imsg.data = len > 0 ? buf : NULL;
+	imsg.fd = -1;
+	return (ops_req_read(&imsg, op, req));
+}
+
+/*
+ * Every message: whole it parses, cut anywhere or with a byte more it
+ * does not; every string at its limit parses, one byte over does not.
+ */
+static void
+check_fields(const char *what, const struct fld *f, enum db_op op)
+{
+	static struct mbuf	 mb, mb2;
+	static struct db_req	 req;
+	size_t			 k;
+	int			 i;
+
+	build(&mb, f, -1, 0);
+	ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == 0, "%s whole",
+	    what);
+	for (k = 0; k < mb.len; k++)
+		ATF_CHECK_MSG(parse_len(&mb, k, op, &req) == -1,
+		    "%s cut at %zu of %zu parsed", what, k, mb.len);
+	mb2 = mb;
+	mbuf_u32(&mb2, 0);
+	ATF_CHECK_MSG(parse_len(&mb2, mb.len + 1, op, &req) == -1,
+	    "%s with a byte more parsed", what);
+	ATF_CHECK_MSG(parse_len(&mb2, mb2.len, op, &req) == -1,
+	    "%s with a field more parsed", what);
+
+	for (i = 0; f[i].type != 0; i++) {
+		switch (f[i].type) {
+		case 's':
+			build(&mb, f, i, f[i].max);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == 0,
+			    "%s field %d at its limit %zu", what, i, f[i].max);
+			build(&mb, f, i, f[i].max + 1);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s field %d over its limit", what, i);
+			break;
+		case 'n':
+			build(&mb, f, i, 0);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == 0,
+			    "%s field %d null", what, i);
+			build(&mb, f, i, 2);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s field %d presence 2", what, i);
+			break;
+		case 'b':
+			build(&mb, f, i, DB_HASH_LEN - 1);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s short hash", what);
+			build(&mb, f, i, DB_HASH_LEN + 1);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s long hash", what);
+			build(&mb, f, i, 0);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s empty hash", what);
+			break;
+		case 'U':
+			build(&mb, f, i, 0);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s expiry 0", what);
+			build(&mb, f, i, DB_MAX_MS);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == 0,
+			    "%s expiry at its limit", what);
+			build(&mb, f, i, DB_MAX_MS + 1);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s expiry over its limit", what);
+			break;
+		}
+	}
+}
+
+/* ---- result rows made by hand (ops_rec_get) ---- */
+
+#define REC_NCOLS	19
+
+static void
+rec_set(PGresult *res, int col, const void *v, int len)
+{
+	ATF_REQUIRE(PQsetvalue(res, 0, col, (char *)(uintptr_t)v, len) == 1);
+}
+
+static void
+rec_set_str(PGresult *res, int col, const char *s)
+{
+	rec_set(res, col, s, s == NULL ? -1 : (int)strlen(s));
+}
+
+static void
+rec_set_ms(PGresult *res, int col, uint64_t ms)
+{
+	uint64_t	 be = htobe64(ms);
+
+	rec_set(res, col, &be, sizeof(be));
+}
+
+static void
+rec_set_bool(PGresult *res, int col, int v)
+{
+	char	 b = v;
+
+	rec_set(res, col, &b, 1);
+}
+
+/* A good row: a session and its user as the statements return them. */
+static PGresult *
+rec_result(void)
+{
+	static char	 cname[] = "c";
+	PGresAttDesc	 attrs[REC_NCOLS];
+	PGresult	*res;
+	int		 i;
+
+	memset(attrs, 0, sizeof(attrs));
+	for (i = 0; i < REC_NCOLS; i++) {
+		attrs[i].name = cname;
+		attrs[i].format = 1;
+		attrs[i].typlen = -1;
+		attrs[i].atttypmod = -1;
+	}
+	ATF_REQUIRE((res = PQmakeEmptyPGresult(NULL,
+	    PGRES_TUPLES_OK)) != NULL);
+	ATF_REQUIRE(PQsetResultAttrs(res, REC_NCOLS, attrs) == 1);
+	rec_set_str(res, 0, "sess0123");
+	rec_set_ms(res, 1, 1800000000123ULL);
+	rec_set_ms(res, 2, 1700000000000ULL);
+	rec_set_ms(res, 3, 1700000000456ULL);
+	rec_set_str(res, 4, "");
+	rec_set_str(res, 5, "curl/8");
+	rec_set_str(res, 6, "user0123");
+	rec_set_str(res, 7, "user0123");
+	rec_set_str(res, 8, "");
+	rec_set_str(res, 9, "a@example.com");
+	rec_set_bool(res, 10, 1);
+	rec_set_str(res, 11, NULL);
+	rec_set_ms(res, 12, 1600000000000ULL);
+	rec_set_ms(res, 13, 1600000000001ULL);
+	rec_set_str(res, 14, "user");
+	rec_set_bool(res, 15, 0);
+	rec_set_str(res, 16, NULL);
+	rec_set(res, 17, NULL, -1);
+	rec_set_bool(res, 18, 0);
+	return (res);
+}
+
+/* ops_rec_get() of a good row with column col changed. */
+static int
+rec_try(int col, const void *v, int len)
+{
+	static struct auth_rec	 r;
+	PGresult		*res;
+	int			 rv;
+
+	res = rec_result();
+	if (col >= 0)
+		rec_set(res, col, v, len);
+	rv = ops_rec_get(res, 0, &r);
+	PQclear(res);
+	return (rv);
+}
+
+static int
+rec_try_len(int col, char c, size_t len)
+{
+	static char	 buf[4096];
+
+	ATF_REQUIRE(len <= sizeof(buf));
+	memset(buf, c, len);
+	return (rec_try(col, buf, (int)len));
+}
+
 #define NEEDS_PG(name, secs)						\
 ATF_TC_WITH_CLEANUP(name);						\
 ATF_TC_HEAD(name, tc)							\
@@ -641,7 +1102,8 @@ ATF_TC_BODY(jwks, tc)
 
 	/* what the database holds, seen by psql */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT version, name FROM "
-	    "schema_migrations"), "1|0001_init");
+	    "schema_migrations ORDER BY version"),
+	    "1|0001_init\n2|0002_accounts");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT kid || ' ' || alg || ' ' || "
 	    "length(private_sealed) FROM jwks ORDER BY kid"),
 	    "kid-es-1 ES256 700\nkid-rs-1 RS256 700");
@@ -722,7 +1184,7 @@ ATF_TC_BODY(outage, tc)
 	ATF_CHECK(count_in_file(d.log, "database available") >= 2);
 	/* migrations ran once; the reconnect found them done */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM "
-	    "schema_migrations"), "1");
+	    "schema_migrations"), "2");
 }
 
 /*
@@ -770,6 +1232,9 @@ NEEDS_PG(start_down, 120);
 ATF_TC_BODY(start_down, tc)
 {
 	static struct db_jwk	 rows[4];
+	static struct auth_rec	 r;
+	char			 uid[CERTAOS_MAX_ID + 1];
+	char			 pw[CERTAOS_MAX_PWHASH + 1];
 	struct dbproc		 d;
 	struct pg		 pg;
 	struct timespec		 t0;
@@ -780,6 +1245,17 @@ ATF_TC_BODY(start_down, tc)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ATF_CHECK_EQ(db_ping(&d), 0);
 	ATF_CHECK_EQ(db_load(&d, rows, 4, &n, 1000), 0);
+	/* accounts and sessions: unavailable, at once, to whom it may be */
+	ATF_CHECK_EQ(db_signup(&d, "a@example.com", "A", NULL, "$x", 1,
+	    now_ms() + 60000, &r), AUTH_UNAVAILABLE);
+	ATF_CHECK_EQ(db_cred(&d, "a@example.com", uid, sizeof(uid), pw,
+	    sizeof(pw)), -1);
+	ATF_CHECK_STREQ(uid, "");
+	ATF_CHECK_STREQ(pw, "");
+	ATF_CHECK_EQ(db_session_new(&d, "u", 1, now_ms() + 60000, &r),
+	    AUTH_UNAVAILABLE);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_UNAVAILABLE);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_DELETE, 1, &r), AUTH_UNAVAILABLE);
 	ATF_CHECK(elapsed_ms(&t0) < 500);
 
 	pg_start(&pg);
@@ -812,11 +1288,11 @@ ATF_TC_BODY(two_instances, tc)
 	db_wait_ping(&d2, 1, 20000);
 
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) || ' ' || max(version)"
-	    " FROM schema_migrations"), "1 1");
+	    " FROM schema_migrations"), "2 2");
 	a1 = count_in_file(d1.log, "migrations: applied 0001_init");
 	a2 = count_in_file(d2.log, "migrations: applied 0001_init");
-	u1 = count_in_file(d1.log, "migrations: up to date (version 1)");
-	u2 = count_in_file(d2.log, "migrations: up to date (version 1)");
+	u1 = count_in_file(d1.log, "migrations: up to date (version 2)");
+	u2 = count_in_file(d2.log, "migrations: up to date (version 2)");
 	ATF_CHECK_MSG(a1 + a2 == 1 && u1 + u2 == 1 && a1 + u1 == 1,
 	    "applied %d/%d, up to date %d/%d", a1, a2, u1, u2);
 }
@@ -918,6 +1394,14 @@ ATF_TC_BODY(unexpected_type, tc)
 	expect_death(&d, want);
 	ATF_CHECK(strstr(slurp(d.log), "from web[0]") != NULL);
 
+	/* web asks db nothing about sessions: keys does */
+	db_start_nodb(tc, &d, "websession.log");
+	send_msg(&d.web, IMSG_DB_SESSION_GET, 1, -1, NULL, 0);
+	snprintf(want, sizeof(want), "unexpected imsg type %u",
+	    IMSG_DB_SESSION_GET);
+	expect_death(&d, want);
+	ATF_CHECK(strstr(slurp(d.log), "from web[0]") != NULL);
+
 	/* a type beyond the catalogue from the parent */
 	db_start_nodb(tc, &d, "parent.log");
 	send_msg(&d.parent, IMSG_MAX + 5, 1, -1, NULL, 0);
@@ -987,6 +1471,28 @@ ATF_TC_BODY(bad_payload, tc)
 	ATF_REQUIRE(mbuf_compose(&mb, &d.keys, IMSG_DB_JWKS_INSERT, 1) == 0);
 	ATF_REQUIRE(imsgbuf_flush(&d.keys) == 0);
 	expect_death(&d, "bad IMSG_DB_JWKS_INSERT from keys");
+
+	/* account and session requests: cut short, too long, bad op */
+	db_start_nodb(tc, &d, "signup.log");
+	build(&mb, signup_flds, -1, 0);
+	mb.len--;
+	mb_send(&d.keys, &mb, IMSG_DB_SIGNUP, 1);
+	expect_death(&d, "bad IMSG_DB_SIGNUP from keys");
+
+	db_start_nodb(tc, &d, "cred.log");
+	build(&mb, cred_flds, 0, CERTAOS_MAX_EMAIL + 1);
+	mb_send(&d.keys, &mb, IMSG_DB_CRED_GET, 1);
+	expect_death(&d, "bad IMSG_DB_CRED_GET from keys");
+
+	db_start_nodb(tc, &d, "new.log");
+	build(&mb, new_flds, 1, DB_HASH_LEN - 1);
+	mb_send(&d.keys, &mb, IMSG_DB_SESSION_NEW, 1);
+	expect_death(&d, "bad IMSG_DB_SESSION_NEW from keys");
+
+	db_start_nodb(tc, &d, "get.log");
+	build(&mb, get_flds, 1, AUTH_OP_MAX);
+	mb_send(&d.keys, &mb, IMSG_DB_SESSION_GET, 1);
+	expect_death(&d, "bad IMSG_DB_SESSION_GET from keys");
 
 	/* a short IMSG_CFG_DB from the parent */
 	db_spawn(tc, &d, "cfg.log");
@@ -1065,7 +1571,467 @@ ATF_TC_BODY(mkmigrations, tc)
 	ATF_CHECK_STREQ(migrate_name(0), "0001_init");
 	snprintf(cmd, sizeof(cmd), "%s/sql/0001_init.sql", src);
 	ATF_CHECK_STREQ(migrate_sql(0), slurp(cmd));
+	ATF_REQUIRE(migrate_count() >= 2);
+	ATF_CHECK_STREQ(migrate_name(1), "0002_accounts");
+	snprintf(cmd, sizeof(cmd), "%s/sql/0002_accounts.sql", src);
+	ATF_CHECK_STREQ(migrate_sql(1), slurp(cmd));
 	ATF_CHECK(migrate_latest() >= 1);
+}
+
+/* The catalogue: each statement takes exactly the parameters it says. */
+ATF_TC(catalogue);
+ATF_TC_HEAD(catalogue, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "prepared statements: names, "
+	    "parameter counts and types");
+}
+ATF_TC_BODY(catalogue, tc)
+{
+	const struct db_stmt	*st, *o;
+	const char		*p;
+	char			 seen[10];
+	int			 op, j, n, max;
+	static const struct {
+		enum db_op	 op;
+		int		 nparams;
+	} want[] = {
+		{ OP_PING, 0 }, { OP_JWKS_LOAD, 0 }, { OP_JWKS_INSERT, 5 },
+		{ OP_SIGNUP, 8 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 5 },
+		{ OP_SESSION_GET, 3 }, { OP_SESSION_DELETE, 1 },
+	};
+
+	ATF_CHECK(ops_stmt(OP_MAX) == NULL);
+	ATF_CHECK(ops_stmt(-1) == NULL);
+	ATF_CHECK_EQ(nitems(want), OP_MAX);
+	for (op = 0; op < OP_MAX; op++) {
+		ATF_REQUIRE((st = ops_stmt(op)) != NULL);
+		ATF_REQUIRE(st->name != NULL && st->sql != NULL);
+		ATF_CHECK(st->name[0] != '\0');
+		for (j = 0; j < op; j++) {
+			o = ops_stmt(j);
+			ATF_CHECK_MSG(strcmp(o->name, st->name) != 0,
+			    "statement name %s twice", st->name);
+		}
+		/* one statement each, $1..$n all used, nothing beyond */
+		ATF_CHECK_MSG(strchr(st->sql, ';') == NULL, "%s: ';'",
+		    st->name);
+		memset(seen, 0, sizeof(seen));
+		max = 0;
+		for (p = st->sql; (p = strchr(p, '$')) != NULL; p++) {
+			ATF_REQUIRE_MSG(p[1] >= '1' && p[1] <= '9' &&
+			    (p[2] < '0' || p[2] > '9'), "%s: $ at %s",
+			    st->name, p);
+			n = p[1] - '0';
+			seen[n] = 1;
+			if (n > max)
+				max = n;
+		}
+		ATF_CHECK_EQ_MSG(max, st->nparams, "%s: uses $%d, declares %d",
+		    st->name, max, st->nparams);
+		for (n = 1; n <= max; n++)
+			ATF_CHECK_MSG(seen[n], "%s: $%d unused", st->name, n);
+		ATF_CHECK_MSG((st->nparams == 0) == (st->types == NULL),
+		    "%s: types", st->name);
+		for (j = 0; j < (int)nitems(want); j++)
+			if ((int)want[j].op == op)
+				ATF_CHECK_EQ_MSG(st->nparams, want[j].nparams,
+				    "%s", st->name);
+	}
+	/* binary parameters where the payload has bytes and numbers */
+	ATF_CHECK_EQ(ops_stmt(OP_SIGNUP)->types[4], 17);	/* bytea */
+	ATF_CHECK_EQ(ops_stmt(OP_SIGNUP)->types[5], 20);	/* int8 */
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_NEW)->types[1], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_GET)->types[0], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_GET)->types[1], 23);	/* int4 */
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_DELETE)->types[0], 17);
+}
+
+/* Request payloads: framing and bounds, without a process. */
+ATF_TC(parse);
+ATF_TC_HEAD(parse, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "account and session requests: "
+	    "truncated, long and out-of-range fields are refused");
+}
+ATF_TC_BODY(parse, tc)
+{
+	static struct mbuf	 mb;
+	static struct db_req	 req;
+	unsigned char		 h[DB_HASH_LEN];
+
+	check_fields("SIGNUP", signup_flds, OP_SIGNUP);
+	check_fields("CRED_GET", cred_flds, OP_CRED_GET);
+	check_fields("SESSION_NEW", new_flds, OP_SESSION_NEW);
+	check_fields("SESSION_GET", get_flds, OP_SESSION_GET);
+
+	/* what comes out */
+	hash_fill(h, 7);
+	mbuf_init(&mb);
+	mbuf_str(&mb, "Ann@Example.com");
+	mbuf_str(&mb, "");
+	mbuf_nstr(&mb, 1, "https://example.com/a.png");
+	mbuf_str(&mb, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA");
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_u64(&mb, 1800000000123ULL);
+	mbuf_str(&mb, "192.0.2.7");
+	mbuf_str(&mb, "ua");
+	ATF_REQUIRE(parse_len(&mb, mb.len, OP_SIGNUP, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_SIGNUP);
+	ATF_CHECK_STREQ(req.auth.email, "Ann@Example.com");
+	ATF_CHECK_STREQ(req.auth.name, "");
+	ATF_CHECK_EQ(req.auth.has_image, 1);
+	ATF_CHECK_STREQ(req.auth.image, "https://example.com/a.png");
+	ATF_CHECK(memcmp(req.auth.token_hash, h, sizeof(h)) == 0);
+	ATF_CHECK_EQ(req.auth.expires, 1800000000123ULL);
+	ATF_CHECK_STREQ(req.auth.ip, "192.0.2.7");
+	ATF_CHECK_STREQ(req.auth.ua, "ua");
+
+	/* SESSION_GET: the op picks the statement; instance and op bounds */
+	build(&mb, get_flds, 1, AUTH_OP_DELETE);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_SESSION_DELETE);
+	build(&mb, get_flds, 1, AUTH_OP_GET);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_SESSION_GET);
+	build(&mb, get_flds, 1, 0);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == -1);
+	build(&mb, get_flds, 1, AUTH_OP_MAX);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == -1);
+	build(&mb, get_flds, 0, PROC_MAX_INSTANCES - 1);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == 0);
+	ATF_CHECK_EQ(req.sess.instance, PROC_MAX_INSTANCES - 1);
+	build(&mb, get_flds, 0, PROC_MAX_INSTANCES);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == -1);
+
+	/* a string with a NUL in it */
+	mbuf_init(&mb);
+	mbuf_bytes(&mb, "a\0b", 3);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_CRED_GET, &req) == -1);
+
+	/* JWKS_LOAD takes nothing */
+	mbuf_init(&mb);
+	ATF_CHECK(parse_len(&mb, 0, OP_JWKS_LOAD, &req) == 0);
+	mbuf_u32(&mb, 0);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_JWKS_LOAD, &req) == -1);
+}
+
+/* Result rows: every column is checked before it is copied. */
+ATF_TC(rec_bounds);
+ATF_TC_HEAD(rec_bounds, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a session and its user from a "
+	    "result row: NULLs, lengths, booleans, times");
+}
+ATF_TC_BODY(rec_bounds, tc)
+{
+	static struct auth_rec	 r;
+	PGresult		*res;
+	uint64_t		 be;
+	char			 b;
+	int			 i;
+
+	res = rec_result();
+	ATF_REQUIRE(ops_rec_get(res, 0, &r) == 0);
+	ATF_CHECK(ops_rec_get(res, 1, &r) == -1);
+	ATF_CHECK(ops_rec_get(res, -1, &r) == -1);
+	PQclear(res);
+	ATF_CHECK_STREQ(r.s.id, "sess0123");
+	ATF_CHECK_EQ(r.s.expires, 1800000000123ULL);
+	ATF_CHECK_EQ(r.s.created, 1700000000000ULL);
+	ATF_CHECK_EQ(r.s.updated, 1700000000456ULL);
+	ATF_CHECK_STREQ(r.s.ip, "");
+	ATF_CHECK_STREQ(r.s.ua, "curl/8");
+	ATF_CHECK_STREQ(r.s.user_id, "user0123");
+	ATF_CHECK_STREQ(r.u.id, "user0123");
+	ATF_CHECK_STREQ(r.u.email, "a@example.com");
+	ATF_CHECK_EQ(r.u.email_verified, 1);
+	ATF_CHECK_EQ(r.u.has_image, 0);
+	ATF_CHECK_STREQ(r.u.image, "");
+	ATF_CHECK_EQ(r.u.created, 1600000000000ULL);
+	ATF_CHECK_STREQ(r.u.role, "user");
+	ATF_CHECK_EQ(r.u.has_ban_reason, 0);
+	ATF_CHECK_EQ(r.u.ban_expires, 0);
+
+	/* strings at their limits, and one byte over */
+	ATF_CHECK(rec_try_len(0, 's', CERTAOS_MAX_ID) == 0);
+	ATF_CHECK(rec_try_len(0, 's', CERTAOS_MAX_ID + 1) == -1);
+	ATF_CHECK(rec_try_len(4, '1', CERTAOS_MAX_IP) == 0);
+	ATF_CHECK(rec_try_len(4, '1', CERTAOS_MAX_IP + 1) == -1);
+	ATF_CHECK(rec_try_len(5, 'u', CERTAOS_MAX_UA) == 0);
+	ATF_CHECK(rec_try_len(5, 'u', CERTAOS_MAX_UA + 1) == -1);
+	ATF_CHECK(rec_try_len(6, 'u', CERTAOS_MAX_ID + 1) == -1);
+	ATF_CHECK(rec_try_len(7, 'u', CERTAOS_MAX_ID + 1) == -1);
+	ATF_CHECK(rec_try_len(8, 'n', CERTAOS_MAX_NAME) == 0);
+	ATF_CHECK(rec_try_len(8, 'n', CERTAOS_MAX_NAME + 1) == -1);
+	ATF_CHECK(rec_try_len(9, 'e', CERTAOS_MAX_EMAIL) == 0);
+	ATF_CHECK(rec_try_len(9, 'e', CERTAOS_MAX_EMAIL + 1) == -1);
+	ATF_CHECK(rec_try_len(11, 'i', CERTAOS_MAX_IMAGE) == 0);
+	ATF_CHECK(rec_try_len(11, 'i', CERTAOS_MAX_IMAGE + 1) == -1);
+	ATF_CHECK(rec_try_len(11, 'i', 0) == 0);	/* "" is not NULL */
+	ATF_CHECK(rec_try_len(14, 'r', CERTAOS_MAX_ROLE) == 0);
+	ATF_CHECK(rec_try_len(14, 'r', CERTAOS_MAX_ROLE + 1) == -1);
+	ATF_CHECK(rec_try_len(16, 'b', CERTAOS_MAX_REASON) == 0);
+	ATF_CHECK(rec_try_len(16, 'b', CERTAOS_MAX_REASON + 1) == -1);
+	/* ids and the email are never empty; no NUL inside a string */
+	ATF_CHECK(rec_try_len(0, 's', 0) == -1);
+	ATF_CHECK(rec_try_len(7, 'u', 0) == -1);
+	ATF_CHECK(rec_try_len(9, 'e', 0) == -1);
+	ATF_CHECK(rec_try(9, "a\0b", 3) == -1);
+	/* NULL only where the column may be */
+	for (i = 0; i < REC_NCOLS; i++)
+		ATF_CHECK_EQ_MSG(rec_try(i, NULL, -1),
+		    (i == 11 || i == 16 || i == 17) ? 0 : -1,
+		    "column %d NULL", i);
+	/* times: 8 bytes, not before the epoch */
+	ATF_CHECK(rec_try(1, "1234", 4) == -1);
+	be = htobe64((uint64_t)-1000);
+	ATF_CHECK(rec_try(2, &be, sizeof(be)) == -1);
+	ATF_CHECK(rec_try(17, &be, sizeof(be)) == -1);
+	be = htobe64(5);
+	ATF_CHECK(rec_try(17, &be, sizeof(be)) == 0);
+	/* booleans: one byte, 0 or 1 */
+	b = 2;
+	ATF_CHECK(rec_try(10, &b, 1) == -1);
+	ATF_CHECK(rec_try(15, "\001\000", 2) == -1);
+	b = 1;
+	ATF_CHECK(rec_try(18, &b, 1) == 0);
+}
+
+/*
+ * The schema of 0002_accounts and every account and session operation,
+ * against a real PostgreSQL.
+ */
+NEEDS_PG(accounts, 180);
+ATF_TC_BODY(accounts, tc)
+{
+	static struct auth_rec	 r, r2;
+	struct dbproc		 d;
+	struct pg		 pg;
+	char			 alice[CERTAOS_MAX_ID + 1];
+	char			 carol[CERTAOS_MAX_ID + 1];
+	char			 uid[CERTAOS_MAX_ID + 1];
+	char			 pw[CERTAOS_MAX_PWHASH + 1], sql[512];
+	const char		*out;
+	uint64_t		 now, exp1;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	db_start(tc, &d, "db.log", pg.conninfo);
+	db_wait_ping(&d, 1, 20000);
+
+	/* the schema */
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tablename, ' ' "
+	    "ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
+	    "accounts audit_log jwks schema_migrations sessions users "
+	    "verifications");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT certaos_id() ~ '^[0-9a-f]{32}$'"
+	    " AND certaos_id() <> certaos_id()"), "t");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tgname, ' ' ORDER BY "
+	    "tgname) FROM pg_trigger WHERE tgrelid = 'sessions'::regclass AND "
+	    "NOT tgisinternal"),
+	    "sessions_notify_delete sessions_notify_expire");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM pg_indexes WHERE "
+	    "indexname IN ('sessions_user_id', 'accounts_user_id', "
+	    "'audit_log_user_at', 'audit_log_at')"), "4");
+
+	/* sign-up: the user, the credential account, the session, audit */
+	now = now_ms();
+	exp1 = now + 7 * 86400 * 1000ULL;
+	ATF_REQUIRE_EQ(db_signup(&d, "Alice@Example.COM", "Alice", NULL,
+	    "$argon2id$alice", 1, exp1, &r), AUTH_OK);
+	strlcpy(alice, r.u.id, sizeof(alice));
+	ATF_CHECK_EQ(strlen(alice), 32);
+	ATF_CHECK_STREQ(r.u.email, "alice@example.com");
+	ATF_CHECK_STREQ(r.u.name, "Alice");
+	ATF_CHECK_EQ(r.u.has_image, 0);
+	ATF_CHECK_EQ(r.u.email_verified, 0);
+	ATF_CHECK_STREQ(r.u.role, "user");
+	ATF_CHECK_EQ(r.u.banned, 0);
+	ATF_CHECK_EQ(r.u.has_ban_reason, 0);
+	ATF_CHECK_EQ(r.u.ban_expires, 0);
+	ATF_CHECK_EQ(r.u.two_factor, 0);
+	CHECK_NEAR(r.u.created, now, 60000);
+	ATF_CHECK_STREQ(r.s.user_id, alice);
+	ATF_CHECK_EQ(strlen(r.s.id), 32);
+	ATF_CHECK_EQ(r.s.expires, exp1);
+	CHECK_NEAR(r.s.created, now, 60000);
+	ATF_CHECK_STREQ(r.s.ip, "192.0.2.1");
+	ATF_CHECK_STREQ(r.s.ua, "t_db/1.0");
+	/* the same email in other letters: taken, nothing written */
+	ATF_CHECK_EQ(db_signup(&d, "ALICE@example.com", "Other", NULL,
+	    "$argon2id$other", 2, exp1, &r2), AUTH_USER_EXISTS);
+	ATF_CHECK_EQ(db_signup(&d, "bob@example.com", "", "https://x/b.png",
+	    "$argon2id$bob", 3, now + 86400 * 1000ULL, &r2), AUTH_OK);
+	ATF_CHECK_EQ(r2.u.has_image, 1);
+	ATF_CHECK_STREQ(r2.u.image, "https://x/b.png");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM users"), "2");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(provider_id || ' ' "
+	    "|| (account_id = user_id) || ' ' || password, ',' ORDER BY "
+	    "password) FROM accounts"),
+	    "credential true $argon2id$alice,credential true $argon2id$bob");
+	/* lifetimes: the seconds to the expiry asked for */
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(lifetime::text, ' ' "
+	    "ORDER BY lifetime) FROM sessions"), "86400 604800");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(event || ' ' || "
+	    "outcome || ' ' || email || ' ' || (user_id IS NOT NULL) || "
+	    "' ' || ip || ' ' || user_agent, ',' ORDER BY id) "
+	    "FROM audit_log"),
+	    "sign-up ok alice@example.com true 192.0.2.1 t_db/1.0,"
+	    "sign-up user-exists alice@example.com false 192.0.2.1 t_db/1.0,"
+	    "sign-up ok bob@example.com true 192.0.2.1 t_db/1.0");
+
+	/* the CHECKs */
+	ATF_CHECK(pg_try(&pg, "INSERT INTO users (name, email) VALUES "
+	    "('x', 'Upper@example.com')") != 0);
+	ATF_CHECK(strstr(pg_out(&pg), "violates check constraint") != NULL);
+	ATF_CHECK(pg_try(&pg, "INSERT INTO users (name, email) VALUES "
+	    "('x', '')") != 0);
+	ATF_CHECK(pg_try(&pg, "INSERT INTO users (name, email) VALUES "
+	    "(repeat('n', 257), 'n@example.com')") != 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO sessions (token_hash, "
+	    "user_id, expires_at, lifetime) VALUES ('\\x00', '%s', now(), 1)",
+	    alice);
+	ATF_CHECK(pg_try(&pg, sql) != 0);
+	snprintf(sql, sizeof(sql), "INSERT INTO accounts (account_id, "
+	    "provider_id, user_id) VALUES ('elsewhere', 'credential', '%s')",
+	    alice);
+	ATF_CHECK(pg_try(&pg, sql) != 0);
+	ATF_CHECK(pg_try(&pg, "INSERT INTO accounts (account_id, "
+	    "provider_id, user_id) VALUES ('x', 'github', 'nobody')") != 0);
+
+	/* credentials */
+	ATF_CHECK_EQ(db_cred(&d, "aLiCe@example.com", uid, sizeof(uid), pw,
+	    sizeof(pw)), 1);
+	ATF_CHECK_STREQ(uid, alice);
+	ATF_CHECK_STREQ(pw, "$argon2id$alice");
+	ATF_CHECK_EQ(db_cred(&d, "nobody@example.com", uid, sizeof(uid), pw,
+	    sizeof(pw)), 0);
+	ATF_CHECK_STREQ(uid, "");
+	ATF_CHECK_STREQ(pw, "");
+	ATF_CHECK_EQ(db_cred(&d, "", uid, sizeof(uid), pw, sizeof(pw)), 0);
+	/* a user who came in another way has no password */
+	strlcpy(carol, pg_query(&pg, "INSERT INTO users (name, email) VALUES "
+	    "('Carol', 'carol@example.com') RETURNING id"), sizeof(carol));
+	carol[strcspn(carol, "\n")] = '\0';	/* psql's "INSERT 0 1" */
+	snprintf(sql, sizeof(sql), "INSERT INTO accounts (account_id, "
+	    "provider_id, user_id) VALUES ('4711', 'github', '%s')", carol);
+	pg_query(&pg, sql);
+	ATF_CHECK_EQ(db_cred(&d, "carol@example.com", uid, sizeof(uid), pw,
+	    sizeof(pw)), 0);
+	ATF_CHECK_STREQ(uid, carol);
+	ATF_CHECK_STREQ(pw, "");
+
+	/* sign-in's session */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 4, now + 86400 * 1000ULL,
+	    &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_STREQ(r.s.user_id, alice);
+	ATF_CHECK_EQ(r.s.expires, now + 86400 * 1000ULL);
+	ATF_CHECK_STREQ(r.s.ip, "2001:db8::1");
+	ATF_CHECK_STREQ(r.s.ua, "");
+	ATF_CHECK_EQ(db_session_new(&d, "nobody", 5, now + 1000, &r),
+	    AUTH_BAD_CREDENTIALS);
+	/* a ban keeps the session from being made, until it expires */
+	snprintf(sql, sizeof(sql), "UPDATE users SET banned = true, "
+	    "ban_reason = 'spam' WHERE id = '%s'", carol);
+	pg_query(&pg, sql);
+	ATF_CHECK_EQ(db_session_new(&d, carol, 6, now + 60000, &r),
+	    AUTH_BANNED);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions WHERE "
+	    "user_id = '%s'", carol);
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "0");
+	snprintf(sql, sizeof(sql), "UPDATE users SET ban_expires = "
+	    "now() - interval '1 second' WHERE id = '%s'", carol);
+	pg_query(&pg, sql);
+	ATF_REQUIRE_EQ(db_session_new(&d, carol, 6, now + 60000, &r),
+	    AUTH_OK);
+	ATF_CHECK_EQ(r.u.banned, 1);
+	ATF_CHECK_EQ(r.u.has_ban_reason, 1);
+	ATF_CHECK_STREQ(r.u.ban_reason, "spam");
+	CHECK_NEAR(r.u.ban_expires, now, 60000);
+
+	/* get-session: answered on the web channel */
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_EQ(r.s.expires, exp1);	/* renewed a moment ago */
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 99, &r), AUTH_NO_SESSION);
+	/* due for renewal: now() + lifetime, a short one stays short */
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET updated_at = now() - "
+	    "interval '2 days', expires_at = now() + interval '1 hour' WHERE "
+	    "token_hash IN (%s, ", hash_sql(1));
+	strlcat(sql, hash_sql(4), sizeof(sql));
+	strlcat(sql, ")", sizeof(sql));
+	pg_query(&pg, sql);
+	now = now_ms();
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	CHECK_NEAR(r.s.expires, now + 7 * 86400 * 1000ULL, 60000);
+	CHECK_NEAR(r.s.updated, now, 60000);
+	exp1 = r.s.expires;
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_OK);
+	CHECK_NEAR(r.s.expires, now + 86400 * 1000ULL, 60000);
+	/* not due again: unchanged */
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK_EQ(r.s.expires, exp1);
+	/* expired: gone for get-session */
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET expires_at = now() - "
+	    "interval '1 second' WHERE token_hash = %s", hash_sql(4));
+	pg_query(&pg, sql);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_NO_SESSION);
+
+	/* settings from IMSG_CFG_DB: a shorter lifetime caps the renewal */
+	db_config_session(&d, pg.conninfo, 3600, 1);
+	db_config_ack(&d);
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET updated_at = now() - "
+	    "interval '5 seconds' WHERE token_hash = %s", hash_sql(1));
+	pg_query(&pg, sql);
+	now = now_ms();
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	CHECK_NEAR(r.s.expires, now + 3600 * 1000ULL, 60000);
+	db_config_session(&d, pg.conninfo, CERTAOS_SESSION_LIFETIME,
+	    CERTAOS_SESSION_UPDATE);
+	db_config_ack(&d);
+
+	/* a web worker db has no channel to: logged, dropped */
+	db_session_send(&d, 3, AUTH_OP_GET, 1, 4242);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK(count_in_file(d.log, "for web[3]: no channel") == 1);
+
+	/* sign-out: the record of what was deleted, announced */
+	snprintf(sql, sizeof(sql), "SELECT id FROM sessions WHERE "
+	    "token_hash = %s", hash_sql(1));
+	strlcpy(uid, pg_query(&pg, sql), sizeof(uid));
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_DELETE, 1, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.id, uid);
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_DELETE, 1, &r), AUTH_NO_SESSION);
+	/* expired sessions can still be signed out of */
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_DELETE, 4, &r), AUTH_OK);
+
+	/* the trigger: deleting and expiring announce the token hash */
+	snprintf(sql, sizeof(sql), "LISTEN certaos_sessions; UPDATE sessions "
+	    "SET expires_at = now() - interval '1 second' WHERE token_hash = "
+	    "%s", hash_sql(3));
+	out = pg_query(&pg, sql);
+	ATF_CHECK_MSG(strstr(out, "\"certaos_sessions\" with payload") !=
+	    NULL, "%s", out);
+	snprintf(sql, sizeof(sql), "LISTEN certaos_sessions; UPDATE sessions "
+	    "SET expires_at = now() + interval '1 hour' WHERE token_hash = %s",
+	    hash_sql(6));
+	out = pg_query(&pg, sql);
+	ATF_CHECK_MSG(strstr(out, "Asynchronous") == NULL, "%s", out);
+	snprintf(sql, sizeof(sql), "LISTEN certaos_sessions; DELETE FROM "
+	    "users WHERE id = '%s'", carol);
+	out = pg_query(&pg, sql);
+	ATF_CHECK_MSG(strstr(out, "\"certaos_sessions\" with payload") !=
+	    NULL, "%s", out);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 6, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session_new(&d, carol, 7, now + 60000, &r),
+	    AUTH_BAD_CREDENTIALS);
+
+	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
+	ATF_CHECK_EQ(count_in_file(d.log, "migrations: applied "
+	    "0002_accounts"), 1);
 }
 
 ATF_TP_ADD_TCS(tp)
@@ -1080,5 +2046,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, unexpected_type);
 	ATF_TP_ADD_TC(tp, bad_payload);
 	ATF_TP_ADD_TC(tp, mkmigrations);
+	ATF_TP_ADD_TC(tp, catalogue);
+	ATF_TP_ADD_TC(tp, parse);
+	ATF_TP_ADD_TC(tp, rec_bounds);
+	ATF_TP_ADD_TC(tp, accounts);
 	return (atf_no_error());
 }
