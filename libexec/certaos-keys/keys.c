@@ -3,7 +3,8 @@
  * keys and the JWKS private keys.  The master hands it the secret; it
  * loads the sealed signing keys through the db process (generating and
  * storing the missing ones), and answers the web workers' requests to
- * sign, HMAC, hash and verify.  It never touches the network.
+ * sign, HMAC, hash and verify, and to sign up, sign in and check
+ * sessions (auth.c).  It never touches the network.
  */
 
 #include <sys/types.h>
@@ -229,6 +230,7 @@ keys_cfg_done(void)
 		}
 		subkeys_wipe(&sk);
 	}
+	auth_configure(&ks.cfg, &ks.sk);
 	if (!ks.configured)
 		log_debug("configured: argon2id m=%u t=%u p=%u",
 		    ks.cfg.argon2_memory, ks.cfg.argon2_time,
@@ -365,6 +367,12 @@ keys_dispatch_db(struct imsgev *iev, struct imsg *imsg)
 			fatalx("%s: IMSG_DB_JWKS_INSERTED without an insert",
 			    __func__);
 		keys_inserted(imsg);
+		break;
+	case IMSG_DB_CRED:
+		auth_db_cred(iev, imsg);
+		break;
+	case IMSG_DB_AUTH_REPLY:
+		auth_db_reply(iev, imsg);
 		break;
 	case IMSG_DB_JWKS_NOTIFY:
 		if (imsg_get_len(imsg) != 0)
@@ -566,6 +574,15 @@ keys_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_KEYS_PWVERIFY:
 		keys_pwverify(iev, imsg);
+		break;
+	case IMSG_KEYS_SIGNUP:
+		auth_signup(iev, imsg);
+		break;
+	case IMSG_KEYS_SIGNIN:
+		auth_signin(iev, imsg);
+		break;
+	case IMSG_KEYS_SESSION:
+		auth_session(iev, imsg);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <sha2.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -26,6 +27,12 @@
 #define KEYS_MAX_JWKS		(MAX_IMSGSIZE - IMSG_HEADER_SIZE - 64)
 #define KEYS_BACKOFF_MIN	1		/* s */
 #define KEYS_BACKOFF_MAX	30		/* s */
+#define KEYS_MAX_PENDING	1024		/* sign-ups, sign-ins on db */
+#define KEYS_AUTH_FLAGS		(AUTH_F_SHORT | AUTH_F_SIGNED)
+#define TOKEN_SIG_LEN		44		/* base64 of an HMAC-SHA256 */
+#define TOKEN_SIGNED_LEN	(CERTAOS_TOKEN_LEN + 1 + TOKEN_SIG_LEN)
+
+struct imsgev;
 
 /* Sub-keys derived (HKDF-SHA256) from the master secret. */
 struct subkeys {
@@ -68,6 +75,47 @@ struct keyrow {
 	size_t			 sealedlen;
 	uint64_t		 created;
 };
+
+/*
+ * HMAC-SHA256 under one key with the padded key blocks hashed once
+ * (libmd): a MAC costs two compressions and no allocation.
+ */
+struct tokmac {
+	SHA2_CTX	 inner;		/* after key ^ ipad */
+	SHA2_CTX	 outer;		/* after key ^ opad */
+	int		 set;
+};
+
+/* auth.c: session tokens, pure */
+/* CERTAOS_TOKEN_LEN characters of [A-Za-z0-9], unbiased; 0 or -1 */
+int		 token_make(char [CERTAOS_TOKEN_LEN + 1]);
+/* SHA-256 of the token's characters: what the database stores */
+void		 token_hash(const char *, unsigned char [SHA256_LEN]);
+void		 tokmac_init(struct tokmac *, const unsigned char *,
+		    size_t);
+void		 tokmac_wipe(struct tokmac *);
+void		 tokmac_hmac(const struct tokmac *, const void *, size_t,
+		    unsigned char [SHA256_LEN]);
+/* "token.base64(hmac(token))", as Better Auth signs cookie values */
+void		 token_sign(const struct tokmac *, const char *,
+		    char [TOKEN_SIGNED_LEN + 1]);
+/*
+ * A presented token (len bytes, AUTH_F_* flags): the raw token into
+ * the last argument, 0; -1 if malformed or badly signed.
+ */
+int		 token_verify(const struct tokmac *, const char *, size_t,
+		    uint32_t, char [CERTAOS_TOKEN_LEN + 1]);
+
+/* auth.c: the flows (IMSG_KEYS_SIGNUP, _SIGNIN, _SESSION) */
+void		 auth_configure(const struct cfg_keys *,
+		    const struct subkeys *);
+/* the encoded argon2id hash an unknown email is verified against */
+const char	*auth_dummy(void);
+void		 auth_signup(struct imsgev *, struct imsg *);
+void		 auth_signin(struct imsgev *, struct imsg *);
+void		 auth_session(struct imsgev *, struct imsg *);
+void		 auth_db_cred(struct imsgev *, struct imsg *);
+void		 auth_db_reply(struct imsgev *, struct imsg *);
 
 /* keystore.c */
 int		 subkeys_derive(struct subkeys *, const void *, size_t);

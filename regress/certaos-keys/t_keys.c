@@ -4,8 +4,10 @@
  * IMSG_CTL_PROCFD, and checks what a user of the keys process relies on:
  * keys generated once and stored sealed, the same kids after a restart,
  * signatures that verify against the published JWKS, HMACs under the
- * HKDF-derived key, argon2id, and refusal of bad rows and bad messages.
- * The keystore.c units are tested in-process at the end.
+ * HKDF-derived key, argon2id, and refusal of bad rows and bad messages;
+ * sign-up, sign-in and session checks as web and db see them (auth.c).
+ * The keystore.c units are tested in-process at the end; auth.c's
+ * token primitives in t_auth.
  */
 
 #include <sys/types.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <poll.h>
 #include <pwd.h>
@@ -34,6 +37,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "certaos.h"
+#include "authrec.h"
 #include "crypto.h"
 #include "msg.h"
 #include "proc.h"
@@ -152,6 +156,7 @@ configure_params(struct kchild *kc, const unsigned char *secret,
 	struct cfg_keys	 cfg;
 	struct imsg	 imsg;
 
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.argon2_memory = m;
 	cfg.argon2_time = t;
 	cfg.argon2_lanes = p;
@@ -1040,6 +1045,7 @@ ATF_TC_BODY(bad_secret, tc)
 	}
 	close(sv[1]);
 	ATF_REQUIRE(imsgbuf_init(&kc.parent, sv[0]) == 0);
+	memset(&cfg, 0, sizeof(cfg));
 	cfg.argon2_memory = 1024;
 	cfg.argon2_time = 1;
 	cfg.argon2_lanes = 1;
@@ -1107,6 +1113,565 @@ ATF_TC_BODY(pwhash_lanes, tc)
 	ATF_REQUIRE_EQ(pwverify(&kc, "pw", enc), 1);
 	ATF_REQUIRE_EQ(pw_verify(enc, "pw", 2), 1);
 	stop(&kc);
+}
+
+/* Accounts and sessions (auth.c), with the test as web and as db. */
+
+#define T_EMAIL		"alice@example.com"
+#define T_IP		"192.0.2.1"
+#define T_UA		"t_keys/1.0"
+#define T_IMAGE		"https://example.com/a.png"
+
+static uint64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	ATF_REQUIRE(clock_gettime(CLOCK_REALTIME, &ts) == 0);
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+static double
+mono(void)
+{
+	struct timespec	 ts;
+
+	ATF_REQUIRE(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
+	return (ts.tv_sec + ts.tv_nsec / 1e9);
+}
+
+/* A record as db sends it. */
+static void
+make_rec(struct auth_rec *r, const char *uid, uint64_t expires)
+{
+	memset(r, 0, sizeof(*r));
+	(void)strlcpy(r->s.id, "session-1", sizeof(r->s.id));
+	r->s.expires = expires;
+	r->s.created = r->s.updated = 1700000000123ULL;
+	(void)strlcpy(r->s.ip, T_IP, sizeof(r->s.ip));
+	(void)strlcpy(r->s.ua, T_UA, sizeof(r->s.ua));
+	(void)strlcpy(r->s.user_id, uid, sizeof(r->s.user_id));
+	(void)strlcpy(r->u.id, uid, sizeof(r->u.id));
+	(void)strlcpy(r->u.name, "Alice", sizeof(r->u.name));
+	(void)strlcpy(r->u.email, T_EMAIL, sizeof(r->u.email));
+	r->u.has_image = 1;
+	(void)strlcpy(r->u.image, T_IMAGE, sizeof(r->u.image));
+	r->u.created = r->u.updated = 1700000000000ULL;
+	(void)strlcpy(r->u.role, "user", sizeof(r->u.role));
+}
+
+static void
+send_signup(struct kchild *kc, uint32_t id, uint32_t flags, const char *pw)
+{
+	mbuf_init(&mb);
+	mbuf_u32(&mb, flags);
+	mbuf_str(&mb, T_EMAIL);
+	mbuf_str(&mb, "Alice");
+	mbuf_nstr(&mb, 1, T_IMAGE);
+	mbuf_bytes(&mb, pw, strlen(pw));
+	mbuf_str(&mb, T_IP);
+	mbuf_str(&mb, T_UA);
+	xsend_mbuf(&kc->web, IMSG_KEYS_SIGNUP, id);
+}
+
+static void
+send_signin(struct kchild *kc, uint32_t id, uint32_t flags, const char *pw)
+{
+	mbuf_init(&mb);
+	mbuf_u32(&mb, flags);
+	mbuf_str(&mb, T_EMAIL);
+	mbuf_bytes(&mb, pw, strlen(pw));
+	mbuf_str(&mb, T_IP);
+	mbuf_str(&mb, T_UA);
+	xsend_mbuf(&kc->web, IMSG_KEYS_SIGNIN, id);
+}
+
+static void
+send_session(struct kchild *kc, uint32_t id, uint32_t flags, uint32_t op,
+    const char *presented)
+{
+	mbuf_init(&mb);
+	mbuf_u32(&mb, flags);
+	mbuf_u32(&mb, op);
+	mbuf_str(&mb, presented);
+	xsend_mbuf(&kc->web, IMSG_KEYS_SESSION, id);
+}
+
+/* db's IMSG_DB_AUTH_REPLY */
+static void
+send_auth_reply(struct kchild *kc, uint32_t id, int32_t status,
+    const struct auth_rec *rec)
+{
+	mbuf_init(&mb);
+	mbuf_i32(&mb, status);
+	if (status == AUTH_OK)
+		authrec_write(&mb, rec);
+	xsend_mbuf(&kc->db, IMSG_DB_AUTH_REPLY, id);
+}
+
+/* db's IMSG_DB_CRED */
+static void
+send_cred(struct kchild *kc, uint32_t id, int32_t status, const char *uid,
+    const char *enc)
+{
+	mbuf_init(&mb);
+	mbuf_i32(&mb, status);
+	mbuf_str(&mb, uid);
+	mbuf_str(&mb, enc);
+	xsend_mbuf(&kc->db, IMSG_DB_CRED, id);
+}
+
+/* IMSG_KEYS_AUTH to web: the status; tok and rec when AUTH_OK */
+static int32_t
+recv_auth(struct kchild *kc, uint32_t id, char *tok, struct auth_rec *rec)
+{
+	struct imsg	 imsg;
+	struct mread	 mr;
+	int32_t		 status;
+	char		 t[CERTAOS_MAX_CTOKEN + 1];
+
+	xexpect(&kc->web, &imsg, IMSG_KEYS_AUTH);
+	ATF_REQUIRE_EQ(imsg_get_id(&imsg), id);
+	mread_init(&mr, &imsg);
+	status = mread_i32(&mr);
+	mread_str(&mr, t, sizeof(t));
+	if (status == AUTH_OK) {
+		ATF_REQUIRE(rec != NULL);
+		ATF_REQUIRE(authrec_read(&mr, rec) == 0);
+	}
+	ATF_REQUIRE_MSG(mread_end(&mr) == 0, "malformed IMSG_KEYS_AUTH");
+	imsg_free(&imsg);
+	if (status != AUTH_OK)
+		ATF_REQUIRE_STREQ(t, "");
+	if (tok != NULL)
+		(void)strlcpy(tok, t, CERTAOS_MAX_CTOKEN + 1);
+	return (status);
+}
+
+/* "token.sig" with sig = base64(HMAC(cookie key, token)), computed here */
+static void
+check_signed(const unsigned char *secret, size_t secretlen, const char *s)
+{
+	unsigned char	 mac[32], b64[64];
+	size_t		 i;
+
+	ATF_REQUIRE_EQ_MSG(strlen(s), 77, "signed token %s", s);
+	ATF_REQUIRE_EQ(s[32], '.');
+	for (i = 0; i < 32; i++)
+		ATF_REQUIRE(isalnum((unsigned char)s[i]));
+	expected_hmac(secret, secretlen, "cookie", s, 32, mac);
+	ATF_REQUIRE_EQ(EVP_EncodeBlock(b64, mac, sizeof(mac)), 44);
+	ATF_REQUIRE_STREQ((char *)b64, s + 33);
+}
+
+/* the database's hash of a token: SHA-256 of its 32 characters */
+static void
+check_hash(const char *tok, const unsigned char *th)
+{
+	unsigned char	 want[32];
+	unsigned int	 len = 0;
+
+	ATF_REQUIRE(EVP_Digest(tok, 32, want, &len, EVP_sha256(), NULL) == 1);
+	ATF_REQUIRE_MSG(memcmp(want, th, 32) == 0,
+	    "token hash is not SHA-256 of the token");
+}
+
+static void
+check_expires(uint64_t expires, uint64_t before, uint64_t after,
+    uint64_t life)
+{
+	ATF_REQUIRE_MSG(expires >= before + life * 1000 &&
+	    expires <= after + life * 1000, "expires %llu, expected in "
+	    "[%llu, %llu]", (unsigned long long)expires,
+	    (unsigned long long)(before + life * 1000),
+	    (unsigned long long)(after + life * 1000));
+}
+
+/* IMSG_DB_SESSION_GET: web's instance, op, and the token's hash */
+static void
+expect_session_get(struct kchild *kc, uint32_t id, uint32_t op,
+    const unsigned char *th)
+{
+	struct imsg	 imsg;
+	struct mread	 mr;
+	unsigned char	 h[64];
+
+	xexpect(&kc->db, &imsg, IMSG_DB_SESSION_GET);
+	ATF_REQUIRE_EQ(imsg_get_id(&imsg), id);
+	mread_init(&mr, &imsg);
+	ATF_REQUIRE_EQ(mread_u32(&mr), 0);
+	ATF_REQUIRE_EQ(mread_u32(&mr), op);
+	ATF_REQUIRE_EQ(mread_bytes(&mr, h, sizeof(h)), 32);
+	ATF_REQUIRE(mread_end(&mr) == 0);
+	ATF_REQUIRE(memcmp(h, th, 32) == 0);
+	imsg_free(&imsg);
+}
+
+/* spawned, with the key set's LOAD taken and left unanswered */
+static void
+spawn_auth(const atf_tc_t *tc, struct kchild *kc, unsigned char *secret,
+    size_t secretlen)
+{
+	struct imsg	 imsg;
+
+	random_secret(secret, secretlen);
+	spawn(tc, kc, secret, secretlen, 1);
+	xexpect(&kc->db, &imsg, IMSG_DB_JWKS_LOAD);
+	imsg_free(&imsg);
+}
+
+ATF_TC(auth_signup);
+ATF_TC_HEAD(auth_signup, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "sign-up: argon2id and a token hash "
+	    "to db, the signed token to web; session checks of it, raw, "
+	    "signed and tampered");
+	atf_tc_set_md_var(tc, "require.config", "builddir");
+	atf_tc_set_md_var(tc, "timeout", "120");
+}
+ATF_TC_BODY(auth_signup, tc)
+{
+	struct kchild	 kc;
+	struct imsg	 imsg;
+	struct mread	 mr;
+	struct auth_rec	 rec, got;
+	uint64_t	 t0, t1, expires;
+	uint32_t	 dbid;
+	unsigned char	 secret[32], th[64];
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+	char		 name[CERTAOS_MAX_NAME + 1];
+	char		 image[CERTAOS_MAX_IMAGE + 1];
+	char		 ip[CERTAOS_MAX_IP + 1];
+	char		 ua[CERTAOS_MAX_UA + 1], enc[CERTAOS_MAX_PWHASH];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], raw[33];
+	char		 bad[CERTAOS_MAX_CTOKEN + 1];
+	int		 has_image;
+
+	spawn_auth(tc, &kc, secret, sizeof(secret));
+
+	t0 = now_ms();
+	send_signup(&kc, 21, 0, "password1");
+	xexpect(&kc.db, &imsg, IMSG_DB_SIGNUP);
+	t1 = now_ms();
+	dbid = imsg_get_id(&imsg);
+	ATF_REQUIRE(dbid != 0);
+	mread_init(&mr, &imsg);
+	mread_str(&mr, email, sizeof(email));
+	mread_str(&mr, name, sizeof(name));
+	has_image = mread_nstr(&mr, image, sizeof(image));
+	mread_str(&mr, enc, sizeof(enc));
+	ATF_REQUIRE_EQ(mread_bytes(&mr, th, sizeof(th)), 32);
+	expires = mread_u64(&mr);
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
+	ATF_REQUIRE_MSG(mread_end(&mr) == 0, "malformed IMSG_DB_SIGNUP");
+	imsg_free(&imsg);
+	ATF_REQUIRE_STREQ(email, T_EMAIL);
+	ATF_REQUIRE_STREQ(name, "Alice");
+	ATF_REQUIRE(has_image);
+	ATF_REQUIRE_STREQ(image, T_IMAGE);
+	ATF_REQUIRE_STREQ(ip, T_IP);
+	ATF_REQUIRE_STREQ(ua, T_UA);
+	ATF_REQUIRE_MSG(strncmp(enc, "$argon2id$v=19$m=1024,t=1,p=1$", 30)
+	    == 0, "pwhash %s", enc);
+	ATF_REQUIRE_EQ(pw_verify(enc, "password1", 9), 1);
+	/* no session_lifetime configured: the default, 7 days */
+	check_expires(expires, t0, t1, CERTAOS_SESSION_LIFETIME);
+
+	make_rec(&rec, "user-1", expires);
+	send_auth_reply(&kc, dbid, AUTH_OK, &rec);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 21, tok, &got), AUTH_OK);
+	check_signed(secret, sizeof(secret), tok);
+	check_hash(tok, th);
+	ATF_REQUIRE_STREQ(got.s.id, "session-1");
+	ATF_REQUIRE_EQ(got.s.expires, expires);
+	ATF_REQUIRE_STREQ(got.u.email, T_EMAIL);
+	ATF_REQUIRE_STREQ(got.u.image, T_IMAGE);
+	(void)strlcpy(raw, tok, sizeof(raw));
+
+	/* rememberMe false: a short session; the email is taken */
+	t0 = now_ms();
+	send_signup(&kc, 22, AUTH_F_SHORT, "password1");
+	xexpect(&kc.db, &imsg, IMSG_DB_SIGNUP);
+	t1 = now_ms();
+	ATF_REQUIRE(imsg_get_id(&imsg) != dbid);
+	dbid = imsg_get_id(&imsg);
+	mread_init(&mr, &imsg);
+	mread_str(&mr, email, sizeof(email));
+	mread_str(&mr, name, sizeof(name));
+	(void)mread_nstr(&mr, image, sizeof(image));
+	mread_str(&mr, enc, sizeof(enc));
+	ATF_REQUIRE_EQ(mread_bytes(&mr, th + 32, 32), 32);
+	expires = mread_u64(&mr);
+	imsg_free(&imsg);
+	check_expires(expires, t0, t1, CERTAOS_SESSION_SHORT);
+	ATF_REQUIRE(memcmp(th, th + 32, 32) != 0);
+	send_auth_reply(&kc, dbid, AUTH_USER_EXISTS, NULL);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 22, NULL, NULL), AUTH_USER_EXISTS);
+
+	/* the session: signed as a cookie, signed or raw as a bearer */
+	send_session(&kc, 23, AUTH_F_SIGNED, AUTH_OP_GET, tok);
+	expect_session_get(&kc, 23, AUTH_OP_GET, th);
+	send_session(&kc, 24, 0, AUTH_OP_GET, tok);
+	expect_session_get(&kc, 24, AUTH_OP_GET, th);
+	send_session(&kc, 25, 0, AUTH_OP_DELETE, raw);
+	expect_session_get(&kc, 25, AUTH_OP_DELETE, th);
+	ATF_REQUIRE(quiet(&kc.web, 100));
+
+	/* refused by keys, never reaching db */
+	send_session(&kc, 26, AUTH_F_SIGNED, AUTH_OP_GET, raw);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 26, NULL, NULL), AUTH_BAD_TOKEN);
+	(void)strlcpy(bad, tok, sizeof(bad));
+	bad[40] = bad[40] == 'A' ? 'B' : 'A';
+	send_session(&kc, 27, AUTH_F_SIGNED, AUTH_OP_GET, bad);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 27, NULL, NULL), AUTH_BAD_TOKEN);
+	(void)strlcpy(bad, tok, sizeof(bad));
+	bad[3] = bad[3] == 'A' ? 'B' : 'A';
+	send_session(&kc, 28, 0, AUTH_OP_DELETE, bad);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 28, NULL, NULL), AUTH_BAD_TOKEN);
+	send_session(&kc, 29, 0, AUTH_OP_GET, "");
+	ATF_REQUIRE_EQ(recv_auth(&kc, 29, NULL, NULL), AUTH_BAD_TOKEN);
+	ATF_REQUIRE(quiet(&kc.db, 200));
+	ATF_REQUIRE_EQ(ping(&kc), 0);
+	stop(&kc);
+}
+
+/* One sign-in up to db's IMSG_DB_CRED_GET; returns keys' id. */
+static uint32_t
+signin_cred_get(struct kchild *kc, uint32_t id, uint32_t flags,
+    const char *pw)
+{
+	struct imsg	 imsg;
+	struct mread	 mr;
+	uint32_t	 dbid;
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+
+	send_signin(kc, id, flags, pw);
+	xexpect(&kc->db, &imsg, IMSG_DB_CRED_GET);
+	dbid = imsg_get_id(&imsg);
+	ATF_REQUIRE(dbid != 0);
+	mread_init(&mr, &imsg);
+	mread_str(&mr, email, sizeof(email));
+	ATF_REQUIRE(mread_end(&mr) == 0);
+	imsg_free(&imsg);
+	ATF_REQUIRE_STREQ(email, T_EMAIL);
+	return (dbid);
+}
+
+ATF_TC(auth_signin);
+ATF_TC_HEAD(auth_signin, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "sign-in: the credential, the "
+	    "password checked in keys, a session under a token hash; wrong, "
+	    "unknown, non-argon2 and unavailable; an unknown email costs an "
+	    "argon2id run");
+	atf_tc_set_md_var(tc, "require.config", "builddir");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(auth_signin, tc)
+{
+	struct kchild		 kc;
+	struct imsg		 imsg;
+	struct mread		 mr;
+	struct auth_rec		 rec, got;
+	struct argon2_params	 ap = { 1024, 1, 1 };
+	struct argon2_params	 slow = { 16384, 2, 1 };
+	uint64_t		 t0, t1, expires;
+	uint32_t		 dbid;
+	unsigned char		 secret[32], th[64];
+	char			 uid[CERTAOS_MAX_ID + 1];
+	char			 ip[CERTAOS_MAX_IP + 1];
+	char			 ua[CERTAOS_MAX_UA + 1];
+	char			 enc[CERTAOS_MAX_PWHASH];
+	char			 tok[CERTAOS_MAX_CTOKEN + 1];
+	double			 t, wrong = 1e9, unknown = 1e9;
+	int			 i;
+
+	spawn_auth(tc, &kc, secret, sizeof(secret));
+	ATF_REQUIRE(pw_hash(&ap, "password1", 9, enc, sizeof(enc)) == 0);
+
+	t0 = now_ms();
+	dbid = signin_cred_get(&kc, 31, 0, "password1");
+	send_cred(&kc, dbid, 1, "user-1", enc);
+	xexpect(&kc.db, &imsg, IMSG_DB_SESSION_NEW);
+	t1 = now_ms();
+	ATF_REQUIRE_EQ(imsg_get_id(&imsg), dbid);
+	mread_init(&mr, &imsg);
+	mread_str(&mr, uid, sizeof(uid));
+	ATF_REQUIRE_EQ(mread_bytes(&mr, th, sizeof(th)), 32);
+	expires = mread_u64(&mr);
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
+	ATF_REQUIRE_MSG(mread_end(&mr) == 0, "malformed IMSG_DB_SESSION_NEW");
+	imsg_free(&imsg);
+	ATF_REQUIRE_STREQ(uid, "user-1");
+	ATF_REQUIRE_STREQ(ip, T_IP);
+	ATF_REQUIRE_STREQ(ua, T_UA);
+	check_expires(expires, t0, t1, CERTAOS_SESSION_LIFETIME);
+	make_rec(&rec, "user-1", expires);
+	send_auth_reply(&kc, dbid, AUTH_OK, &rec);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 31, tok, &got), AUTH_OK);
+	check_signed(secret, sizeof(secret), tok);
+	check_hash(tok, th);
+	ATF_REQUIRE_STREQ(got.u.id, "user-1");
+	send_session(&kc, 32, AUTH_F_SIGNED, AUTH_OP_GET, tok);
+	expect_session_get(&kc, 32, AUTH_OP_GET, th);
+
+	/* a short session */
+	t0 = now_ms();
+	dbid = signin_cred_get(&kc, 33, AUTH_F_SHORT, "password1");
+	send_cred(&kc, dbid, 1, "user-1", enc);
+	xexpect(&kc.db, &imsg, IMSG_DB_SESSION_NEW);
+	t1 = now_ms();
+	mread_init(&mr, &imsg);
+	mread_str(&mr, uid, sizeof(uid));
+	ATF_REQUIRE_EQ(mread_bytes(&mr, th, sizeof(th)), 32);
+	expires = mread_u64(&mr);
+	imsg_free(&imsg);
+	check_expires(expires, t0, t1, CERTAOS_SESSION_SHORT);
+	/* banned at session creation: relayed as it is */
+	send_auth_reply(&kc, dbid, AUTH_BANNED, NULL);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 33, NULL, NULL), AUTH_BANNED);
+
+	/* refusals: no session asked of db */
+	dbid = signin_cred_get(&kc, 34, 0, "password2");
+	send_cred(&kc, dbid, 1, "user-1", enc);
+	ATF_REQUIRE_EQ(recv_auth(&kc, 34, NULL, NULL), AUTH_BAD_CREDENTIALS);
+	dbid = signin_cred_get(&kc, 35, 0, "password1");
+	send_cred(&kc, dbid, 0, "", "");
+	ATF_REQUIRE_EQ(recv_auth(&kc, 35, NULL, NULL), AUTH_BAD_CREDENTIALS);
+	/* Better Auth's scrypt "salt:key": not verified yet */
+	dbid = signin_cred_get(&kc, 36, 0, "password1");
+	send_cred(&kc, dbid, 1, "user-1", "0123456789abcdef:0123456789abcdef");
+	ATF_REQUIRE_EQ(recv_auth(&kc, 36, NULL, NULL), AUTH_BAD_CREDENTIALS);
+	dbid = signin_cred_get(&kc, 37, 0, "password1");
+	send_cred(&kc, dbid, -1, "", "");
+	ATF_REQUIRE_EQ(recv_auth(&kc, 37, NULL, NULL), AUTH_UNAVAILABLE);
+	ATF_REQUIRE(quiet(&kc.db, 200));
+
+	/*
+	 * With a visible cost: an unknown email takes about as long as a
+	 * wrong password (the dummy hash has the configured cost).
+	 */
+	configure_params(&kc, secret, sizeof(secret), slow.memory, slow.time,
+	    slow.lanes);
+	ATF_REQUIRE(pw_hash(&slow, "password1", 9, enc, sizeof(enc)) == 0);
+	for (i = 0; i < 3; i++) {
+		dbid = signin_cred_get(&kc, 40, 0, "password2");
+		t = mono();
+		send_cred(&kc, dbid, 1, "user-1", enc);
+		ATF_REQUIRE_EQ(recv_auth(&kc, 40, NULL, NULL),
+		    AUTH_BAD_CREDENTIALS);
+		t = mono() - t;
+		if (t < wrong)
+			wrong = t;
+		dbid = signin_cred_get(&kc, 41, 0, "password2");
+		t = mono();
+		send_cred(&kc, dbid, 0, "", "");
+		ATF_REQUIRE_EQ(recv_auth(&kc, 41, NULL, NULL),
+		    AUTH_BAD_CREDENTIALS);
+		t = mono() - t;
+		if (t < unknown)
+			unknown = t;
+	}
+	ATF_REQUIRE_MSG(unknown > wrong / 2 && unknown < wrong * 2,
+	    "unknown email %.3f s, wrong password %.3f s", unknown, wrong);
+	stop(&kc);
+}
+
+ATF_TC(auth_timeout);
+ATF_TC_HEAD(auth_timeout, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a sign-in db does not answer fails "
+	    "after CERTAOS_DB_TIMEOUT s; the late answer is dropped; an "
+	    "answer to a request never made is fatal");
+	atf_tc_set_md_var(tc, "require.config", "builddir");
+	atf_tc_set_md_var(tc, "timeout", "120");
+}
+ATF_TC_BODY(auth_timeout, tc)
+{
+	struct kchild	 kc;
+	struct auth_rec	 rec;
+	uint32_t	 dbid;
+	unsigned char	 secret[32];
+	double		 t;
+	int		 status;
+
+	spawn_auth(tc, &kc, secret, sizeof(secret));
+	t = mono();
+	dbid = signin_cred_get(&kc, 51, 0, "password1");
+	ATF_REQUIRE_EQ(recv_auth(&kc, 51, NULL, NULL), AUTH_UNAVAILABLE);
+	t = mono() - t;
+	ATF_REQUIRE_MSG(t > CERTAOS_DB_TIMEOUT - 0.5 &&
+	    t < CERTAOS_DB_TIMEOUT + 3, "timed out after %.2f s", t);
+	send_cred(&kc, dbid, 0, "", "");
+	make_rec(&rec, "user-1", 1);
+	send_auth_reply(&kc, dbid, AUTH_OK, &rec);
+	ATF_REQUIRE_EQ(ping(&kc), 0);
+	ATF_REQUIRE(quiet(&kc.web, 100));
+	ATF_REQUIRE(quiet(&kc.db, 100));
+
+	send_cred(&kc, dbid + 1000, 0, "", "");
+	status = reap(&kc);
+	ATF_REQUIRE_MSG(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+	    "status %#x", status);
+}
+
+ATF_TC(auth_malformed);
+ATF_TC_HEAD(auth_malformed, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "malformed account and session "
+	    "messages are fatal");
+	atf_tc_set_md_var(tc, "require.config", "builddir");
+	atf_tc_set_md_var(tc, "timeout", "120");
+}
+ATF_TC_BODY(auth_malformed, tc)
+{
+	struct kchild	 kc;
+	uint32_t	 dbid;
+	unsigned char	 secret[32];
+	char		 big[CERTAOS_MAX_CTOKEN + 2];
+	int		 i, status;
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (i = 0; i < 6; i++) {
+		spawn_auth(tc, &kc, secret, sizeof(secret));
+		switch (i) {
+		case 0:		/* no such op */
+			send_session(&kc, 1, 0, 0, "x");
+			break;
+		case 1:		/* longer than CERTAOS_MAX_CTOKEN */
+			send_session(&kc, 1, AUTH_F_SIGNED, AUTH_OP_GET, big);
+			break;
+		case 2:		/* an unknown flag */
+			send_signin(&kc, 1, 0x80, "password1");
+			break;
+		case 3:		/* a field missing */
+			mbuf_init(&mb);
+			mbuf_u32(&mb, 0);
+			mbuf_u32(&mb, AUTH_OP_GET);
+			xsend_mbuf(&kc.web, IMSG_KEYS_SESSION, 1);
+			break;
+		case 4:		/* a status out of range */
+			dbid = signin_cred_get(&kc, 1, 0, "password1");
+			send_cred(&kc, dbid, 2, "user-1", "");
+			break;
+		case 5:		/* the wrong answer for the state */
+			dbid = signin_cred_get(&kc, 1, 0, "password1");
+			send_auth_reply(&kc, dbid, AUTH_NO_SESSION, NULL);
+			break;
+		}
+		status = reap(&kc);
+		ATF_REQUIRE_MSG(WIFEXITED(status) && WEXITSTATUS(status) != 0,
+		    "case %d: status %#x", i, status);
+		imsgbuf_clear(&kc.web);
+		close(kc.web.fd);
+		imsgbuf_clear(&kc.db);
+		close(kc.db.fd);
+		imsgbuf_clear(&kc.parent);
+		close(kc.parent.fd);
+	}
 }
 
 /* keystore.c, in-process */
@@ -1221,6 +1786,10 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bad_secret);
 	ATF_TP_ADD_TC(tp, pwhash_reload);
 	ATF_TP_ADD_TC(tp, pwhash_lanes);
+	ATF_TP_ADD_TC(tp, auth_signup);
+	ATF_TP_ADD_TC(tp, auth_signin);
+	ATF_TP_ADD_TC(tp, auth_timeout);
+	ATF_TP_ADD_TC(tp, auth_malformed);
 	ATF_TP_ADD_TC(tp, keystore_rows);
 	return (atf_no_error());
 }

@@ -1,0 +1,739 @@
+/*
+ * auth.c: accounts and sessions in certaos-keys.
+ *
+ * web hands keys what holds a secret (a password, a presented session
+ * token); keys hashes, verifies and signs, and asks db with hashes only
+ * (invariant 2).  Sign-up and sign-in wait on db: they keep a pending
+ * entry under an id of keys' own, with the web channel and request id to
+ * answer, and time out after CERTAOS_DB_TIMEOUT s with AUTH_UNAVAILABLE.
+ * A session lookup does not wait: keys checks the token's form and
+ * signature, and db answers web directly.
+ *
+ * Tokens: CERTAOS_TOKEN_LEN characters of [A-Za-z0-9] from RAND_bytes.
+ * The database keeps their SHA-256 (plain, not keyed: sessions imported
+ * from Better Auth, which stores tokens in clear, hash the same way).
+ * The signed form is Better Auth's signed cookie value,
+ * "token.base64(HMAC-SHA256(cookie key, token))", padded base64.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include <event.h>
+#include <sha2.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "certaos.h"
+#include "authrec.h"
+#include "crypto.h"
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "keys.h"
+
+#define TOKEN_NCHARS	62
+/* the largest multiple of 62 in a byte: 4 * 62 */
+#define TOKEN_RAND_LIM	248
+
+enum pend_state {
+	PEND_SIGNUP,		/* IMSG_DB_SIGNUP sent */
+	PEND_CRED,		/* IMSG_DB_CRED_GET sent */
+	PEND_SESSION		/* IMSG_DB_SESSION_NEW sent */
+};
+
+/* A sign-up or sign-in waiting on db. */
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	struct event		 timer;
+	struct imsgev		*web;
+	uint32_t		 webid;		/* web's request id */
+	uint32_t		 id;		/* ours, toward db */
+	enum pend_state		 state;
+	uint32_t		 flags;
+	size_t			 pwlen;
+	unsigned char		 pw[CERTAOS_MAX_PASSWORD];
+	char			 token[CERTAOS_TOKEN_LEN + 1];
+	char			 ip[CERTAOS_MAX_IP + 1];
+	char			 ua[CERTAOS_MAX_UA + 1];
+};
+TAILQ_HEAD(pendlist, pending);
+
+static const char token_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+static struct {
+	int			 configured;
+	struct tokmac		 mac;		/* HMAC_COOKIE key */
+	struct argon2_params	 ap;		/* of the dummy hash */
+	uint32_t		 lifetime;	/* s */
+	uint32_t		 lifetime_short;
+	char			 dummy[CERTAOS_MAX_PWHASH];
+	int			 npending;
+	uint32_t		 lastid;
+	int			 wrapped;	/* lastid went round */
+} as;
+
+static struct pendlist	 pendq = TAILQ_HEAD_INITIALIZER(pendq);
+static struct mbuf	 amb;
+static struct auth_rec	 arec;
+
+static int	 token_valid(const char *, size_t);
+static void	 auth_wipe_imsg(struct imsg *);
+static void	 auth_send(struct imsgev *, uint32_t, uint32_t);
+static void	 auth_reply(struct imsgev *, uint32_t, int32_t, const char *,
+		    const struct auth_rec *);
+static uint64_t	 auth_expires(uint32_t);
+static struct imsgev *auth_db(void);
+static struct pending *pending_new(struct imsgev *, uint32_t, uint32_t);
+static void	 pending_arm(struct pending *);
+static void	 pending_free(struct pending *);
+static struct pending *pending_find(uint32_t);
+static struct pending *pending_lookup(uint32_t, const char *);
+static void	 pending_timeout(int, short, void *);
+
+/* Token primitives. */
+
+int
+token_make(char tok[CERTAOS_TOKEN_LEN + 1])
+{
+	unsigned char	 rnd[64];
+	size_t		 n = 0, r = sizeof(rnd);
+
+	/* bytes of 248 and more would favour the first 8 characters */
+	while (n < CERTAOS_TOKEN_LEN) {
+		if (r == sizeof(rnd)) {
+			if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+				explicit_bzero(rnd, sizeof(rnd));
+				explicit_bzero(tok, CERTAOS_TOKEN_LEN + 1);
+				return (-1);
+			}
+			r = 0;
+		}
+		if (rnd[r] < TOKEN_RAND_LIM)
+			tok[n++] = token_chars[rnd[r] % TOKEN_NCHARS];
+		r++;
+	}
+	tok[n] = '\0';
+	explicit_bzero(rnd, sizeof(rnd));
+	return (0);
+}
+
+/* len characters of the token alphabet (the client's, not a secret) */
+static int
+token_valid(const char *s, size_t len)
+{
+	size_t	 i;
+
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= '0' && s[i] <= '9')))
+			return (0);
+	return (1);
+}
+
+void
+token_hash(const char *tok, unsigned char h[SHA256_LEN])
+{
+	SHA2_CTX	 ctx;
+
+	SHA256Init(&ctx);
+	SHA256Update(&ctx, (const uint8_t *)tok, CERTAOS_TOKEN_LEN);
+	SHA256Final(h, &ctx);
+	explicit_bzero(&ctx, sizeof(ctx));
+}
+
+/* RFC 2104, with the two key blocks absorbed once. */
+void
+tokmac_init(struct tokmac *tm, const unsigned char *key, size_t keylen)
+{
+	SHA2_CTX	 ctx;
+	unsigned char	 k[SHA256_BLOCK_LENGTH], pad[SHA256_BLOCK_LENGTH];
+	size_t		 i;
+
+	memset(k, 0, sizeof(k));
+	if (keylen > sizeof(k)) {
+		SHA256Init(&ctx);
+		SHA256Update(&ctx, key, keylen);
+		SHA256Final(k, &ctx);
+		explicit_bzero(&ctx, sizeof(ctx));
+	} else if (keylen > 0)
+		memcpy(k, key, keylen);
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	SHA256Init(&tm->inner);
+	SHA256Update(&tm->inner, pad, sizeof(pad));
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	SHA256Init(&tm->outer);
+	SHA256Update(&tm->outer, pad, sizeof(pad));
+	explicit_bzero(k, sizeof(k));
+	explicit_bzero(pad, sizeof(pad));
+	tm->set = 1;
+}
+
+void
+tokmac_wipe(struct tokmac *tm)
+{
+	explicit_bzero(tm, sizeof(*tm));
+}
+
+void
+tokmac_hmac(const struct tokmac *tm, const void *data, size_t len,
+    unsigned char mac[SHA256_LEN])
+{
+	SHA2_CTX	 ctx;
+	unsigned char	 ih[SHA256_LEN];
+
+	ctx = tm->inner;
+	SHA256Update(&ctx, data, len);
+	SHA256Final(ih, &ctx);
+	ctx = tm->outer;
+	SHA256Update(&ctx, ih, sizeof(ih));
+	SHA256Final(mac, &ctx);
+	explicit_bzero(&ctx, sizeof(ctx));
+	explicit_bzero(ih, sizeof(ih));
+}
+
+void
+token_sign(const struct tokmac *tm, const char *tok,
+    char out[TOKEN_SIGNED_LEN + 1])
+{
+	unsigned char	 mac[SHA256_LEN];
+
+	memcpy(out, tok, CERTAOS_TOKEN_LEN);
+	out[CERTAOS_TOKEN_LEN] = '.';
+	tokmac_hmac(tm, tok, CERTAOS_TOKEN_LEN, mac);
+	/* 44 characters and a NUL */
+	(void)EVP_EncodeBlock((unsigned char *)out + CERTAOS_TOKEN_LEN + 1,
+	    mac, sizeof(mac));
+	explicit_bzero(mac, sizeof(mac));
+}
+
+/*
+ * The signature is compared in its encoded form: only the canonical
+ * encoding of the right MAC matches, so no decoder has to be strict.
+ */
+int
+token_verify(const struct tokmac *tm, const char *p, size_t len,
+    uint32_t flags, char tok[CERTAOS_TOKEN_LEN + 1])
+{
+	unsigned char	 mac[SHA256_LEN];
+	unsigned char	 sig[TOKEN_SIG_LEN + 1];
+	int		 ok;
+
+	tok[0] = '\0';
+	if (!tm->set)
+		return (-1);
+	if ((flags & AUTH_F_SIGNED) == 0 && memchr(p, '.', len) == NULL) {
+		if (len != CERTAOS_TOKEN_LEN || !token_valid(p, len))
+			return (-1);
+		memcpy(tok, p, CERTAOS_TOKEN_LEN);
+		tok[CERTAOS_TOKEN_LEN] = '\0';
+		return (0);
+	}
+	if (len != TOKEN_SIGNED_LEN || p[CERTAOS_TOKEN_LEN] != '.' ||
+	    !token_valid(p, CERTAOS_TOKEN_LEN))
+		return (-1);
+	tokmac_hmac(tm, p, CERTAOS_TOKEN_LEN, mac);
+	(void)EVP_EncodeBlock(sig, mac, sizeof(mac));
+	ok = ct_equal(sig, p + CERTAOS_TOKEN_LEN + 1, TOKEN_SIG_LEN);
+	explicit_bzero(mac, sizeof(mac));
+	explicit_bzero(sig, sizeof(sig));
+	if (!ok)
+		return (-1);
+	memcpy(tok, p, CERTAOS_TOKEN_LEN);
+	tok[CERTAOS_TOKEN_LEN] = '\0';
+	return (0);
+}
+
+/*
+ * Configuration, at every IMSG_CFG_DONE.  The dummy hash is made again
+ * only when the argon2id cost changed: an unknown email must cost what a
+ * wrong password costs under the configured parameters.
+ */
+void
+auth_configure(const struct cfg_keys *cfg, const struct subkeys *sk)
+{
+	struct argon2_params	 ap;
+	const unsigned char	*key;
+	unsigned char		 pw[32];
+
+	if ((key = subkeys_hmac_key(sk, HMAC_COOKIE)) == NULL)
+		fatalx("%s: no cookie key", __func__);
+	tokmac_wipe(&as.mac);
+	tokmac_init(&as.mac, key, KEYS_SUBKEY_LEN);
+	as.lifetime = cfg->session_lifetime != 0 ? cfg->session_lifetime :
+	    CERTAOS_SESSION_LIFETIME;
+	as.lifetime_short = cfg->session_short != 0 ? cfg->session_short :
+	    CERTAOS_SESSION_SHORT;
+
+	ap.memory = cfg->argon2_memory;
+	ap.time = cfg->argon2_time;
+	ap.lanes = cfg->argon2_lanes;
+	if (!as.configured || ap.memory != as.ap.memory ||
+	    ap.time != as.ap.time || ap.lanes != as.ap.lanes) {
+		if (RAND_bytes(pw, sizeof(pw)) != 1)
+			fatalx("%s: RAND_bytes", __func__);
+		if (pw_hash(&ap, pw, sizeof(pw), as.dummy,
+		    sizeof(as.dummy)) == -1)
+			fatalx("%s: cannot make the dummy argon2id hash "
+			    "(m=%u t=%u p=%u)", __func__, ap.memory, ap.time,
+			    ap.lanes);
+		explicit_bzero(pw, sizeof(pw));
+		as.ap = ap;
+	}
+	as.configured = 1;
+}
+
+const char *
+auth_dummy(void)
+{
+	return (as.configured ? as.dummy : NULL);
+}
+
+/* Messaging. */
+
+static void
+auth_wipe_imsg(struct imsg *imsg)
+{
+	if (imsg->data != NULL)
+		explicit_bzero(imsg->data, imsg_get_len(imsg));
+}
+
+/* Compose amb; wipe only what was written (this is the hot path). */
+static void
+auth_send(struct imsgev *iev, uint32_t type, uint32_t id)
+{
+	if (mbuf_compose(&amb, &iev->ibuf, type, id) == -1)
+		fatalx("%s: cannot compose imsg %u to %s", __func__, type,
+		    iev->name);
+	explicit_bzero(amb.buf, amb.len);
+	mbuf_init(&amb);
+	imsgev_add(iev);
+}
+
+/* IMSG_KEYS_AUTH: i32 status, str signed token, record when AUTH_OK. */
+static void
+auth_reply(struct imsgev *web, uint32_t id, int32_t status,
+    const char *signedtok, const struct auth_rec *rec)
+{
+	mbuf_init(&amb);
+	mbuf_i32(&amb, status);
+	mbuf_str(&amb, status == AUTH_OK ? signedtok : "");
+	if (status == AUTH_OK)
+		authrec_write(&amb, rec);
+	auth_send(web, IMSG_KEYS_AUTH, id);
+}
+
+/* ms since the epoch at which a session made now expires */
+static uint64_t
+auth_expires(uint32_t flags)
+{
+	struct timespec	 ts;
+	uint64_t	 life;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	life = (flags & AUTH_F_SHORT) ? as.lifetime_short : as.lifetime;
+	return ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 +
+	    life * 1000);
+}
+
+static struct imsgev *
+auth_db(void)
+{
+	if (proc_self == NULL)
+		return (NULL);
+	return (proc_peer(proc_self, PROC_DB));
+}
+
+/*
+ * Pending entries.  There are few (each cost an argon2id run), so a
+ * list searched in order is enough.
+ */
+static struct pending *
+pending_new(struct imsgev *web, uint32_t webid, uint32_t flags)
+{
+	struct pending	*p;
+
+	if (as.npending >= KEYS_MAX_PENDING) {
+		log_warnx("%d requests waiting on db: refusing more",
+		    as.npending);
+		return (NULL);
+	}
+	if ((p = calloc(1, sizeof(*p))) == NULL) {
+		log_warn("%s", __func__);
+		return (NULL);
+	}
+	p->web = web;
+	p->webid = webid;
+	p->flags = flags;
+	evtimer_set(&p->timer, pending_timeout, p);
+	if (proc_self != NULL && proc_self->evbase != NULL)
+		event_base_set(proc_self->evbase, &p->timer);
+	do {
+		if (++as.lastid == 0) {
+			as.wrapped = 1;
+			as.lastid = 1;
+		}
+	} while (as.wrapped && pending_find(as.lastid) != NULL);
+	p->id = as.lastid;
+	TAILQ_INSERT_TAIL(&pendq, p, entry);
+	as.npending++;
+	return (p);
+}
+
+/* each db request may wait CERTAOS_DB_TIMEOUT s */
+static void
+pending_arm(struct pending *p)
+{
+	struct timeval	 tv;
+
+	timerclear(&tv);
+	tv.tv_sec = CERTAOS_DB_TIMEOUT;
+	evtimer_add(&p->timer, &tv);
+}
+
+static void
+pending_free(struct pending *p)
+{
+	evtimer_del(&p->timer);
+	TAILQ_REMOVE(&pendq, p, entry);
+	as.npending--;
+	freezero(p, sizeof(*p));
+}
+
+static struct pending *
+pending_find(uint32_t id)
+{
+	struct pending	*p;
+
+	TAILQ_FOREACH(p, &pendq, entry)
+		if (p->id == id)
+			return (p);
+	return (NULL);
+}
+
+/*
+ * The entry a db answer is for, or NULL for a late answer to one that
+ * timed out.  An id never handed out is a protocol violation.
+ */
+static struct pending *
+pending_lookup(uint32_t id, const char *what)
+{
+	struct pending	*p;
+
+	if ((p = pending_find(id)) != NULL)
+		return (p);
+	if (id == 0 || (!as.wrapped && id > as.lastid))
+		fatalx("%s for request %u, never made", what, id);
+	log_debug("%s for request %u after its time-out: dropped", what, id);
+	return (NULL);
+}
+
+static void
+pending_timeout(int fd, short event, void *arg)
+{
+	struct pending	*p = arg;
+
+	log_warnx("db did not answer request %u in %d s", p->id,
+	    CERTAOS_DB_TIMEOUT);
+	auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
+	pending_free(p);
+}
+
+/*
+ * IMSG_KEYS_SIGNUP: u32 flags, str email, str name, nstr image, bytes
+ * password, str ip, str ua.  Hash the password, make the token, and ask
+ * db to create the user, its credential and the session at once.
+ */
+void
+auth_signup(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread		 mr;
+	struct pending		*p;
+	struct imsgev		*db;
+	uint32_t		 flags, id = imsg_get_id(imsg);
+	size_t			 pwlen;
+	int			 r, has_image;
+	static char		 image[CERTAOS_MAX_IMAGE + 1];
+	char			 email[CERTAOS_MAX_EMAIL + 1];
+	char			 name[CERTAOS_MAX_NAME + 1];
+	char			 ip[CERTAOS_MAX_IP + 1];
+	char			 ua[CERTAOS_MAX_UA + 1];
+	char			 enc[CERTAOS_MAX_PWHASH];
+	unsigned char		 pw[CERTAOS_MAX_PASSWORD], th[SHA256_LEN];
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	mread_str(&mr, email, sizeof(email));
+	mread_str(&mr, name, sizeof(name));
+	has_image = mread_nstr(&mr, image, sizeof(image));
+	pwlen = mread_bytes(&mr, pw, sizeof(pw));
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0) {
+		explicit_bzero(pw, sizeof(pw));
+		fatalx("%s: bad IMSG_KEYS_SIGNUP from %s", __func__,
+		    iev->name);
+	}
+
+	if (!as.configured || (db = auth_db()) == NULL ||
+	    (p = pending_new(iev, id, flags)) == NULL) {
+		explicit_bzero(pw, sizeof(pw));
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	/* CPU-bound (tens of ms): inline in the loop for now */
+	r = pw_hash(&as.ap, pw, pwlen, enc, sizeof(enc));
+	explicit_bzero(pw, sizeof(pw));
+	if (r == -1 || token_make(p->token) == -1) {
+		log_warnx("%s: %s failed", __func__, r == -1 ? "argon2id" :
+		    "RAND_bytes");
+		explicit_bzero(enc, sizeof(enc));
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	token_hash(p->token, th);
+	p->state = PEND_SIGNUP;
+
+	mbuf_init(&amb);
+	mbuf_str(&amb, email);
+	mbuf_str(&amb, name);
+	mbuf_nstr(&amb, has_image, image);
+	mbuf_str(&amb, enc);
+	mbuf_bytes(&amb, th, sizeof(th));
+	mbuf_u64(&amb, auth_expires(flags));
+	mbuf_str(&amb, ip);
+	mbuf_str(&amb, ua);
+	auth_send(db, IMSG_DB_SIGNUP, p->id);
+	pending_arm(p);
+	explicit_bzero(enc, sizeof(enc));
+	explicit_bzero(th, sizeof(th));
+}
+
+/*
+ * IMSG_KEYS_SIGNIN: u32 flags, str email, bytes password, str ip, str ua.
+ * The credential first; the password waits in the entry until it comes.
+ */
+void
+auth_signin(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct pending	*p;
+	struct imsgev	*db;
+	uint32_t	 flags, id = imsg_get_id(imsg);
+	size_t		 pwlen;
+	int		 r;
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+	char		 ip[CERTAOS_MAX_IP + 1], ua[CERTAOS_MAX_UA + 1];
+	unsigned char	 pw[CERTAOS_MAX_PASSWORD];
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	mread_str(&mr, email, sizeof(email));
+	pwlen = mread_bytes(&mr, pw, sizeof(pw));
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0) {
+		explicit_bzero(pw, sizeof(pw));
+		fatalx("%s: bad IMSG_KEYS_SIGNIN from %s", __func__,
+		    iev->name);
+	}
+
+	if (!as.configured || (db = auth_db()) == NULL ||
+	    (p = pending_new(iev, id, flags)) == NULL) {
+		explicit_bzero(pw, sizeof(pw));
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	memcpy(p->pw, pw, pwlen);
+	p->pwlen = pwlen;
+	explicit_bzero(pw, sizeof(pw));
+	(void)strlcpy(p->ip, ip, sizeof(p->ip));
+	(void)strlcpy(p->ua, ua, sizeof(p->ua));
+	p->state = PEND_CRED;
+
+	mbuf_init(&amb);
+	mbuf_str(&amb, email);
+	auth_send(db, IMSG_DB_CRED_GET, p->id);
+	pending_arm(p);
+}
+
+/*
+ * IMSG_DB_CRED: i32 status (1 found, 0 none, -1 down), str user id,
+ * str pwhash.  Unknown emails and hashes that are not argon2id are
+ * verified against the dummy hash: every refusal costs one argon2id.
+ */
+void
+auth_db_cred(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct pending	*p;
+	struct imsgev	*db = iev;
+	int32_t		 status;
+	int		 r, match = 0;
+	char		 uid[CERTAOS_MAX_ID + 1], enc[CERTAOS_MAX_PWHASH];
+	unsigned char	 th[SHA256_LEN];
+
+	mread_init(&mr, imsg);
+	status = mread_i32(&mr);
+	mread_str(&mr, uid, sizeof(uid));
+	mread_str(&mr, enc, sizeof(enc));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || status < -1 || status > 1 ||
+	    (status == 1 && uid[0] == '\0'))
+		fatalx("%s: bad IMSG_DB_CRED", __func__);
+	if ((p = pending_lookup(imsg_get_id(imsg), "IMSG_DB_CRED")) == NULL) {
+		explicit_bzero(enc, sizeof(enc));
+		return;
+	}
+	if (p->state != PEND_CRED)
+		fatalx("%s: IMSG_DB_CRED for request %u in state %d",
+		    __func__, p->id, p->state);
+	evtimer_del(&p->timer);
+
+	if (status == -1) {
+		explicit_bzero(enc, sizeof(enc));
+		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	r = -1;
+	if (status == 1 && (r = pw_verify(enc, p->pw, p->pwlen)) == -1)
+		log_debug("%s: user %s: stored hash is not argon2id",
+		    __func__, uid);
+	if (r == -1)
+		(void)pw_verify(as.dummy, p->pw, p->pwlen);
+	else
+		match = (r == 1);
+	explicit_bzero(enc, sizeof(enc));
+	explicit_bzero(p->pw, sizeof(p->pw));
+	p->pwlen = 0;
+	if (!match) {
+		auth_reply(p->web, p->webid, AUTH_BAD_CREDENTIALS, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	if (token_make(p->token) == -1) {
+		log_warnx("%s: RAND_bytes failed", __func__);
+		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	token_hash(p->token, th);
+	p->state = PEND_SESSION;
+
+	mbuf_init(&amb);
+	mbuf_str(&amb, uid);
+	mbuf_bytes(&amb, th, sizeof(th));
+	mbuf_u64(&amb, auth_expires(p->flags));
+	mbuf_str(&amb, p->ip);
+	mbuf_str(&amb, p->ua);
+	auth_send(db, IMSG_DB_SESSION_NEW, p->id);
+	pending_arm(p);
+	explicit_bzero(th, sizeof(th));
+}
+
+/*
+ * IMSG_DB_AUTH_REPLY: i32 status, record when AUTH_OK; the answer to
+ * IMSG_DB_SIGNUP and IMSG_DB_SESSION_NEW, relayed to web with the
+ * signed token.
+ */
+void
+auth_db_reply(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct pending	*p;
+	int32_t		 status;
+	char		 signedtok[TOKEN_SIGNED_LEN + 1];
+
+	mread_init(&mr, imsg);
+	status = mread_i32(&mr);
+	if (status == AUTH_OK && authrec_read(&mr, &arec) == -1)
+		fatalx("%s: bad record in IMSG_DB_AUTH_REPLY", __func__);
+	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX)
+		fatalx("%s: bad IMSG_DB_AUTH_REPLY", __func__);
+	if ((p = pending_lookup(imsg_get_id(imsg), "IMSG_DB_AUTH_REPLY")) ==
+	    NULL)
+		return;
+	if (p->state != PEND_SIGNUP && p->state != PEND_SESSION)
+		fatalx("%s: IMSG_DB_AUTH_REPLY for request %u in state %d",
+		    __func__, p->id, p->state);
+
+	if (status == AUTH_OK) {
+		token_sign(&as.mac, p->token, signedtok);
+		auth_reply(p->web, p->webid, AUTH_OK, signedtok, &arec);
+		explicit_bzero(signedtok, sizeof(signedtok));
+	} else
+		auth_reply(p->web, p->webid, status, NULL, NULL);
+	pending_free(p);
+}
+
+/*
+ * IMSG_KEYS_SESSION: u32 flags, u32 op, str presented token.  The hot
+ * path: no allocation of ours, no log above debug, no argon2.  A good
+ * token goes to db as its hash with web's instance and request id, and
+ * db answers web directly.
+ */
+void
+auth_session(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct imsgev	*db;
+	uint32_t	 flags, op, id = imsg_get_id(imsg);
+	int		 r;
+	unsigned char	 th[SHA256_LEN];
+	char		 presented[CERTAOS_MAX_CTOKEN + 1];
+	char		 tok[CERTAOS_TOKEN_LEN + 1];
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	op = mread_u32(&mr);
+	mread_str(&mr, presented, sizeof(presented));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0 ||
+	    op < AUTH_OP_GET || op >= AUTH_OP_MAX) {
+		explicit_bzero(presented, sizeof(presented));
+		fatalx("%s: bad IMSG_KEYS_SESSION from %s", __func__,
+		    iev->name);
+	}
+
+	if (!as.configured || (db = auth_db()) == NULL) {
+		explicit_bzero(presented, sizeof(presented));
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		return;
+	}
+	r = token_verify(&as.mac, presented, strlen(presented), flags, tok);
+	explicit_bzero(presented, sizeof(presented));
+	if (r == -1) {
+		log_debug("%s: malformed or badly signed token from %s",
+		    __func__, iev->name);
+		auth_reply(iev, id, AUTH_BAD_TOKEN, NULL, NULL);
+		return;
+	}
+	token_hash(tok, th);
+	explicit_bzero(tok, sizeof(tok));
+
+	mbuf_init(&amb);
+	mbuf_u32(&amb, (uint32_t)iev->instance);
+	mbuf_u32(&amb, op);
+	mbuf_bytes(&amb, th, sizeof(th));
+	auth_send(db, IMSG_DB_SESSION_GET, id);
+	explicit_bzero(th, sizeof(th));
+}
