@@ -292,6 +292,120 @@ parse_reqline(const char *p, size_t n, struct http_req *req)
 	return (0);
 }
 
+static char	 cookie_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
+    CERTAOS_COOKIE_PREFIX ".session_token";
+static char	 cookie_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
+    "__Secure-" CERTAOS_COOKIE_PREFIX ".session_token";
+
+void
+http_set_cookie_name(const char *prefix)
+{
+	(void)snprintf(cookie_name, sizeof(cookie_name), "%s.session_token",
+	    prefix);
+	(void)snprintf(cookie_sname, sizeof(cookie_sname),
+	    "__Secure-%s.session_token", prefix);
+}
+
+/* Copy a field value into dst; the state says whether it fit, once. */
+static void
+field_copy(const char *v, size_t vl, char *dst, size_t dstsz, int *state)
+{
+	if (*state != HTTP_F_ABSENT || vl >= dstsz) {
+		*state = HTTP_F_BAD;
+		dst[0] = '\0';
+		return;
+	}
+	memcpy(dst, v, vl);
+	dst[vl] = '\0';
+	*state = HTTP_F_OK;
+}
+
+/*
+ * Cookie: a=b; c=d.  Only the session cookie is kept; its plain or
+ * __Secure- name, whichever comes first.
+ */
+static void
+field_cookie(const char *v, size_t vl, struct http_req *req)
+{
+	const char	*end = v + vl, *p, *semi, *eq;
+	size_t		 nlen;
+
+	req->ncookies++;
+	for (p = v; p < end; p = semi + 1) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if ((semi = memchr(p, ';', end - p)) == NULL)
+			semi = end;
+		if ((eq = memchr(p, '=', semi - p)) == NULL)
+			continue;
+		nlen = eq - p;
+		if ((nlen == strlen(cookie_name) &&
+		    memcmp(p, cookie_name, nlen) == 0) ||
+		    (nlen == strlen(cookie_sname) &&
+		    memcmp(p, cookie_sname, nlen) == 0)) {
+			if (req->cookie_state == HTTP_F_OK)
+				continue;	/* the first one counts */
+			req->cookie_state = HTTP_F_ABSENT;
+			field_copy(eq + 1, semi - eq - 1, req->cookie,
+			    sizeof(req->cookie), &req->cookie_state);
+		}
+		if (semi == end)
+			break;
+	}
+}
+
+static void
+field_authorization(const char *v, size_t vl, struct http_req *req)
+{
+	if (vl < 7 || strncasecmp(v, "bearer ", 7) != 0) {
+		if (req->bearer_state == HTTP_F_ABSENT)
+			return;		/* Basic and others: not ours */
+		req->bearer_state = HTTP_F_BAD;
+		return;
+	}
+	v += 7;
+	vl -= 7;
+	while (vl > 0 && *v == ' ') {
+		v++;
+		vl--;
+	}
+	field_copy(v, vl, req->bearer, sizeof(req->bearer),
+	    &req->bearer_state);
+}
+
+static void
+field_ctype(const char *v, size_t vl, struct http_req *req)
+{
+	size_t	 i, n;
+
+	for (n = 0; n < vl && v[n] != ';' && v[n] != ' ' && v[n] != '\t'; n++)
+		;
+	field_copy(v, n, req->ctype, sizeof(req->ctype), &req->ctype_state);
+	for (i = 0; req->ctype[i] != '\0'; i++)
+		if (req->ctype[i] >= 'A' && req->ctype[i] <= 'Z')
+			req->ctype[i] += 'a' - 'A';
+}
+
+/* X-Forwarded-For: keep the last hop (the one our proxy added). */
+static void
+field_xff(const char *v, size_t vl, struct http_req *req)
+{
+	const char	*p;
+	size_t		 n;
+
+	if ((p = memrchr(v, ',', vl)) != NULL)
+		p++;
+	else
+		p = v;
+	n = v + vl - p;
+	while (n > 0 && (*p == ' ' || *p == '\t')) {
+		p++;
+		n--;
+	}
+	req->xff_state = HTTP_F_ABSENT;	/* the last field wins */
+	field_copy(p, n, req->xff, sizeof(req->xff), &req->xff_state);
+}
+
 static int
 parse_field(const char *p, size_t n, struct http_req *req, int *nhost,
     int *te, int *conn)
@@ -353,6 +467,22 @@ parse_field(const char *p, size_t n, struct http_req *req, int *nhost,
 			*conn |= 1;
 		if (token_list_has(v, vl, "keep-alive"))
 			*conn |= 2;
+	} else if (hdr_is(p, nl, "cookie")) {
+		field_cookie(v, vl, req);
+	} else if (hdr_is(p, nl, "authorization")) {
+		field_authorization(v, vl, req);
+	} else if (hdr_is(p, nl, "origin")) {
+		field_copy(v, vl, req->origin, sizeof(req->origin),
+		    &req->origin_state);
+	} else if (hdr_is(p, nl, "content-type")) {
+		field_ctype(v, vl, req);
+	} else if (hdr_is(p, nl, "user-agent")) {
+		if (vl > CERTAOS_MAX_UA)
+			vl = CERTAOS_MAX_UA;
+		memcpy(req->ua, v, vl);
+		req->ua[vl] = '\0';
+	} else if (hdr_is(p, nl, "x-forwarded-for")) {
+		field_xff(v, vl, req);
 	} else if (hdr_is(p, nl, "expect")) {
 		if (vl != 12 || strncasecmp(v, "100-continue", 12) != 0) {
 			req->error = "Unsupported expectation";
@@ -1164,15 +1294,16 @@ http_respond(struct http_conn *c, int status, const char *ctype,
     const char *extra, const void *body, size_t len)
 {
 	struct iovec	 iov[2];
-	char		 head[1024];
+	char		 head[4096];
 	const char	*conn;
 	int		 n, close_after;
 
 	if (c->state == HTTP_S_CLOSING || c->state == HTTP_S_LINGER)
 		return;
+	/* protocol errors close; a route's own answers do not */
 	close_after = !c->req.keepalive || c->eof ||
-	    (status >= 400 && status != 404 && status != 405 &&
-	    status != 503 && status != 401 && status != 403);
+	    (status >= 400 && c->state != HTTP_S_WAIT && status != 404 &&
+	    status != 405 && status != 503 && status != 401 && status != 403);
 	if (close_after)
 		conn = "Connection: close\r\n";
 	else if (c->req.minor == 0)

@@ -24,6 +24,7 @@
 #define HTTP_MAX_OUTPUT		(256 * 1024)
 #define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
 #define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
+#define HTTP_MAX_COOKIEVAL	(CERTAOS_MAX_CTOKEN * 3 + 1)
 #define HTTP_LINGER		2	/* s to read and drop after the last
 					 * response before closing */
 
@@ -66,7 +67,29 @@ struct http_req {
 	int64_t		 clen;		/* -1: no Content-Length */
 	size_t		 headlen;
 	const char	*error;		/* why a request was refused */
+	/*
+	 * What the routes need of the fields, copied out: the head is
+	 * drained from the input before a handler runs.  A field that
+	 * does not fit, or comes twice, is marked bad, never cut.
+	 */
+	int		 ncookies;	/* Cookie fields seen */
+	int		 cookie_state;	/* HTTP_F_* of the session cookie */
+	char		 cookie[HTTP_MAX_COOKIEVAL];	/* as sent (%-encoded) */
+	int		 bearer_state;	/* HTTP_F_* of Authorization: Bearer */
+	char		 bearer[HTTP_MAX_COOKIEVAL];
+	int		 origin_state;
+	char		 origin[CERTAOS_MAX_ORIGIN];
+	int		 ctype_state;
+	char		 ctype[64];	/* media type, lower case, no params */
+	char		 ua[CERTAOS_MAX_UA + 1];	/* cut to fit */
+	int		 xff_state;
+	char		 xff[CERTAOS_MAX_IP + 1];	/* last hop in the list */
 };
+
+/* http_req field states */
+#define HTTP_F_ABSENT		0
+#define HTTP_F_OK		1
+#define HTTP_F_BAD		2	/* too long, repeated or malformed */
 
 /*
  * The parser, free of I/O so that it can be tested alone.
@@ -83,6 +106,8 @@ struct http_req {
  */
 int	 http_scan_head(const char *, size_t, size_t, struct http_scan *);
 int	 http_parse_head(const char *, size_t, struct http_req *);
+/* the session cookie's names: "<prefix>.session_token", and __Secure- */
+void	 http_set_cookie_name(const char *);
 const char *http_reason(int);
 const char *http_errcode(int);
 
@@ -178,6 +203,11 @@ enum route_id {
 	ROUTE_JWKS,
 	ROUTE_OIDC_CONFIG,
 	ROUTE_OIDC_CONFIG_BASE,
+	ROUTE_SIGN_UP,			/* auth.c from here */
+	ROUTE_SIGN_IN,
+	ROUTE_GET_SESSION,
+	ROUTE_SIGN_OUT,
+	ROUTE_OK,
 	ROUTE_MAX
 };
 
@@ -196,5 +226,13 @@ void	 routes_keys_jwks(struct imsg *);
 void	 routes_keys_jwks_changed(struct imsg *);
 void	 routes_keys_error(struct imsg *);
 void	 routes_jwks_fetch(void);
+
+/* auth.c */
+#define ROUTE_IS_AUTH(r)	((r) >= ROUTE_SIGN_UP && (r) < ROUTE_MAX)
+int	 auth_configure(const struct cfg_web *);
+void	 auth_dispatch(struct http_conn *, const char *, size_t);
+void	 auth_cancel(struct http_conn *);
+void	 auth_keys_answer(struct imsg *);
+void	 auth_db_answer(struct imsg *);
 
 #endif

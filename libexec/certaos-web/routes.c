@@ -64,6 +64,20 @@ static uint32_t			 health_id;
 
 static char	 path_jwks[ROUTE_PATH_MAX];
 static char	 path_oidc_base[ROUTE_PATH_MAX];
+static char	 path_base[ROUTE_PATH_MAX];	/* "" for the root */
+
+/* Paths under the base path, and what they take. */
+static const struct {
+	const char	*path;
+	int		 route;
+	enum http_method method;
+} auth_paths[] = {
+	{ "/sign-up/email",	ROUTE_SIGN_UP,		HTTP_M_POST },
+	{ "/sign-in/email",	ROUTE_SIGN_IN,		HTTP_M_POST },
+	{ "/get-session",	ROUTE_GET_SESSION,	HTTP_M_GET },
+	{ "/sign-out",		ROUTE_SIGN_OUT,		HTTP_M_POST },
+	{ "/ok",		ROUTE_OK,		HTTP_M_GET },
+};
 static char	*oidc_doc;
 static size_t	 oidc_len;
 
@@ -138,6 +152,7 @@ routes_configure(const char *issuer, const char *basepath)
 	oidc_len = len;
 
 	(void)snprintf(path_jwks, sizeof(path_jwks), "%s/jwks", basepath);
+	(void)strlcpy(path_base, basepath, sizeof(path_base));
 	(void)snprintf(path_oidc_base, sizeof(path_oidc_base),
 	    "%s/.well-known/openid-configuration", basepath);
 	return (0);
@@ -152,6 +167,8 @@ path_is(const char *p, size_t len, const char *want)
 int
 route_find(const char *path, size_t len)
 {
+	size_t	 blen, i;
+
 	if (path == NULL)
 		return (ROUTE_NONE);
 	if (path_is(path, len, "/health"))
@@ -162,12 +179,20 @@ route_find(const char *path, size_t len)
 		return (ROUTE_OIDC_CONFIG);
 	if (path_oidc_base[0] != '\0' && path_is(path, len, path_oidc_base))
 		return (ROUTE_OIDC_CONFIG_BASE);
+	blen = strlen(path_base);
+	if (len > blen && memcmp(path, path_base, blen) == 0)
+		for (i = 0; i < nitems(auth_paths); i++)
+			if (path_is(path + blen, len - blen,
+			    auth_paths[i].path))
+				return (auth_paths[i].route);
 	return (ROUTE_NONE);
 }
 
 int
 route_method_ok(int route, enum http_method m, const char **allow)
 {
+	size_t	 i;
+
 	switch (route) {
 	case ROUTE_HEALTH:
 	case ROUTE_JWKS:
@@ -178,9 +203,20 @@ route_method_ok(int route, enum http_method m, const char **allow)
 		*allow = ROUTE_ALLOW_GET;
 		return (-1);
 	default:
-		*allow = "";
+		break;
+	}
+	for (i = 0; i < nitems(auth_paths); i++) {
+		if (auth_paths[i].route != route)
+			continue;
+		if (m == auth_paths[i].method ||
+		    (m == HTTP_M_HEAD && auth_paths[i].method == HTTP_M_GET))
+			return (0);
+		*allow = auth_paths[i].method == HTTP_M_GET ?
+		    ROUTE_ALLOW_GET : "POST";
 		return (-1);
 	}
+	*allow = "";
+	return (-1);
 }
 
 void
@@ -199,7 +235,10 @@ route_dispatch(struct http_conn *c, const char *body, size_t len)
 		    oidc_doc, oidc_len);
 		break;
 	default:
-		http_error(c, 404, NULL);
+		if (ROUTE_IS_AUTH(c->route))
+			auth_dispatch(c, body, len);
+		else
+			http_error(c, 404, NULL);
 		break;
 	}
 }
@@ -209,6 +248,10 @@ route_cancel(struct http_conn *c)
 {
 	struct health	*h;
 
+	if (ROUTE_IS_AUTH(c->route)) {
+		auth_cancel(c);
+		return;
+	}
 	if (c->route == ROUTE_HEALTH && (h = c->wait_arg) != NULL) {
 		h->c = NULL;	/* the answers will find no one */
 		c->wait_arg = NULL;

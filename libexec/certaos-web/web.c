@@ -133,6 +133,9 @@ web_dispatch_db(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_PONG:
 		routes_db_pong(imsg);
 		break;
+	case IMSG_DB_SESSION_INFO:
+		auth_db_answer(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -153,6 +156,9 @@ web_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_KEYS_ERROR:
 		routes_keys_error(imsg);
+		break;
+	case IMSG_KEYS_AUTH:
+		auth_keys_answer(imsg);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);
@@ -237,7 +243,8 @@ web_done(struct imsgev *iev, struct imsg *imsg)
 		log_warnx("reload: keeping the previous TLS configuration");
 	}
 	if (cfg_new_set) {
-		if (routes_configure(cfg_new.issuer, cfg_new.basepath) == -1)
+		if (routes_configure(cfg_new.issuer, cfg_new.basepath) == -1 ||
+		    auth_configure(&cfg_new) == -1)
 			fatalx("bad web configuration");
 		http_limits.max_header = cfg_new.max_header;
 		http_limits.max_body = cfg_new.max_body;

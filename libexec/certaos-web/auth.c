@@ -1,0 +1,912 @@
+/*
+ * auth.c: the Better Auth core endpoints of certaos-web.
+ *
+ *	POST <base>/sign-up/email	IMSG_KEYS_SIGNUP -> IMSG_KEYS_AUTH
+ *	POST <base>/sign-in/email	IMSG_KEYS_SIGNIN -> IMSG_KEYS_AUTH
+ *	GET  <base>/get-session		IMSG_KEYS_SESSION (op GET) -> db's
+ *					IMSG_DB_SESSION_INFO, or keys'
+ *					IMSG_KEYS_AUTH (bad token)
+ *	POST <base>/sign-out		IMSG_KEYS_SESSION (op DELETE)
+ *	GET  <base>/ok			{"ok":true}, here
+ *
+ * web holds no secret: a password or a presented token goes to keys,
+ * which hashes, verifies or signs, and asks db with hashes only.  A
+ * pending request is keyed by its id (the imsg peerid); it belongs to
+ * its connection and goes away with it.
+ */
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event.h>
+
+#include "certaos.h"
+#include "authrec.h"
+#include "json.h"
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "http.h"
+
+#define AUTH_CT_JSON	"application/json"
+#define AUTH_NOSTORE	"Cache-Control: no-store\r\n"
+
+struct authreq {
+	RB_ENTRY(authreq)	 entry;
+	uint32_t		 id;
+	struct http_conn	*c;
+	int			 route;
+	int			 from_cookie;	/* the token came in a cookie */
+	int			 shortlived;	/* rememberMe: false */
+	int			 has_url;	/* sign-in: callbackURL given */
+	char			 url[CERTAOS_MAX_IMAGE + 1];
+	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
+};
+
+RB_HEAD(authreq_tree, authreq);
+
+static int	 authreq_cmp(struct authreq *, struct authreq *);
+RB_PROTOTYPE(authreq_tree, authreq, entry, authreq_cmp)
+
+static struct authreq	*authreq_new(struct http_conn *);
+static void		 authreq_free(struct authreq *);
+static struct authreq	*authreq_take(uint32_t);
+static void		 auth_timeout(struct http_conn *);
+static void		 auth_fail(struct http_conn *, int, const char *,
+			    const char *);
+static int		 auth_json_body(struct http_conn *);
+static int		 auth_origin_ok(struct http_conn *);
+static int		 auth_url_ok(const char *);
+static int		 email_normalize(char *);
+static size_t		 utf8_len(const char *);
+static int		 auth_presented(struct http_conn *, char *, size_t,
+			    int *);
+static void		 auth_signup(struct http_conn *, const char *, size_t);
+static void		 auth_signin(struct http_conn *, const char *, size_t);
+static void		 auth_session(struct http_conn *, int);
+static void		 auth_cookie_set(char *, size_t, const char *, int);
+static void		 auth_cookie_clear(char *, size_t);
+static void		 auth_respond_null(struct authreq *, int);
+static void		 auth_signed_out(struct http_conn *);
+static void		 auth_body_error(struct http_conn *, const char *);
+static struct imsgev	*auth_keys_peer(struct http_conn *);
+static void		 auth_keys_send(struct imsgev *, uint32_t, uint32_t);
+static int		 auth_callback_bad(struct http_conn *, int,
+			    const char *);
+static void		 auth_respond_status(struct authreq *, int);
+
+static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
+static struct mbuf		 auth_mb;	/* one message at a time */
+static uint32_t			 auth_id;
+
+static struct {
+	char		 prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
+	int		 secure;		/* issuer is https */
+	uint32_t	 lifetime;
+	uint32_t	 pw_min;
+	uint32_t	 pw_max;
+	uint32_t	 norigins;
+	char		 origins[CERTAOS_MAX_ORIGINS + 1][CERTAOS_MAX_ORIGIN];
+} ac;
+
+static int
+authreq_cmp(struct authreq *a, struct authreq *b)
+{
+	return (a->id < b->id ? -1 : a->id > b->id);
+}
+
+RB_GENERATE(authreq_tree, authreq, entry, authreq_cmp)
+
+/*
+ * An origin as a browser sends it: lower case, without the scheme's
+ * default port.  (The master does the same for trusted-origins.)
+ */
+static void
+origin_normalize(char *o)
+{
+	size_t	 n;
+	char	*p;
+
+	for (p = o; *p != '\0'; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	n = strlen(o);
+	if (strncmp(o, "https://", 8) == 0 && n > 4 &&
+	    strcmp(o + n - 4, ":443") == 0)
+		o[n - 4] = '\0';
+	else if (strncmp(o, "http://", 7) == 0 && n > 3 &&
+	    strcmp(o + n - 3, ":80") == 0)
+		o[n - 3] = '\0';
+}
+
+/*
+ * Configuration: the issuer's origin is always trusted.
+ */
+int
+auth_configure(const struct cfg_web *cw)
+{
+	const char	*p, *q;
+	size_t		 n;
+	uint32_t	 i;
+
+	memset(&ac, 0, sizeof(ac));
+	(void)strlcpy(ac.prefix, cw->cookie_prefix[0] != '\0' ?
+	    cw->cookie_prefix : CERTAOS_COOKIE_PREFIX, sizeof(ac.prefix));
+	ac.secure = strncmp(cw->issuer, "https://", 8) == 0;
+	ac.lifetime = cw->session_lifetime != 0 ? cw->session_lifetime :
+	    CERTAOS_SESSION_LIFETIME;
+	ac.pw_min = cw->pw_min != 0 ? cw->pw_min : CERTAOS_PW_MIN;
+	ac.pw_max = cw->pw_max != 0 ? cw->pw_max : CERTAOS_PW_MAX;
+
+	/* scheme://host[:port] of the issuer */
+	if ((p = strstr(cw->issuer, "://")) == NULL)
+		return (-1);
+	q = strchr(p + 3, '/');
+	n = q != NULL ? (size_t)(q - cw->issuer) : strlen(cw->issuer);
+	if (n >= CERTAOS_MAX_ORIGIN)
+		return (-1);
+	memcpy(ac.origins[0], cw->issuer, n);
+	ac.origins[0][n] = '\0';
+	origin_normalize(ac.origins[0]);
+	ac.norigins = 1;
+	for (i = 0; i < cw->norigins && i < CERTAOS_MAX_ORIGINS; i++) {
+		if (memchr(cw->origins[i], '\0', CERTAOS_MAX_ORIGIN) == NULL)
+			return (-1);
+		(void)strlcpy(ac.origins[ac.norigins++], cw->origins[i],
+		    CERTAOS_MAX_ORIGIN);
+	}
+	http_set_cookie_name(ac.prefix);
+	return (0);
+}
+
+/*
+ * Pending requests.
+ */
+
+static struct authreq *
+authreq_new(struct http_conn *c)
+{
+	struct authreq	*ar;
+
+	if ((ar = calloc(1, sizeof(*ar))) == NULL)
+		fatal("%s", __func__);
+	do {
+		if (++auth_id == 0)
+			auth_id = 1;
+		ar->id = auth_id;
+	} while (RB_INSERT(authreq_tree, &pending, ar) != NULL);
+	ar->c = c;
+	ar->route = c->route;
+	c->wait_arg = ar;
+	http_wait(c, CERTAOS_DB_TIMEOUT + 1, auth_timeout);
+	return (ar);
+}
+
+static void
+authreq_free(struct authreq *ar)
+{
+	RB_REMOVE(authreq_tree, &pending, ar);
+	if (ar->c != NULL)
+		ar->c->wait_arg = NULL;
+	explicit_bzero(ar, sizeof(*ar));
+	free(ar);
+}
+
+/* The pending request an answer is for, or NULL if its client left. */
+static struct authreq *
+authreq_take(uint32_t id)
+{
+	struct authreq	 key, *ar;
+
+	key.id = id;
+	if ((ar = RB_FIND(authreq_tree, &pending, &key)) == NULL) {
+		log_debug("auth: late answer %u", id);
+		return (NULL);
+	}
+	return (ar);
+}
+
+void
+auth_cancel(struct http_conn *c)
+{
+	struct authreq	*ar = c->wait_arg;
+
+	if (ar != NULL) {
+		ar->c = NULL;
+		authreq_free(ar);
+	}
+}
+
+static void
+auth_timeout(struct http_conn *c)
+{
+	struct authreq	*ar = c->wait_arg;
+
+	if (ar != NULL)
+		authreq_free(ar);
+	auth_fail(c, 503, "SERVICE_UNAVAILABLE",
+	    "The service is unavailable, try again later");
+}
+
+/*
+ * Answers.
+ */
+
+/* {"code": ..., "message": ...} */
+static void
+auth_fail(struct http_conn *c, int status, const char *code,
+    const char *message)
+{
+	struct json_out	*j;
+	const char	*b;
+	size_t		 len;
+
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	jout_obj_open(j);
+	jout_key(j, "message");
+	jout_str(j, message);
+	jout_key(j, "code");
+	jout_str(j, code);
+	jout_obj_close(j);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(c, status, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	jout_free(j);
+}
+
+static void
+auth_cookie_set(char *buf, size_t len, const char *signed_token, int shortlived)
+{
+	char		 enc[HTTP_MAX_COOKIEVAL];
+	const char	*s;
+	size_t		 o = 0;
+
+	/* the signature's base64 needs %-encoding of + / = */
+	for (s = signed_token; *s != '\0' && o + 4 < sizeof(enc); s++) {
+		if (*s == '+' || *s == '/' || *s == '=') {
+			(void)snprintf(enc + o, 4, "%%%02X",
+			    (unsigned char)*s);
+			o += 3;
+		} else
+			enc[o++] = *s;
+	}
+	enc[o] = '\0';
+	if (shortlived)
+		(void)snprintf(buf, len, "Set-Cookie: %s%s.session_token=%s;"
+		    " Path=/; HttpOnly; SameSite=Lax%s\r\n",
+		    ac.secure ? "__Secure-" : "", ac.prefix, enc,
+		    ac.secure ? "; Secure" : "");
+	else
+		(void)snprintf(buf, len, "Set-Cookie: %s%s.session_token=%s;"
+		    " Max-Age=%u; Path=/; HttpOnly; SameSite=Lax%s\r\n",
+		    ac.secure ? "__Secure-" : "", ac.prefix, enc, ac.lifetime,
+		    ac.secure ? "; Secure" : "");
+	explicit_bzero(enc, sizeof(enc));
+}
+
+/* the session cookie and Better Auth's two companions */
+static void
+auth_cookie_clear(char *buf, size_t len)
+{
+	static const char *const names[] = {
+		"session_token", "session_data", "dont_remember"
+	};
+	const char	*sp = ac.secure ? "__Secure-" : "";
+	const char	*sec = ac.secure ? "; Secure" : "";
+	size_t		 i, o = 0;
+	int		 n;
+
+	buf[0] = '\0';
+	for (i = 0; i < nitems(names); i++) {
+		n = snprintf(buf + o, len - o, "Set-Cookie: %s%s.%s=;"
+		    " Max-Age=0; Path=/; HttpOnly; SameSite=Lax%s\r\n",
+		    sp, ac.prefix, names[i], sec);
+		if (n < 0 || (size_t)n >= len - o)
+			fatalx("%s: too long", __func__);
+		o += n;
+	}
+}
+
+/*
+ * get-session without a session: null.  A well-formed token that names
+ * no session (any more) also clears the cookies; a badly signed one
+ * does not, as Better Auth does.
+ */
+static void
+auth_respond_null(struct authreq *ar, int clear)
+{
+	char	 hdr[1024];
+
+	hdr[0] = '\0';
+	if (clear)
+		auth_cookie_clear(hdr, sizeof(hdr));
+	(void)strlcat(hdr, AUTH_NOSTORE, sizeof(hdr));
+	http_respond(ar->c, 200, AUTH_CT_JSON, hdr, "null", 4);
+}
+
+static void
+auth_respond_status(struct authreq *ar, int status)
+{
+	switch (status) {
+	case AUTH_UNAVAILABLE:
+		auth_fail(ar->c, 503, "SERVICE_UNAVAILABLE",
+		    "The service is unavailable, try again later");
+		break;
+	case AUTH_BAD_CREDENTIALS:
+		auth_fail(ar->c, 401, "INVALID_EMAIL_OR_PASSWORD",
+		    "Invalid email or password");
+		break;
+	case AUTH_USER_EXISTS:
+		auth_fail(ar->c, 422, "USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL",
+		    "User already exists. Use another email.");
+		break;
+	case AUTH_BANNED:
+		auth_fail(ar->c, 403, "BANNED_USER",
+		    "You have been banned from this application");
+		break;
+	default:
+		auth_fail(ar->c, 401, "UNAUTHORIZED", "Unauthorized");
+		break;
+	}
+}
+
+/* sign-out always ends signed out, whatever the token was */
+static void
+auth_signed_out(struct http_conn *c)
+{
+	char	 hdr[1024];
+
+	auth_cookie_clear(hdr, sizeof(hdr));
+	(void)strlcat(hdr, AUTH_NOSTORE, sizeof(hdr));
+	http_respond(c, 200, AUTH_CT_JSON, hdr, "{\"success\":true}", 16);
+}
+
+/* IMSG_KEYS_AUTH: the outcome of a sign-up, a sign-in or a bad token. */
+void
+auth_keys_answer(struct imsg *imsg)
+{
+	static struct auth_rec	 rec;
+	struct mread		 mr;
+	struct authreq		*ar;
+	struct json_out		*j;
+	char			 stoken[CERTAOS_MAX_CTOKEN + 1];
+	char			 hdr[1024], cookie[512];
+	const char		*b, *dot;
+	size_t			 len;
+	int32_t			 status;
+
+	mread_init(&mr, imsg);
+	status = mread_i32(&mr);
+	(void)mread_str(&mr, stoken, sizeof(stoken));
+	if (status == AUTH_OK && authrec_read(&mr, &rec) == -1)
+		fatalx("%s: bad record in IMSG_KEYS_AUTH", __func__);
+	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX ||
+	    (status == AUTH_OK) != (stoken[0] != '\0'))
+		fatalx("%s: bad IMSG_KEYS_AUTH", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		goto done;
+
+	if (ar->route == ROUTE_GET_SESSION || ar->route == ROUTE_SIGN_OUT) {
+		/* keys refused the token: there is no such session */
+		if (ar->route == ROUTE_GET_SESSION)
+			auth_respond_null(ar, 0);
+		else
+			auth_signed_out(ar->c);
+		authreq_free(ar);
+		goto done;
+	}
+	if (status != AUTH_OK) {
+		auth_respond_status(ar, status);
+		authreq_free(ar);
+		goto done;
+	}
+	if ((dot = strchr(stoken, '.')) == NULL ||
+	    dot - stoken != CERTAOS_TOKEN_LEN)
+		fatalx("%s: keys sent a malformed token", __func__);
+
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	jout_obj_open(j);
+	if (ar->route == ROUTE_SIGN_IN) {
+		jout_key(j, "redirect");
+		jout_bool(j, ar->has_url && ar->url[0] != '\0');
+	}
+	jout_key(j, "token");
+	jout_strn(j, stoken, CERTAOS_TOKEN_LEN);
+	if (ar->route == ROUTE_SIGN_IN && ar->has_url) {
+		jout_key(j, "url");
+		jout_str(j, ar->url);
+	}
+	jout_key(j, "user");
+	authrec_json_user(j, &rec.u);
+	jout_obj_close(j);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	auth_cookie_set(cookie, sizeof(cookie), stoken, ar->shortlived);
+	(void)snprintf(hdr, sizeof(hdr), "%sset-auth-token: %s\r\n"
+	    "Access-Control-Expose-Headers: set-auth-token\r\n" AUTH_NOSTORE,
+	    cookie, stoken);
+	http_respond(ar->c, 200, AUTH_CT_JSON, hdr, b, len);
+	jout_free(j);
+	authreq_free(ar);
+ done:
+	explicit_bzero(stoken, sizeof(stoken));
+	explicit_bzero(hdr, sizeof(hdr));
+	explicit_bzero(cookie, sizeof(cookie));
+}
+
+/* IMSG_DB_SESSION_INFO: a looked-up or deleted session. */
+void
+auth_db_answer(struct imsg *imsg)
+{
+	static struct auth_rec	 rec;
+	struct mread		 mr;
+	struct authreq		*ar;
+	struct json_out		*j;
+	const char		*b;
+	size_t			 len;
+	int32_t			 status;
+
+	mread_init(&mr, imsg);
+	status = mread_i32(&mr);
+	if (status == AUTH_OK && authrec_read(&mr, &rec) == -1)
+		fatalx("%s: bad record in IMSG_DB_SESSION_INFO", __func__);
+	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX)
+		fatalx("%s: bad IMSG_DB_SESSION_INFO", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		return;
+
+	if (ar->route == ROUTE_SIGN_OUT) {
+		if (status == AUTH_UNAVAILABLE)
+			auth_respond_status(ar, status);
+		else
+			auth_signed_out(ar->c);
+		authreq_free(ar);
+		return;
+	}
+	if (status == AUTH_UNAVAILABLE) {
+		auth_respond_status(ar, status);
+		authreq_free(ar);
+		return;
+	}
+	if (status != AUTH_OK) {
+		auth_respond_null(ar, 1);
+		authreq_free(ar);
+		return;
+	}
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	jout_obj_open(j);
+	jout_key(j, "session");
+	authrec_json_session(j, &rec.s, ar->token);
+	jout_key(j, "user");
+	authrec_json_user(j, &rec.u);
+	jout_obj_close(j);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	jout_free(j);
+	authreq_free(ar);
+}
+
+/*
+ * Checks on the request.
+ */
+
+/*
+ * Bodies are JSON: 415 for another media type.  No media type at all
+ * is a missing body, as Better Auth sees it.
+ */
+static int
+auth_json_body(struct http_conn *c)
+{
+	char	 msg[160];
+
+	if (c->req.ctype_state == HTTP_F_ABSENT) {
+		auth_fail(c, 400, "VALIDATION_ERROR",
+		    "[body] Invalid input: expected object, "
+		    "received undefined");
+		return (-1);
+	}
+	if (c->req.ctype_state != HTTP_F_OK ||
+	    strcmp(c->req.ctype, "application/json") != 0) {
+		(void)snprintf(msg, sizeof(msg), "Content-Type \"%s\" is not "
+		    "allowed. Allowed types: application/json",
+		    c->req.ctype_state == HTTP_F_OK ? c->req.ctype : "?");
+		auth_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", msg);
+		return (-1);
+	}
+	return (0);
+}
+
+/* A body json_parse_fields() refused, in Better Auth's words. */
+static void
+auth_body_error(struct http_conn *c, const char *err)
+{
+	char		 msg[320];
+	const char	*colon;
+
+	if (strcmp(err, "invalid JSON") == 0 ||
+	    strcmp(err, "invalid UTF-8") == 0 ||
+	    strcmp(err, "nesting too deep") == 0) {
+		auth_fail(c, 400, "BAD_REQUEST",
+		    "Invalid JSON in request body");
+		return;
+	}
+	if (strcmp(err, "body must be a JSON object") == 0) {
+		auth_fail(c, 400, "VALIDATION_ERROR",
+		    "[body] Invalid input: expected object");
+		return;
+	}
+	/* "name: expected a string" -> "[body.name] expected a string" */
+	if ((colon = strstr(err, ": ")) != NULL)
+		(void)snprintf(msg, sizeof(msg),
+		    "[body.%.*s] Invalid input: %s", (int)(colon - err), err,
+		    colon + 2);
+	else
+		(void)snprintf(msg, sizeof(msg), "[body] %s", err);
+	auth_fail(c, 400, "VALIDATION_ERROR", msg);
+}
+
+static int
+origin_trusted(const char *o)
+{
+	uint32_t	 i;
+
+	for (i = 0; i < ac.norigins; i++)
+		if (strcmp(o, ac.origins[i]) == 0)
+			return (1);
+	return (0);
+}
+
+/*
+ * CSRF: a state-changing request that carries cookies must come from a
+ * trusted origin.  A request authenticated by a bearer token carries
+ * no ambient credential and is not checked.
+ */
+static int
+auth_origin_ok(struct http_conn *c)
+{
+	if (c->req.ncookies == 0 || c->req.bearer_state == HTTP_F_OK)
+		return (0);
+	if (c->req.origin_state != HTTP_F_OK ||
+	    strcmp(c->req.origin, "null") == 0) {
+		auth_fail(c, 403, "MISSING_OR_NULL_ORIGIN",
+		    "Missing or null Origin");
+		return (-1);
+	}
+	if (!origin_trusted(c->req.origin)) {
+		auth_fail(c, 403, "INVALID_ORIGIN", "Invalid origin");
+		return (-1);
+	}
+	return (0);
+}
+
+/* A callback URL: relative ("/x", not "//x"), or on a trusted origin. */
+static int
+auth_url_ok(const char *u)
+{
+	const char	*p;
+	size_t		 n;
+	uint32_t	 i;
+
+	if (u[0] == '/' && u[1] != '/' && u[1] != '\\')
+		return (1);
+	for (i = 0; i < ac.norigins; i++) {
+		n = strlen(ac.origins[i]);
+		p = u + n;
+		if (strncmp(u, ac.origins[i], n) == 0 &&
+		    (*p == '\0' || *p == '/' || *p == '?' || *p == '#'))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Lower-case an email address in place and check its shape: one '@',
+ * a local part of 1 to 64 bytes, a dotted domain; no spaces or control
+ * characters.  0 if good.
+ */
+static int
+email_normalize(char *e)
+{
+	char		*at, *p;
+	size_t		 n = strlen(e);
+
+	if (n < 3 || n > CERTAOS_MAX_EMAIL ||
+	    (at = strchr(e, '@')) == NULL || strchr(at + 1, '@') != NULL ||
+	    at == e || at - e > 64)
+		return (-1);
+	for (p = e; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == ',' ||
+		    *p == '<' || *p == '>' || *p == '(' || *p == ')' ||
+		    *p == '"' || *p == '\\' || *p == ';' || *p == ':' ||
+		    *p == '[' || *p == ']')
+			return (-1);
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	}
+	p = at + 1;
+	if (*p == '.' || strchr(p, '.') == NULL || e[n - 1] == '.' ||
+	    strstr(p, "..") != NULL)
+		return (-1);
+	return (0);
+}
+
+/* Characters (code points) of a UTF-8 string. */
+static size_t
+utf8_len(const char *s)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80)
+			n++;
+	return (n);
+}
+
+/*
+ * The session token the request presents: the cookie (signed, %-encoded)
+ * or the bearer (raw or signed).  0 if there is one, -1 if none.
+ */
+static int
+auth_presented(struct http_conn *c, char *dst, size_t dstsz, int *cookie)
+{
+	const char	*s;
+	size_t		 o = 0;
+	int		 hi, lo;
+
+	*cookie = 0;
+	if (c->req.bearer_state == HTTP_F_OK && c->req.bearer[0] != '\0')
+		s = c->req.bearer;
+	else if (c->req.cookie_state == HTTP_F_OK) {
+		s = c->req.cookie;
+		*cookie = 1;
+	} else
+		return (-1);
+	/* %-decode: %2B %2F %3D */
+	for (; *s != '\0'; s++) {
+		if (o + 1 >= dstsz)
+			return (-1);
+		if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2])) {
+			hi = isdigit((unsigned char)s[1]) ? s[1] - '0' :
+			    (tolower((unsigned char)s[1]) - 'a' + 10);
+			lo = isdigit((unsigned char)s[2]) ? s[2] - '0' :
+			    (tolower((unsigned char)s[2]) - 'a' + 10);
+			dst[o++] = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			dst[o++] = *s;
+	}
+	dst[o] = '\0';
+	if (o == 0 || memchr(dst, '\0', o) != NULL)
+		return (-1);
+	return (0);
+}
+
+/*
+ * Handlers.
+ */
+
+/* The channel to keys, or a 503 answered and NULL. */
+static struct imsgev *
+auth_keys_peer(struct http_conn *c)
+{
+	struct imsgev	*iev;
+
+	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
+		auth_fail(c, 503, "SERVICE_UNAVAILABLE",
+		    "The service is unavailable, try again later");
+	return (iev);
+}
+
+/* Send what auth_mb holds, then wipe it: it may hold a secret. */
+static void
+auth_keys_send(struct imsgev *iev, uint32_t type, uint32_t id)
+{
+	if (mbuf_compose(&auth_mb, &iev->ibuf, type, id) == -1)
+		fatalx("%s: compose", __func__);
+	imsgev_add(iev);
+	mbuf_clear(&auth_mb);
+}
+
+/* A callbackURL that is neither relative nor trusted: 403 answered. */
+static int
+auth_callback_bad(struct http_conn *c, int present, const char *cb)
+{
+	if (!present || auth_url_ok(cb))
+		return (0);
+	auth_fail(c, 403, "INVALID_CALLBACK_URL", "Invalid callbackURL");
+	return (1);
+}
+
+static void
+auth_signup(struct http_conn *c, const char *body, size_t len)
+{
+	static char	 name[CERTAOS_MAX_NAME + 1];
+	static char	 email[CERTAOS_MAX_EMAIL + 1];
+	static char	 image[CERTAOS_MAX_IMAGE + 1];
+	static char	 cb[CERTAOS_MAX_IMAGE + 1];
+	char		 password[CERTAOS_MAX_PASSWORD * 4 + 1];
+	char		 err[256];
+	int		 remember = 1;
+	struct jfield	 f[] = {
+		{ "name", JT_STRING, 1, name, sizeof(name), 0 },
+		{ "email", JT_STRING, 1, email, sizeof(email), 0 },
+		{ "password", JT_STRING, 1, password, sizeof(password), 0 },
+		{ "image", JT_STRING, 0, image, sizeof(image), 0 },
+		{ "callbackURL", JT_STRING, 0, cb, sizeof(cb), 0 },
+		{ "rememberMe", JT_BOOL, 0, &remember, sizeof(remember), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	struct mbuf	*mb = &auth_mb;
+
+	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+		return;
+	if (json_parse_fields(body, len, f, nitems(f), err,
+	    sizeof(err)) == -1) {
+		auth_body_error(c, err);
+		goto done;
+	}
+	if (email_normalize(email) == -1) {
+		auth_fail(c, 400, "VALIDATION_ERROR",
+		    "[body.email] Invalid email address");
+		goto done;
+	}
+	if (password[0] == '\0') {
+		auth_fail(c, 400, "VALIDATION_ERROR", "[body.password] Too "
+		    "small: expected string to have >=1 characters");
+		goto done;
+	}
+	if (utf8_len(password) < ac.pw_min) {
+		auth_fail(c, 400, "PASSWORD_TOO_SHORT", "Password too short");
+		goto done;
+	}
+	/* keys takes at most CERTAOS_MAX_PASSWORD bytes */
+	if (utf8_len(password) > ac.pw_max ||
+	    strlen(password) > CERTAOS_MAX_PASSWORD) {
+		auth_fail(c, 400, "PASSWORD_TOO_LONG", "Password too long");
+		goto done;
+	}
+	if (auth_callback_bad(c, f[4].present, cb))
+		goto done;
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	ar->shortlived = !remember;
+	mbuf_init(mb);
+	mbuf_u32(mb, remember ? 0 : AUTH_F_SHORT);
+	mbuf_str(mb, email);
+	mbuf_str(mb, name);
+	mbuf_nstr(mb, f[3].present, image);
+	mbuf_bytes(mb, password, strlen(password));
+	mbuf_str(mb, c->peer);
+	mbuf_str(mb, c->req.ua);
+	auth_keys_send(iev, IMSG_KEYS_SIGNUP, ar->id);
+ done:
+	explicit_bzero(password, sizeof(password));
+}
+
+static void
+auth_signin(struct http_conn *c, const char *body, size_t len)
+{
+	static char	 email[CERTAOS_MAX_EMAIL + 1];
+	static char	 cb[CERTAOS_MAX_IMAGE + 1];
+	char		 password[CERTAOS_MAX_PASSWORD * 4 + 1];
+	char		 err[256];
+	int		 remember = 1;
+	struct jfield	 f[] = {
+		{ "email", JT_STRING, 1, email, sizeof(email), 0 },
+		{ "password", JT_STRING, 1, password, sizeof(password), 0 },
+		{ "callbackURL", JT_STRING, 0, cb, sizeof(cb), 0 },
+		{ "rememberMe", JT_BOOL, 0, &remember, sizeof(remember), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	struct mbuf	*mb = &auth_mb;
+
+	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+		return;
+	if (json_parse_fields(body, len, f, nitems(f), err,
+	    sizeof(err)) == -1) {
+		auth_body_error(c, err);
+		goto done;
+	}
+	if (email_normalize(email) == -1) {
+		auth_fail(c, 400, "INVALID_EMAIL", "Invalid email");
+		goto done;
+	}
+	if (auth_callback_bad(c, f[2].present, cb))
+		goto done;
+	/* Longer than any stored password could be: no hashing needed. */
+	if (strlen(password) > CERTAOS_MAX_PASSWORD ||
+	    utf8_len(password) > ac.pw_max) {
+		auth_fail(c, 401, "INVALID_EMAIL_OR_PASSWORD",
+		    "Invalid email or password");
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	ar->shortlived = !remember;
+	ar->has_url = f[2].present;
+	(void)strlcpy(ar->url, cb, sizeof(ar->url));
+	mbuf_init(mb);
+	mbuf_u32(mb, remember ? 0 : AUTH_F_SHORT);
+	mbuf_str(mb, email);
+	mbuf_bytes(mb, password, strlen(password));
+	mbuf_str(mb, c->peer);
+	mbuf_str(mb, c->req.ua);
+	auth_keys_send(iev, IMSG_KEYS_SIGNIN, ar->id);
+ done:
+	explicit_bzero(password, sizeof(password));
+}
+
+/* get-session (AUTH_OP_GET) and sign-out (AUTH_OP_DELETE) */
+static void
+auth_session(struct http_conn *c, int op)
+{
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	struct mbuf	*mb = &auth_mb;
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
+	int		 cookie;
+
+	if (op == AUTH_OP_DELETE && auth_origin_ok(c) == -1)
+		return;
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		if (op == AUTH_OP_GET)
+			http_respond(c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+			    "null", 4);
+		else
+			auth_signed_out(c);
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	ar->from_cookie = cookie;
+	(void)strlcpy(ar->token, tok, sizeof(ar->token));
+	mbuf_init(mb);
+	mbuf_u32(mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_u32(mb, op);
+	mbuf_str(mb, tok);
+	auth_keys_send(iev, IMSG_KEYS_SESSION, ar->id);
+ done:
+	explicit_bzero(tok, sizeof(tok));
+}
+
+void
+auth_dispatch(struct http_conn *c, const char *body, size_t len)
+{
+	switch (c->route) {
+	case ROUTE_SIGN_UP:
+		auth_signup(c, body, len);
+		break;
+	case ROUTE_SIGN_IN:
+		auth_signin(c, body, len);
+		break;
+	case ROUTE_GET_SESSION:
+		auth_session(c, AUTH_OP_GET);
+		break;
+	case ROUTE_SIGN_OUT:
+		auth_session(c, AUTH_OP_DELETE);
+		break;
+	case ROUTE_OK:
+		http_respond(c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+		    "{\"ok\":true}", 11);
+		break;
+	default:
+		http_error(c, 404, NULL);
+		break;
+	}
+}

@@ -1,0 +1,456 @@
+# End to end: the Better Auth core endpoints (sign-up, sign-in,
+# get-session, sign-out) against a real certaosd and PostgreSQL.  The
+# expected shapes were taken from Better Auth 1.7.5 (../shared/reference).
+
+. "$(atf_get_srcdir)/lib.subr"
+
+# POST a JSON body: auth_post PATH BODY [curl args...]; sets $W/body,
+# $W/headers, prints the status.
+auth_post()
+{
+	_path=$1; _body=$2; shift 2
+	curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
+	    -H 'content-type: application/json' "$@" --data-binary "$_body" \
+	    "http://127.0.0.1:$PORT/api/auth$_path"
+}
+
+# The Origin our issuer has: trusted without configuration.
+auth_origin()
+{
+	echo "origin: http://127.0.0.1:$PORT"
+}
+
+auth_signup()
+{
+	auth_post /sign-up/email \
+	    "{\"name\":\"$1\",\"email\":\"$2\",\"password\":\"$3\"}" \
+	    -H "$(auth_origin)"
+}
+
+# the session cookie's value (still %-encoded) from the last headers
+auth_cookie()
+{
+	sed -n 's/^[Ss]et-[Cc]ookie: certaos\.session_token=\([^;]*\);.*/\1/p' \
+	    "$W/headers" | tr -d '\r' | head -1
+}
+
+auth_start()
+{
+	e2e_init
+	e2e_conf "$@"
+	e2e_start
+}
+
+atf_test_case signup cleanup
+signup_head()
+{
+	atf_set "descr" "sign-up returns the token and the user in Better" \
+	    "Auth's shape, with its cookie and set-auth-token"
+	e2e_head
+}
+signup_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup Alice Alice@Example.COM \
+	    password123)"
+	b=$W/body
+	atf_check -o inline:'["token","user"]\n' jq -c keys_unsorted "$b"
+	atf_check -o inline:'["name","email","emailVerified","image","createdAt","updatedAt","twoFactorEnabled","role","banned","banReason","banExpires","id"]\n' \
+	    jq -c '.user | keys_unsorted' "$b"
+	# emails are stored and returned in lower case
+	atf_check -o inline:'"alice@example.com"\n' jq .user.email "$b"
+	atf_check -o inline:'"Alice" false null "user" false null null false\n' \
+	    sh -c "jq -r '[.user.name, .user.emailVerified, .user.image,
+	    .user.role, .user.banned, .user.banReason, .user.banExpires,
+	    .user.twoFactorEnabled] | map(tojson) | join(\" \")' $b"
+	atf_check -o match:'^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z$' \
+	    jq -r .user.createdAt "$b"
+	token=$(jq -r .token "$b")
+	echo "$token" | grep -Eq '^[A-Za-z0-9]{32}$' ||
+	    atf_fail "token $token is not 32 alphanumerics"
+
+	# the cookie: token.signature, %-encoded, and its attributes
+	atf_check -o match:"^Set-Cookie: certaos\.session_token=$token\.[A-Za-z0-9%]+; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax[^;]*$" \
+	    grep -i '^set-cookie: certaos.session_token=' "$W/headers"
+	atf_check -o match:"^set-auth-token: $token\.[A-Za-z0-9+/]{43}=" \
+	    grep -i '^set-auth-token:' "$W/headers"
+	atf_check -o match:'^Access-Control-Expose-Headers: set-auth-token' \
+	    grep -i '^access-control-expose-headers:' "$W/headers"
+	# plain HTTP: no Secure attribute, no __Secure- prefix
+	if grep -qi 'secure' "$W/headers"; then
+		atf_fail "Secure cookie on plain HTTP"
+	fi
+
+	# the same email again, in another case: 422
+	atf_check_equal 422 "$(auth_signup Other ALICE@example.com \
+	    password456)"
+	atf_check -o inline:'{"message":"User already exists. Use another email.","code":"USER_ALREADY_EXISTS_USE_ANOTHER_EMAIL"}' \
+	    cat "$b"
+	atf_check_equal 1 "$(e2e_psql "$DB" -tA -c \
+	    "select count(*) from users")"
+}
+signup_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case signin cleanup
+signin_head()
+{
+	atf_set "descr" "sign-in: right, wrong and unknown; the two failures" \
+	    "cannot be told apart"
+	e2e_head
+}
+signin_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup Bob bob@example.com password123)"
+	uid=$(jq -r .user.id "$W/body")
+
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"BOB@example.com","password":"password123"}' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'["redirect","token","user"]\n' \
+	    jq -c keys_unsorted "$W/body"
+	atf_check -o inline:"false\n\"$uid\"\n" jq '.redirect, .user.id' \
+	    "$W/body"
+	atf_check -o match:'^Set-Cookie: certaos\.session_token=' \
+	    cat "$W/headers"
+
+	# with a callbackURL: redirect true, url echoed
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"bob@example.com","password":"password123","callbackURL":"/dashboard"}' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'["redirect","token","url","user"]\n' \
+	    jq -c keys_unsorted "$W/body"
+	atf_check -o inline:'true\n"/dashboard"\n' jq '.redirect, .url' \
+	    "$W/body"
+
+	atf_check_equal 401 "$(auth_post /sign-in/email \
+	    '{"email":"bob@example.com","password":"wrong-password"}' \
+	    -H "$(auth_origin)")"
+	cp "$W/body" "$W/wrong"
+	atf_check_equal 401 "$(auth_post /sign-in/email \
+	    '{"email":"nobody@example.com","password":"wrong-password"}' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'{"message":"Invalid email or password","code":"INVALID_EMAIL_OR_PASSWORD"}' \
+	    cat "$W/body"
+	atf_check cmp "$W/body" "$W/wrong"
+	if grep -qi '^set-cookie' "$W/headers"; then
+		atf_fail "a failed sign-in set a cookie"
+	fi
+
+	# two sessions now (sign-up, sign-in twice), stored as hashes only
+	atf_check_equal 3 "$(e2e_psql "$DB" -tA -c \
+	    "select count(*) from sessions where user_id = '$uid'")"
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"bob@example.com","password":"password123"}' \
+	    -H "$(auth_origin)")"
+	tok=$(jq -r .token "$W/body")
+	atf_check_equal 1 "$(e2e_psql "$DB" -tA -c \
+	    "select count(*) from sessions where token_hash = sha256('$tok')")"
+	e2e_psql "$DB" -tA -c "select * from sessions" > "$W/rows"
+	if grep -q -F "$tok" "$W/rows"; then
+		atf_fail "a session token is stored in clear"
+	fi
+	e2e_psql "$DB" -tA -c "select password from accounts" > "$W/rows"
+	atf_check -o match:'^\$argon2id\$v=19\$m=19456,t=2,p=1\$' cat "$W/rows"
+}
+signin_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case session cleanup
+session_head()
+{
+	atf_set "descr" "get-session by cookie, by signed and raw bearer;" \
+	    "sign-out takes effect at once"
+	e2e_head
+}
+session_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup Carol carol@example.com \
+	    password123)"
+	tok=$(jq -r .token "$W/body")
+	uid=$(jq -r .user.id "$W/body")
+	cookie=$(auth_cookie)
+	signed=$(sed -n 's/^set-auth-token: //p' "$W/headers" | tr -d '\r')
+
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: other=1; certaos.session_token=$cookie" \
+	    -A 'test-agent/1.0')"
+	atf_check -o inline:'["session","user"]\n' jq -c keys_unsorted \
+	    "$W/body"
+	atf_check -o inline:'["expiresAt","token","createdAt","updatedAt","ipAddress","userAgent","userId","id"]\n' \
+	    jq -c '.session | keys_unsorted' "$W/body"
+	atf_check -o inline:"\"$tok\"\n\"$uid\"\n\"$uid\"\n\"carol@example.com\"\n" \
+	    jq '.session.token, .session.userId, .user.id, .user.email' \
+	    "$W/body"
+	atf_check -o inline:'"127.0.0.1"\n' jq .session.ipAddress "$W/body"
+	# expiry: seven days after creation
+	atf_check -o inline:'604800\n' jq '((.session.expiresAt |
+	    sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.session.createdAt |
+	    sub("\\.[0-9]+Z$"; "Z") | fromdate))' "$W/body"
+
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "authorization: Bearer $signed")"
+	atf_check -o inline:"\"$tok\"\n" jq .session.token "$W/body"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "authorization: Bearer $tok")"
+	atf_check -o inline:"\"$tok\"\n" jq .session.token "$W/body"
+
+	# nothing: null; a badly signed cookie: null, cookies left alone
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session)"
+	atf_check -o inline:'null' cat "$W/body"
+	bad="$tok.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%3D"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: certaos.session_token=$bad")"
+	atf_check -o inline:'null' cat "$W/body"
+	if grep -qi '^set-cookie' "$W/headers"; then
+		atf_fail "a badly signed cookie was cleared"
+	fi
+	# an unsigned token in the cookie is refused (bearer only)
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: certaos.session_token=$tok")"
+	atf_check -o inline:'null' cat "$W/body"
+
+	# sign-out, then the cookie and both bearers are dead at once
+	atf_check_equal 200 "$(curl -s -o "$W/body" -D "$W/headers" \
+	    -w '%{http_code}' -X POST -H "$(auth_origin)" \
+	    -H "cookie: certaos.session_token=$cookie" \
+	    "http://127.0.0.1:$PORT/api/auth/sign-out")"
+	atf_check -o inline:'{"success":true}' cat "$W/body"
+	atf_check -o match:'^Set-Cookie: certaos\.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax' \
+	    cat "$W/headers"
+	atf_check_equal 0 "$(e2e_psql "$DB" -tA -c \
+	    "select count(*) from sessions")"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: certaos.session_token=$cookie")"
+	atf_check -o inline:'null' cat "$W/body"
+	# a well-signed token for no session clears the stale cookies
+	atf_check -o match:'^Set-Cookie: certaos\.session_token=; Max-Age=0' \
+	    cat "$W/headers"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "authorization: Bearer $signed")"
+	atf_check -o inline:'null' cat "$W/body"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "authorization: Bearer $tok")"
+	atf_check -o inline:'null' cat "$W/body"
+}
+session_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case remember cleanup
+remember_head()
+{
+	atf_set "descr" "rememberMe false: a browser-session cookie and a" \
+	    "shorter server-side session"
+	e2e_head
+}
+remember_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_post /sign-up/email \
+	    '{"name":"D","email":"d@example.com","password":"password123","rememberMe":false}' \
+	    -H "$(auth_origin)")"
+	atf_check -o match:'^Set-Cookie: certaos\.session_token=[^;]+; Path=/; HttpOnly; SameSite=Lax' \
+	    grep -i '^set-cookie: certaos.session_token' "$W/headers"
+	if grep -i '^set-cookie: certaos.session_token' "$W/headers" |
+	    grep -qi 'max-age'; then
+		atf_fail "rememberMe false still gave a persistent cookie"
+	fi
+	cookie=$(sed -n 's/^[Ss]et-[Cc]ookie: certaos\.session_token=\([^;]*\);.*/\1/p' \
+	    "$W/headers" | tr -d '\r')
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: certaos.session_token=$cookie")"
+	atf_check -o inline:'86400\n' jq '((.session.expiresAt |
+	    sub("\\.[0-9]+Z$"; "Z") | fromdate) - (.session.createdAt |
+	    sub("\\.[0-9]+Z$"; "Z") | fromdate))' "$W/body"
+}
+remember_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case validation cleanup
+validation_head()
+{
+	atf_set "descr" "bad input gets Better Auth's 4xx and codes, never" \
+	    "a 5xx, and the daemon keeps serving"
+	e2e_head
+}
+validation_body()
+{
+	auth_start
+	o=$(auth_origin)
+	p128=$(printf 'p%.0s' $(seq 128))
+	check() {
+		_want=$1; _code=$2; _body=$3; shift 3
+		_got=$(auth_post /sign-up/email "$_body" -H "$o" "$@")
+		[ "$_got" = "$_want" ] ||
+		    atf_fail "$_body: status $_got, want $_want"
+		jq -e --arg c "$_code" '.code == $c' "$W/body" >/dev/null ||
+		    atf_fail "$_body: body $(cat "$W/body"), want $_code"
+	}
+	check 400 PASSWORD_TOO_SHORT \
+	    '{"name":"a","email":"a@example.com","password":"1234567"}'
+	check 400 PASSWORD_TOO_LONG \
+	    "{\"name\":\"a\",\"email\":\"a@example.com\",\"password\":\"x$p128\"}"
+	# 100 characters but 200 bytes: over what keys takes, refused here
+	e100=$(printf '\303\251%.0s' $(seq 100))
+	check 400 PASSWORD_TOO_LONG \
+	    "{\"name\":\"a\",\"email\":\"a@example.com\",\"password\":\"$e100\"}"
+	atf_check_equal 401 "$(auth_post /sign-in/email \
+	    "{\"email\":\"a@example.com\",\"password\":\"$e100\"}" -H "$o")"
+	check 400 VALIDATION_ERROR \
+	    '{"name":"a","email":"foo","password":"password123"}'
+	check 400 VALIDATION_ERROR \
+	    '{"name":"a","email":" a@example.com ","password":"password123"}'
+	check 400 VALIDATION_ERROR '{"email":"a@example.com","password":"password123"}'
+	check 400 VALIDATION_ERROR \
+	    '{"name":5,"email":"a@example.com","password":"password123"}'
+	check 400 VALIDATION_ERROR \
+	    '{"name":"a","email":"a@example.com","password":"password123","rememberMe":"no"}'
+	check 400 VALIDATION_ERROR '[1,2]'
+	check 400 BAD_REQUEST '{"name":"a",'
+	check 400 BAD_REQUEST '{"name":"\xff\xfe"}'
+	check 415 UNSUPPORTED_MEDIA_TYPE \
+	    '{"name":"a","email":"a@example.com","password":"password123"}' \
+	    -H 'content-type: text/plain'
+	check 403 INVALID_CALLBACK_URL \
+	    '{"name":"a","email":"a@example.com","password":"password123","callbackURL":"http://evil.example/"}'
+	check 403 INVALID_CALLBACK_URL \
+	    '{"name":"a","email":"a@example.com","password":"password123","callbackURL":"//evil.example/"}'
+	# no body and no content type at all
+	atf_check_equal 400 "$(curl -s -o "$W/body" -w '%{http_code}' -X POST \
+	    -H "$o" "http://127.0.0.1:$PORT/api/auth/sign-up/email")"
+	atf_check -o inline:'"VALIDATION_ERROR"\n' jq .code "$W/body"
+	# wrong method: 405 naming the right one (Better Auth says 404)
+	atf_check_equal 405 "$(e2e_get /api/auth/sign-in/email)"
+	atf_check -o match:'^Allow: POST' cat "$W/headers"
+	atf_check_equal 200 "$(e2e_get '/api/auth/ok?x=1')"
+	atf_check -o inline:'{"ok":true}' cat "$W/body"
+	atf_check_equal 404 "$(e2e_get /api/auth/ok/)"
+	# 128 characters is the longest accepted; 8 the shortest
+	atf_check_equal 200 "$(auth_signup a a@example.com "$p128")"
+	atf_check_equal 200 "$(auth_signup b b@example.com 12345678)"
+	# ... and nothing went wrong inside
+	atf_check_equal 200 "$(e2e_get /health)"
+	atf_check_equal 2 "$(e2e_psql "$DB" -tA -c \
+	    "select count(*) from users")"
+}
+validation_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case origin cleanup
+origin_head()
+{
+	atf_set "descr" "cookie-authenticated state changes need a trusted" \
+	    "Origin; bearer requests do not"
+	e2e_head
+}
+origin_body()
+{
+	auth_start 'trusted-origins { "http://app.example:3000" }'
+	atf_check_equal 200 "$(auth_signup E e@example.com password123)"
+	cookie=$(auth_cookie)
+	signed=$(sed -n 's/^set-auth-token: //p' "$W/headers" | tr -d '\r')
+	out() {
+		curl -s -o "$W/body" -w '%{http_code}' -X POST "$@" \
+		    "http://127.0.0.1:$PORT/api/auth/sign-out"
+	}
+	c="cookie: certaos.session_token=$cookie"
+	atf_check_equal 403 "$(out -H "$c" -H 'origin: http://evil.example')"
+	atf_check -o inline:'{"message":"Invalid origin","code":"INVALID_ORIGIN"}' \
+	    cat "$W/body"
+	atf_check_equal 403 "$(out -H "$c")"
+	atf_check -o inline:'{"message":"Missing or null Origin","code":"MISSING_OR_NULL_ORIGIN"}' \
+	    cat "$W/body"
+	atf_check_equal 403 "$(out -H "$c" -H 'origin: null')"
+	atf_check -o inline:'"MISSING_OR_NULL_ORIGIN"\n' jq .code "$W/body"
+	# the session survived all three
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session -H "$c")"
+	atf_check -o inline:'"e@example.com"\n' jq .user.email "$W/body"
+	# a configured trusted origin may sign in with the cookie on
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"e@example.com","password":"password123","callbackURL":"http://app.example:3000/home"}' \
+	    -H "$c" -H 'origin: http://app.example:3000')"
+	# GET is never checked; a bearer request carries no cookie risk
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session -H "$c" \
+	    -H 'origin: http://evil.example')"
+	atf_check -o inline:'"e@example.com"\n' jq .user.email "$W/body"
+	atf_check_equal 200 "$(out -H "authorization: Bearer $signed")"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session -H "$c")"
+	atf_check -o inline:'null' cat "$W/body"
+}
+origin_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case secrets cleanup
+secrets_head()
+{
+	atf_set "descr" "the db process never sees a plaintext password or" \
+	    "token; web never holds a password hash"
+	e2e_head
+}
+secrets_body()
+{
+	auth_start
+	pw=Pw-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+	atf_check_equal 200 "$(auth_signup F f@example.com "$pw")"
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    "{\"email\":\"f@example.com\",\"password\":\"$pw\"}" \
+	    -H "$(auth_origin)")"
+	tok=$(jq -r .token "$W/body")
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "authorization: Bearer $tok")"
+	hash=$(e2e_psql "$DB" -tA -c "select password from accounts")
+
+	dbpid=$(e2e_child_pid certaos-db 1)
+	e2e_memdump "$dbpid" "$W/db.mem"
+	grep -a -q -F "$hash" "$W/db.mem" ||
+	    atf_fail "scan does not work: the hash is not in db's memory"
+	if grep -a -q -F "$pw" "$W/db.mem"; then
+		atf_fail "db holds the plaintext password"
+	fi
+	if grep -a -q -F "$tok" "$W/db.mem"; then
+		atf_fail "db holds a plaintext session token"
+	fi
+	for n in 1 2; do
+		pid=$(e2e_child_pid certaos-web $n)
+		e2e_memdump "$pid" "$W/web$n.mem"
+		if grep -a -q -F "$hash" "$W/web$n.mem"; then
+			atf_fail "web[$n] holds a password hash"
+		fi
+	done
+}
+secrets_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case signup
+	atf_add_test_case signin
+	atf_add_test_case session
+	atf_add_test_case remember
+	atf_add_test_case validation
+	atf_add_test_case origin
+	atf_add_test_case secrets
+}
