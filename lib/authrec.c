@@ -33,15 +33,35 @@ mread_nstr(struct mread *mr, char *dst, size_t dstsz)
 }
 
 void
+authrec_write_session(struct mbuf *mb, const struct auth_session *s)
+{
+	mbuf_str(mb, s->id);
+	mbuf_u64(mb, s->expires);
+	mbuf_u64(mb, s->created);
+	mbuf_u64(mb, s->updated);
+	mbuf_str(mb, s->ip);
+	mbuf_str(mb, s->ua);
+	mbuf_str(mb, s->user_id);
+}
+
+int
+authrec_read_session(struct mread *mr, struct auth_session *s)
+{
+	memset(s, 0, sizeof(*s));
+	(void)mread_str(mr, s->id, sizeof(s->id));
+	s->expires = mread_u64(mr);
+	s->created = mread_u64(mr);
+	s->updated = mread_u64(mr);
+	(void)mread_str(mr, s->ip, sizeof(s->ip));
+	(void)mread_str(mr, s->ua, sizeof(s->ua));
+	(void)mread_str(mr, s->user_id, sizeof(s->user_id));
+	return (mr->err ? -1 : 0);
+}
+
+void
 authrec_write(struct mbuf *mb, const struct auth_rec *r)
 {
-	mbuf_str(mb, r->s.id);
-	mbuf_u64(mb, r->s.expires);
-	mbuf_u64(mb, r->s.created);
-	mbuf_u64(mb, r->s.updated);
-	mbuf_str(mb, r->s.ip);
-	mbuf_str(mb, r->s.ua);
-	mbuf_str(mb, r->s.user_id);
+	authrec_write_session(mb, &r->s);
 
 	mbuf_str(mb, r->u.id);
 	mbuf_str(mb, r->u.name);
@@ -61,13 +81,7 @@ int
 authrec_read(struct mread *mr, struct auth_rec *r)
 {
 	memset(r, 0, sizeof(*r));
-	(void)mread_str(mr, r->s.id, sizeof(r->s.id));
-	r->s.expires = mread_u64(mr);
-	r->s.created = mread_u64(mr);
-	r->s.updated = mread_u64(mr);
-	(void)mread_str(mr, r->s.ip, sizeof(r->s.ip));
-	(void)mread_str(mr, r->s.ua, sizeof(r->s.ua));
-	(void)mread_str(mr, r->s.user_id, sizeof(r->s.user_id));
+	(void)authrec_read_session(mr, &r->s);
 
 	(void)mread_str(mr, r->u.id, sizeof(r->u.id));
 	(void)mread_str(mr, r->u.name, sizeof(r->u.name));
@@ -119,6 +133,13 @@ void
 authrec_json_user(struct json_out *j, const struct auth_user *u)
 {
 	jout_obj_open(j);
+	authrec_json_user_members(j, u);
+	jout_obj_close(j);
+}
+
+void
+authrec_json_user_members(struct json_out *j, const struct auth_user *u)
+{
 	jout_key(j, "name");
 	jout_str(j, u->name);
 	jout_key(j, "email");
@@ -153,7 +174,6 @@ authrec_json_user(struct json_out *j, const struct auth_user *u)
 		jout_null(j);
 	jout_key(j, "id");
 	jout_str(j, u->id);
-	jout_obj_close(j);
 }
 
 void
@@ -172,6 +192,11 @@ authrec_json_session(struct json_out *j, const struct auth_session *s,
 	jout_str(j, s->ua);
 	jout_key(j, "userId");
 	jout_str(j, s->user_id);
+	/* the organization and admin plugins' members: none yet */
+	jout_key(j, "activeOrganizationId");
+	jout_null(j);
+	jout_key(j, "impersonatedBy");
+	jout_null(j);
 	jout_key(j, "id");
 	jout_str(j, s->id);
 	jout_obj_close(j);

@@ -52,6 +52,9 @@ struct auth_rec {
 };
 
 void	 authrec_write(struct mbuf *, const struct auth_rec *);
+/* a session alone (IMSG_DB_SESSION_ROW) */
+void	 authrec_write_session(struct mbuf *, const struct auth_session *);
+int	 authrec_read_session(struct mread *, struct auth_session *);
 /* read a record; -1 if a field is missing or out of bounds */
 int	 authrec_read(struct mread *, struct auth_rec *);
 void	 mbuf_nstr(struct mbuf *, int, const char *);
@@ -60,6 +63,9 @@ int	 mread_nstr(struct mread *, char *, size_t);
 
 /* JSON writers: Better Auth's member names and order */
 void	 authrec_json_user(struct json_out *, const struct auth_user *);
+/* the same members, into an object the caller has opened */
+void	 authrec_json_user_members(struct json_out *,
+	    const struct auth_user *);
 /* the session object; token is what the client presented (or got) */
 void	 authrec_json_session(struct json_out *, const struct auth_session *,
 	    const char *);

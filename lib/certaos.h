@@ -126,6 +126,8 @@ enum imsg_type {
 	IMSG_CTL_START,		/* no payload: all children acked, go */
 	IMSG_CTL_VERBOSE,	/* int verbosity */
 	IMSG_CTL_STATUS,	/* no payload; child answers IMSG_CTL_STATUS */
+	IMSG_CFG_RATELIMIT,	/* struct cfg_ratelimit + fd (first push
+				 *    only): the shared counter table (web) */
 
 	/* child -> parent */
 	IMSG_CFG_ACK,		/* no payload: config taken */
@@ -213,6 +215,50 @@ enum imsg_type {
 				 *    hash; <- IMSG_DB_SESSION_INFO to web */
 	IMSG_DB_SESSION_INFO,	/* db -> web: i32 status (AUTH_*), record
 				 *    when AUTH_OK */
+	/* session management: list and revoke, same chain as above */
+	IMSG_KEYS_SESSION_OP,	/* web -> keys: u32 flags, u32 op
+				 *    (AUTH_OP_LIST, _REVOKE, _REVOKE_ALL,
+				 *    _REVOKE_OTHERS), str presented token,
+				 *    str target ("" unless _REVOKE: a token
+				 *    or a handle from list-sessions) */
+	IMSG_DB_SESSION_OP,	/* keys -> db: u32 web instance, u32 op,
+				 *    bytes token hash (32), bytes target
+				 *    hash (32, or 0 when no target), str
+				 *    target handle (a session id, or "");
+				 *    <- IMSG_DB_SESSION_ROW* (AUTH_OP_LIST)
+				 *    then IMSG_DB_SESSION_INFO, to web */
+	/* account changes */
+	IMSG_KEYS_USER_UPDATE,	/* web -> keys: u32 flags, str presented,
+				 *    u32 mask (USER_F_*), str name, str
+				 *    image (nullable) */
+	IMSG_DB_USER_UPDATE,	/* keys -> db: u32 web instance, bytes
+				 *    token hash (32), u32 mask, str name,
+				 *    str image (nullable); <- IMSG_DB_SESSION_
+				 *    INFO to web (the updated record) */
+	IMSG_KEYS_PW_CHANGE,	/* web -> keys: u32 flags (AUTH_F_SIGNED,
+				 *    AUTH_F_REVOKE), str presented, bytes
+				 *    current password, bytes new password,
+				 *    str ip, str ua; <- IMSG_KEYS_AUTH (the
+				 *    token: a new one with AUTH_F_REVOKE,
+				 *    else the presented one) */
+	IMSG_DB_SESSION_CRED,	/* keys -> db: bytes token hash (32);
+				 *    <- IMSG_DB_CRED of the session's user
+				 *    (0: no live session, or no password) */
+	IMSG_DB_PW_SET,		/* keys -> db: bytes token hash (32), str
+				 *    user id, str new pwhash, u32 revoke,
+				 *    bytes new token hash (32, or 0 unless
+				 *    revoke), u64 expires (ms), str ip, str
+				 *    ua; <- IMSG_DB_AUTH_REPLY (the new
+				 *    session's record with revoke, else the
+				 *    asking one's).  revoke: every session of
+				 *    the user is deleted first. */
+	IMSG_DB_PW_REHASH,	/* keys -> db: str user id, str old pwhash,
+				 *    str new pwhash: replaced only if still
+				 *    the old one (an imported scrypt hash, or
+				 *    an older argon2id cost); no answer */
+	IMSG_DB_SESSION_ROW,	/* db -> web: one of the user's sessions
+				 *    (authrec_write_session) + u32 1 if it
+				 *    is the asking session */
 
 	IMSG_MAX
 };
@@ -230,6 +276,7 @@ enum auth_status {
 	AUTH_NO_SESSION,	/* unknown, expired or revoked */
 	AUTH_BAD_TOKEN,		/* malformed or badly signed token */
 	AUTH_BANNED,
+	AUTH_BAD_PASSWORD,	/* change-password: current one wrong */
 	AUTH_MAX
 };
 
@@ -237,12 +284,21 @@ enum auth_status {
 enum auth_op {
 	AUTH_OP_GET = 1,	/* look up (and slide the expiry) */
 	AUTH_OP_DELETE,		/* sign out: delete it */
+	AUTH_OP_LIST,		/* the user's live sessions */
+	AUTH_OP_REVOKE,		/* one of the user's sessions (target) */
+	AUTH_OP_REVOKE_ALL,	/* all of them, the asking one too */
+	AUTH_OP_REVOKE_OTHERS,	/* all but the asking one */
 	AUTH_OP_MAX
 };
 
 /* flags of IMSG_KEYS_SIGNUP / _SIGNIN / _SESSION */
 #define AUTH_F_SHORT		0x01	/* rememberMe false: short session */
 #define AUTH_F_SIGNED		0x02	/* token presented as token.sig */
+#define AUTH_F_REVOKE		0x04	/* change-password: revoke others */
+
+/* mask of IMSG_KEYS_USER_UPDATE / IMSG_DB_USER_UPDATE */
+#define USER_F_NAME		0x01
+#define USER_F_IMAGE		0x02
 
 enum hmac_purpose {
 	HMAC_COOKIE = 1,	/* signed cookie values */
@@ -276,6 +332,51 @@ struct cfg_web {
 	uint32_t	 pw_max;
 	uint32_t	 norigins;
 	char		 origins[CERTAOS_MAX_ORIGINS][CERTAOS_MAX_ORIGIN];
+};
+
+/*
+ * Rate limits (web).  The counters live in one table shared by every
+ * web worker: a memfd the master creates once at start, nbuckets
+ * buckets of CERTAOS_RL_BUCKET bytes, CERTAOS_RL_WAYS counters each
+ * (libexec/certaos-web/ratelimit.c).  Paths are relative to the base
+ * path; a trailing '*' makes a prefix.
+ */
+#define CERTAOS_MAX_RL_RULES	64		/* per-path rules */
+#define CERTAOS_MAX_RL_PATH	64		/* bytes of a rule's path */
+#define CERTAOS_MAX_PROXIES	32		/* trusted-proxy entries */
+#define CERTAOS_RL_WINDOW_DEF	10		/* s */
+#define CERTAOS_RL_MAX_DEF	100		/* requests per window */
+#define CERTAOS_RL_WINDOW_MAX	86400		/* s */
+#define CERTAOS_RL_MAX_MAX	1000000
+#define CERTAOS_RL_ENTRIES_DEF	16384		/* counters in the table */
+#define CERTAOS_RL_ENTRIES_MIN	1024
+#define CERTAOS_RL_ENTRIES_MAX	(1024 * 1024)
+#define CERTAOS_RL_BUCKET	128		/* bytes of one bucket */
+#define CERTAOS_RL_WAYS		5		/* counters per bucket */
+
+struct cfg_rl_rule {
+	char		 path[CERTAOS_MAX_RL_PATH];
+	uint32_t	 window;	/* s */
+	uint32_t	 max;
+};
+
+struct cfg_proxy {
+	uint8_t		 af;		/* 4 or 6 */
+	uint8_t		 plen;		/* prefix length in bits */
+	uint8_t		 pad[2];
+	uint8_t		 addr[16];	/* network order, host bits 0 */
+};
+
+struct cfg_ratelimit {
+	uint32_t	 enabled;
+	uint32_t	 nbuckets;	/* of the table: a power of 2 */
+	uint8_t		 key[16];	/* SipHash key, random per start */
+	uint32_t	 window;	/* the default rule */
+	uint32_t	 max;
+	uint32_t	 nrules;
+	struct cfg_rl_rule rules[CERTAOS_MAX_RL_RULES];
+	uint32_t	 nproxies;
+	struct cfg_proxy proxies[CERTAOS_MAX_PROXIES];
 };
 
 struct cfg_listener {

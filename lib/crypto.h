@@ -75,7 +75,14 @@ struct argon2_params {
 /* encoded $argon2id$v=19$m=...,t=...,p=...$salt$hash into out */
 int	 pw_hash(const struct argon2_params *, const void *, size_t,
 	    char *, size_t);
-/* 1 match, 0 no match, -1 malformed encoded string or error */
+/*
+ * 1 match, 0 no match, -1 malformed encoded string or error.  Takes
+ * argon2id strings and Better Auth's scrypt "salt:key" (imports).
+ */
 int	 pw_verify(const char *, const void *, size_t);
+/* 1 if the string is Better Auth's scrypt form */
+int	 pw_is_scrypt(const char *);
+/* 1 if argon2id with exactly these parameters: else rehash on sign-in */
+int	 pw_is_current(const char *, const struct argon2_params *);
 
 #endif

@@ -456,6 +456,8 @@ jtype_expected(enum jtype t)
 		return ("expected a boolean");
 	case JT_INT:
 		return ("expected an integer");
+	case JT_NSTRING:
+		return ("expected a string or null");
 	default:
 		return ("unexpected value");
 	}
@@ -491,7 +493,8 @@ jp_scalar(struct jparse *jp, enum jtype t)
 		return (jp_fail(jp, NULL, "body must be a JSON object"));
 	if (jp->depth > 1 || (f = jp->cur) == NULL)
 		return (1);
-	if (f->type != JT_ANY && f->type != t)
+	if (f->type != JT_ANY && f->type != t &&
+	    !(f->type == JT_NSTRING && t == JT_STRING))
 		return (jp_fail(jp, f->name, jtype_expected(f->type)));
 	f->present = 1;
 	return (1);
@@ -502,6 +505,16 @@ jp_null(void *ctx)
 {
 	struct jparse	*jp = ctx;
 
+	if (jp->depth == 1 && jp->cur != NULL &&
+	    jp->cur->type == JT_NSTRING) {
+		if (jp->cur->present)
+			return (jp_fail(jp, jp->cur->name, "duplicate key"));
+		jp->cur->present = 2;
+		if (jp->cur->dstsz > 0)
+			((char *)jp->cur->dst)[0] = '\0';
+		jp->cur = NULL;
+		return (1);
+	}
 	if (jp->depth == 1 && jp->cur != NULL && jp->cur->type != JT_ANY)
 		return (jp_fail(jp, jp->cur->name,
 		    jtype_expected(jp->cur->type)));
@@ -574,7 +587,7 @@ jp_string(void *ctx, const unsigned char *s, size_t len)
 		return (0);
 	f = jp->depth == 1 ? jp->cur : NULL;
 	jp->cur = NULL;
-	if (f == NULL || f->type != JT_STRING)
+	if (f == NULL || (f->type != JT_STRING && f->type != JT_NSTRING))
 		return (1);
 	if (memchr(s, '\0', len) != NULL)
 		return (jp_fail(jp, f->name, "contains a NUL character"));

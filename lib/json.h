@@ -33,7 +33,8 @@ enum jtype {
 	JT_STRING = 1,		/* dst: char[dstsz], NUL-terminated */
 	JT_BOOL,		/* dst: int */
 	JT_INT,			/* dst: long long */
-	JT_ANY			/* accepted and ignored */
+	JT_ANY,			/* accepted and ignored */
+	JT_NSTRING		/* a string as JT_STRING, or null */
 };
 
 struct jfield {
@@ -42,7 +43,8 @@ struct jfield {
 	int		 required;
 	void		*dst;
 	size_t		 dstsz;		/* JT_STRING: bytes incl. NUL */
-	int		 present;	/* set by json_parse_fields */
+	int		 present;	/* set by json_parse_fields: 1, or 2
+					 * for a JT_NSTRING given as null */
 };
 
 /*

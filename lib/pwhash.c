@@ -16,6 +16,7 @@
 
 #include <argon2.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "certaos.h"
@@ -176,6 +177,71 @@ pw_hash(const struct argon2_params *params, const void *pw, size_t pwlen,
 	return (0);
 }
 
+/*
+ * Better Auth's own hashes, for databases moved over: "<salt>:<key>",
+ * a 32-digit hex salt whose text (not its bytes) salts scrypt with
+ * N=16384, r=16, p=1 into a 64-byte key, written as 128 hex digits.
+ * Better Auth NFKC-normalises the password first; an ASCII password is
+ * its own normal form, and the others are compared as given.
+ */
+#define SCRYPT_SALT_HEX		32
+#define SCRYPT_KEY_LEN		64
+#define SCRYPT_N		16384
+#define SCRYPT_R		16
+#define SCRYPT_P		1
+
+static int
+is_lowerhex(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		    (s[i] >= 'a' && s[i] <= 'f')))
+			return (0);
+	return (1);
+}
+
+int
+pw_is_scrypt(const char *encoded)
+{
+	return (strlen(encoded) == SCRYPT_SALT_HEX + 1 + 2 * SCRYPT_KEY_LEN &&
+	    encoded[SCRYPT_SALT_HEX] == ':' &&
+	    is_lowerhex(encoded, SCRYPT_SALT_HEX) &&
+	    is_lowerhex(encoded + SCRYPT_SALT_HEX + 1, 2 * SCRYPT_KEY_LEN));
+}
+
+static int
+pw_verify_scrypt(const char *encoded, const void *pw, size_t pwlen)
+{
+	unsigned char	 want[SCRYPT_KEY_LEN], raw[SCRYPT_KEY_LEN];
+	int		 rc;
+
+	if (hex_decode(encoded + SCRYPT_SALT_HEX + 1, 2 * SCRYPT_KEY_LEN,
+	    want, sizeof(want)) != SCRYPT_KEY_LEN)
+		return (-1);
+	if (EVP_PBE_scrypt(pw, pwlen, (const unsigned char *)encoded,
+	    SCRYPT_SALT_HEX, SCRYPT_N, SCRYPT_R, SCRYPT_P,
+	    (uint64_t)128 * SCRYPT_N * SCRYPT_R * 2, raw, sizeof(raw)) != 1)
+		return (-1);
+	rc = ct_equal(raw, want, sizeof(raw));
+	explicit_bzero(raw, sizeof(raw));
+	explicit_bzero(want, sizeof(want));
+	return (rc);
+}
+
+/* 1 if encoded is argon2id with exactly these parameters */
+int
+pw_is_current(const char *encoded, const struct argon2_params *want)
+{
+	struct argon2_params	 ap;
+
+	if (encoded_params(encoded, &ap) == -1)
+		return (0);
+	return (ap.memory == want->memory && ap.time == want->time &&
+	    ap.lanes == want->lanes);
+}
+
 int
 pw_verify(const char *encoded, const void *pw, size_t pwlen)
 {
@@ -190,6 +256,8 @@ pw_verify(const char *encoded, const void *pw, size_t pwlen)
 		return (-1);
 	if (strnlen(encoded, CERTAOS_MAX_PWHASH + 1) > CERTAOS_MAX_PWHASH)
 		return (-1);
+	if (pw_is_scrypt(encoded))
+		return (pw_verify_scrypt(encoded, pw, pwlen));
 	if (encoded_params(encoded, &ap) == -1 || !params_valid(&ap))
 		return (-1);
 

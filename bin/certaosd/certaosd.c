@@ -121,6 +121,7 @@ main(int argc, char *argv[])
 	master.started = time(NULL);
 	master.privileged = (geteuid() == 0);
 	TAILQ_INIT(&master.children);
+	master.rl_fd = -1;
 
 	/* The master holds the secret: no core, no ptrace by the same uid. */
 	rl.rlim_cur = rl.rlim_max = 0;
@@ -139,6 +140,8 @@ main(int argc, char *argv[])
 		    "or change user");
 	master_libexec(master.libexec, sizeof(master.libexec));
 	if (config_open_listeners(conf) == -1)
+		exit(1);
+	if (config_rl_table(conf) == -1)
 		exit(1);
 	if (control_init(conf->control_socket) == -1)
 		exit(1);

@@ -62,6 +62,15 @@ struct certaosd_config {
 	/* normalized: lower case, no default port; without the issuer's */
 	char			 origins[CERTAOS_MAX_ORIGINS]
 				    [CERTAOS_MAX_ORIGIN];
+	/* rate limits: rules normalized, the built-in ones included */
+	uint32_t		 rl_enabled;
+	uint32_t		 rl_entries;		/* start only */
+	uint32_t		 rl_window;		/* s: default rule */
+	uint32_t		 rl_max;
+	uint32_t		 rl_nrules;
+	struct cfg_rl_rule	 rl_rules[CERTAOS_MAX_RL_RULES];
+	uint32_t		 nproxies;
+	struct cfg_proxy	 proxies[CERTAOS_MAX_PROXIES];
 	struct listen_list	 listeners;
 	/* filled by the master, not the parser */
 	unsigned char		*secret;

@@ -2,12 +2,14 @@
  * config.c: what the master does with a parsed configuration.  It reads
  * the files only root may read (the secret, TLS keys), opens the
  * listeners, and delivers to each role only what the role needs, as
- * httpd and relayd do: web gets limits, listeners and certificates;
- * keys gets the secret and the password parameters; db gets the
- * connection string.  Nothing else crosses.
+ * httpd and relayd do: web gets limits, listeners, certificates,
+ * rate-limit rules and the shared table of counters; keys gets the
+ * secret and the password parameters; db gets the connection string.
+ * Nothing else crosses.
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -214,6 +216,42 @@ config_open_listeners(struct certaosd_config *conf)
 	return (0);
 }
 
+/*
+ * The rate-limit table: one memfd that every web worker maps shared, so
+ * that a client is counted once whichever worker serves it.  It is made
+ * once, at start, and sealed at its size: counts go on across reloads,
+ * and no worker can shrink it under the others.  Zero bytes are empty
+ * counters and free locks.  The SipHash key that places a client in it
+ * is random per start, so that clients cannot aim at one bucket.
+ */
+int
+config_rl_table(struct certaosd_config *conf)
+{
+	uint32_t	 n = 1;
+	int		 fd;
+
+	while ((uint64_t)n * CERTAOS_RL_WAYS < conf->rl_entries)
+		n <<= 1;
+	if ((fd = memfd_create("certaos-ratelimit",
+	    MFD_CLOEXEC | MFD_ALLOW_SEALING)) == -1) {
+		log_warn("rate-limit table: memfd_create");
+		return (-1);
+	}
+	if (ftruncate(fd, (off_t)n * CERTAOS_RL_BUCKET) == -1 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) == -1) {
+		log_warn("rate-limit table");
+		close(fd);
+		return (-1);
+	}
+	arc4random_buf(master.rl_key, sizeof(master.rl_key));
+	master.rl_fd = fd;
+	master.rl_nbuckets = n;
+	log_debug("rate-limit table: %u buckets of %d counters, %u KiB", n,
+	    CERTAOS_RL_WAYS, n * CERTAOS_RL_BUCKET / 1024);
+	return (0);
+}
+
 /* SHA-256 from libmd: the master links no OpenSSL, which saves memory. */
 static void
 secret_digest(const struct certaosd_config *conf,
@@ -245,6 +283,7 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 {
 	struct listen_config	*l;
 	struct cfg_web		 cw;
+	struct cfg_ratelimit	 rl;
 	struct cfg_listener	 cl;
 	uint32_t		 i;
 	int			 fd;
@@ -270,6 +309,24 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 		    sizeof(cw.origins[i]));
 	if (imsgev_compose(&c->iev, IMSG_CFG_WEB, 0, 0, -1, &cw,
 	    sizeof(cw)) == -1)
+		fatal("%s: compose", __func__);
+
+	memset(&rl, 0, sizeof(rl));
+	rl.enabled = conf->rl_enabled;
+	rl.nbuckets = master.rl_nbuckets;
+	memcpy(rl.key, master.rl_key, sizeof(rl.key));
+	rl.window = conf->rl_window;
+	rl.max = conf->rl_max;
+	rl.nrules = conf->rl_nrules;
+	memcpy(rl.rules, conf->rl_rules, sizeof(rl.rules));
+	rl.nproxies = conf->nproxies;
+	memcpy(rl.proxies, conf->proxies, sizeof(rl.proxies));
+	/* The table goes once; a reload keeps counting in it. */
+	fd = -1;
+	if (first && (fd = dup(master.rl_fd)) == -1)
+		fatal("dup");
+	if (imsgev_compose(&c->iev, IMSG_CFG_RATELIMIT, 0, 0, fd, &rl,
+	    sizeof(rl)) == -1)
 		fatal("%s: compose", __func__);
 
 	TAILQ_FOREACH(l, &conf->listeners, entry) {
@@ -346,6 +403,12 @@ config_send_all(struct certaosd_config *conf, int first)
 			fatal("%s: compose", __func__);
 	}
 
+	/* Every web worker has its own descriptor of the table now. */
+	if (first && master.rl_fd != -1) {
+		close(master.rl_fd);
+		master.rl_fd = -1;
+	}
+
 	/*
 	 * The secret went to keys once and stays there; the master keeps
 	 * only its hash to notice a changed file on reload.
@@ -362,8 +425,9 @@ config_send_all(struct certaosd_config *conf, int first)
 /*
  * What cannot change without a restart keeps its running value, and
  * the operator is told.  The new config is otherwise taken whole: the
- * session durations, password length, cookie prefix and trusted
- * origins apply to the requests that follow the reload.
+ * session durations, password length, cookie prefix, trusted origins,
+ * rate-limit rules and trusted proxies apply to the requests that
+ * follow the reload (counts already made go on in the same table).
  */
 void
 config_merge_restart_only(struct certaosd_config *old,
@@ -415,6 +479,11 @@ config_merge_restart_only(struct certaosd_config *old,
 		(void)strlcpy(new->database, old->database,
 		    sizeof(new->database));
 		new->db_pool = old->db_pool;
+	}
+	if (old->rl_entries != new->rl_entries) {
+		log_warnx("reload: rate-limit entries changed: needs a "
+		    "restart");
+		new->rl_entries = old->rl_entries;
 	}
 	if (strcmp(old->control_socket, new->control_socket) != 0) {
 		log_warnx("reload: control socket changed: needs a restart");

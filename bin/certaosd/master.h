@@ -36,6 +36,10 @@ struct master {
 	int			 reloading;
 	int			 shutting_down;
 	unsigned char		 secret_hash[32]; /* to notice a change */
+	/* the rate-limit table, made once at start (config.c) */
+	int			 rl_fd;		/* -1 once sent */
+	uint32_t		 rl_nbuckets;
+	uint8_t			 rl_key[16];
 };
 
 extern struct master master;
@@ -51,6 +55,7 @@ int	 config_load_files(struct certaosd_config *);
 void	 config_destroy(struct certaosd_config *);
 int	 config_check_chroot(const char *);
 int	 config_open_listeners(struct certaosd_config *);
+int	 config_rl_table(struct certaosd_config *);
 void	 config_send_all(struct certaosd_config *, int);
 void	 config_merge_restart_only(struct certaosd_config *,
 	    struct certaosd_config *);

@@ -14,6 +14,10 @@
  * remember-off may not exceed the lifetime, which may come later in the
  * file or not at all) are checked once the whole file is read, and
  * reported at the line that set them.
+ *
+ * Rate-limit rules: the file's rules replace the built-in rule of the
+ * same path and add to the others; the configuration holds them all,
+ * so that -nv prints what applies.
  */
 
 %{
@@ -102,7 +106,10 @@ enum {
 	SEEN_PASSWORD	= 0x1000,
 	SEEN_LISTEN	= 0x2000,
 	SEEN_PWLENGTH	= 0x4000,
-	SEEN_COOKIE	= 0x8000
+	SEEN_COOKIE	= 0x8000,
+	SEEN_RLSWITCH	= 0x10000,
+	SEEN_RLENTRIES	= 0x20000,
+	SEEN_RLDEFAULT	= 0x40000
 };
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
@@ -148,6 +155,30 @@ static struct sessopt {
 	{ .name = "remember-off" }
 };
 
+/*
+ * Better Auth's special rules (core, two-factor and oauth-provider
+ * plugins), in force unless the file has a rule for the same path.
+ */
+static const struct cfg_rl_rule rl_builtin[] = {
+	{ "/sign-in/*",			10,	3 },
+	{ "/sign-up/*",			10,	3 },
+	{ "/change-password",		10,	3 },
+	{ "/change-email",		10,	3 },
+	{ "/request-password-reset",	60,	3 },
+	{ "/send-verification-email",	60,	3 },
+	{ "/two-factor/*",		10,	3 },
+	{ "/oauth2/token",		60,	20 },
+	{ "/oauth2/authorize",		60,	30 },
+	{ "/oauth2/introspect",		60,	100 },
+	{ "/oauth2/revoke",		60,	30 },
+	{ "/oauth2/register",		60,	5 },
+	{ "/oauth2/userinfo",		60,	60 }
+};
+
+/* The rate-limit rules of the file, merged by rl_finish(). */
+static struct cfg_rl_rule	 rl_file[CERTAOS_MAX_RL_RULES];
+static uint32_t			 rl_nfile;
+
 /* What the lexer knows of the current statement, for "unknown keyword". */
 static struct {
 	int		 newline;	/* next token starts one */
@@ -177,6 +208,10 @@ static void		 session_reset(void);
 static void		 set_cookie_prefix(const char *);
 static void		 v6_serialize(const struct in6_addr *, char *, size_t);
 static void		 origin_add(const char *, int);
+static void		 rl_rule_add(const char *, const char *, int64_t);
+static void		 rl_finish(void);
+static void		 proxy_add(const char *, int);
+static void		 print_proxy(FILE *, const struct cfg_proxy *);
 static void		 listen_add(char *, int64_t, int);
 static void		 conf_defaults(struct certaosd_config *);
 static void		 print_string(FILE *, const char *);
@@ -192,10 +227,10 @@ typedef struct {
 %}
 
 %token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL COOKIE DATABASE
-%token	FILENAME HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LENGTH LIFETIME
-%token	LIMIT LISTEN MEMORY ON PARALLELISM PASSWORD POOL PORT PREFIX PREFORK
-%token	REMEMBEROFF SECRET SESSION SOCKET TIME TIMEOUT TLS TRUSTEDORIGINS
-%token	UPDATEAGE USER
+%token	ENTRIES FILENAME HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LENGTH
+%token	LIFETIME LIMIT LISTEN MAX MEMORY OFF ON PARALLELISM PASSWORD POOL
+%token	PORT PREFIX PREFORK RATELIMIT REMEMBEROFF SECRET SESSION SOCKET TIME
+%token	TIMEOUT TLS TRUSTEDORIGINS TRUSTEDPROXY UPDATEAGE USER WINDOW
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -371,6 +406,45 @@ main		: ISSUER STRING			{
 			/* A bad token on the block's last line. */
 			yyerrok;
 		}
+		| RATELIMIT ON			{
+			if (once(SEEN_RLSWITCH, "rate-limit on/off") == 0)
+				conf->rl_enabled = 1;
+		}
+		| RATELIMIT OFF			{
+			if (once(SEEN_RLSWITCH, "rate-limit on/off") == 0)
+				conf->rl_enabled = 0;
+		}
+		| RATELIMIT ENTRIES NUMBER	{
+			if (once(SEEN_RLENTRIES, "rate-limit entries") == 0 &&
+			    range("rate-limit entries", NULL, $3,
+			    CERTAOS_RL_ENTRIES_MIN,
+			    CERTAOS_RL_ENTRIES_MAX) == 0)
+				conf->rl_entries = $3;
+		}
+		| RATELIMIT WINDOW timeval MAX NUMBER {
+			uint32_t	 w;
+			int		 bad;
+
+			if (once(SEEN_RLDEFAULT, "rate-limit window") == 0) {
+				bad = parse_seconds("rate-limit window", $3, 1,
+				    CERTAOS_RL_WINDOW_MAX, 1, &w);
+				if (range("rate-limit max", NULL, $5, 1,
+				    CERTAOS_RL_MAX_MAX) == 0 && bad == 0) {
+					conf->rl_window = w;
+					conf->rl_max = $5;
+				}
+			}
+			free($3);
+		}
+		| RATELIMIT STRING WINDOW timeval MAX NUMBER {
+			rl_rule_add($2, $4, $6);
+			free($2);
+			free($4);
+		}
+		| TRUSTEDPROXY '{' proxies '}'
+		| TRUSTEDPROXY '{' proxies error '}' {
+			yyerrok;
+		}
 		;
 
 address		: STRING
@@ -460,6 +534,22 @@ origins		: /* empty */
 		}
 		;
 
+/* Proxies, like origins, on one line or several. */
+proxies		: /* empty */
+		| proxies '\n'
+		| proxies STRING		{
+			proxy_add($2, $<lineno>2);
+			free($2);
+		}
+		| proxies NUMBER		{
+			yyerror_at($<lineno>2, "trusted-proxy \"%lld\": not an "
+			    "address or address/prefix", (long long)$2);
+		}
+		| proxies error '\n'		{
+			yyerrok;
+		}
+		;
+
 argon2opts	: /* empty */
 		| argon2opts argon2opt
 		;
@@ -505,6 +595,7 @@ static const struct keywords keywords[] = {
 	{ "control",		CONTROL },
 	{ "cookie",		COOKIE },
 	{ "database",		DATABASE },
+	{ "entries",		ENTRIES },
 	{ "file",		FILENAME },
 	{ "header",		HEADER },
 	{ "header-size",	HEADERSIZE },
@@ -516,7 +607,9 @@ static const struct keywords keywords[] = {
 	{ "lifetime",		LIFETIME },
 	{ "limit",		LIMIT },
 	{ "listen",		LISTEN },
+	{ "max",		MAX },
 	{ "memory",		MEMORY },
+	{ "off",		OFF },
 	{ "on",			ON },
 	{ "parallelism",	PARALLELISM },
 	{ "password",		PASSWORD },
@@ -524,6 +617,7 @@ static const struct keywords keywords[] = {
 	{ "port",		PORT },
 	{ "prefix",		PREFIX },
 	{ "prefork",		PREFORK },
+	{ "rate-limit",		RATELIMIT },
 	{ "remember-off",	REMEMBEROFF },
 	{ "secret",		SECRET },
 	{ "session",		SESSION },
@@ -532,8 +626,10 @@ static const struct keywords keywords[] = {
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
 	{ "trusted-origins",	TRUSTEDORIGINS },
+	{ "trusted-proxy",	TRUSTEDPROXY },
 	{ "update-age",		UPDATEAGE },
-	{ "user",		USER }
+	{ "user",		USER },
+	{ "window",		WINDOW }
 };
 
 static int
@@ -1602,6 +1698,174 @@ origin_add(const char *s, int line)
 	yyerror_at(line, "trusted origin \"%s\": invalid port", s);
 }
 
+/*
+ * rate-limit "path" window D max N.  The path is relative to the base
+ * path, as Better Auth writes its rules; a '*' may only end it, where
+ * it makes the rule apply to every path that starts with the rest.
+ */
+static void
+rl_rule_add(const char *path, const char *win, int64_t max)
+{
+	struct cfg_rl_rule	*r;
+	uint32_t		 w, i, j, n;
+	size_t			 len;
+	int			 bad = 0;
+
+	len = strlen(path);
+	if (*path != '/') {
+		yyerror("rate-limit \"%s\": the path must start with '/'",
+		    path);
+		bad = 1;
+	} else if (len >= CERTAOS_MAX_RL_PATH) {
+		yyerror("rate-limit path too long (max %d bytes)",
+		    CERTAOS_MAX_RL_PATH - 1);
+		bad = 1;
+	} else {
+		for (i = 0; i < len; i++) {
+			if (!isascii((unsigned char)path[i]) ||
+			    !isgraph((unsigned char)path[i]) ||
+			    strchr("\"\\?#", path[i]) != NULL) {
+				yyerror("rate-limit \"%s\": invalid character "
+				    "0x%02x", path, (unsigned char)path[i]);
+				bad = 1;
+				break;
+			}
+			if (path[i] == '*' && i != len - 1) {
+				yyerror("rate-limit \"%s\": '*' may only end "
+				    "the path", path);
+				bad = 1;
+				break;
+			}
+		}
+	}
+	if (parse_seconds("rate-limit window", win, 1, CERTAOS_RL_WINDOW_MAX,
+	    1, &w) == -1)
+		bad = 1;
+	if (range("rate-limit max", NULL, max, 1, CERTAOS_RL_MAX_MAX) == -1)
+		bad = 1;
+	if (bad)
+		return;
+	for (i = 0; i < rl_nfile; i++)
+		if (strcmp(rl_file[i].path, path) == 0) {
+			yyerror("rate-limit \"%s\" already set", path);
+			return;
+		}
+
+	/* What applies: the file's rules and the built-in ones left. */
+	n = rl_nfile + 1;
+	for (i = 0; i < nitems(rl_builtin); i++) {
+		for (j = 0; j < rl_nfile; j++)
+			if (strcmp(rl_file[j].path, rl_builtin[i].path) == 0)
+				break;
+		if (j == rl_nfile && strcmp(path, rl_builtin[i].path) != 0)
+			n++;
+	}
+	if (n > CERTAOS_MAX_RL_RULES) {
+		yyerror("too many rate-limit rules (max %d, the built-in "
+		    "ones included)", CERTAOS_MAX_RL_RULES);
+		return;
+	}
+	r = &rl_file[rl_nfile++];
+	(void)strlcpy(r->path, path, sizeof(r->path));
+	r->window = w;
+	r->max = max;
+}
+
+/*
+ * The rules in force: the built-in ones in their order, each replaced
+ * by the file's rule for its path if there is one, then the file's
+ * other rules in the file's order.  Printed so, they parse back to the
+ * same list.
+ */
+static void
+rl_finish(void)
+{
+	uint32_t	 i, j, n = 0;
+
+	for (i = 0; i < nitems(rl_builtin); i++) {
+		conf->rl_rules[n] = rl_builtin[i];
+		for (j = 0; j < rl_nfile; j++)
+			if (strcmp(rl_file[j].path, rl_builtin[i].path) == 0)
+				conf->rl_rules[n] = rl_file[j];
+		n++;
+	}
+	for (j = 0; j < rl_nfile; j++) {
+		for (i = 0; i < nitems(rl_builtin); i++)
+			if (strcmp(rl_file[j].path, rl_builtin[i].path) == 0)
+				break;
+		if (i == nitems(rl_builtin) && n < CERTAOS_MAX_RL_RULES)
+			conf->rl_rules[n++] = rl_file[j];
+	}
+	conf->rl_nrules = n;
+	rl_nfile = 0;
+}
+
+/*
+ * A trusted proxy: an IPv4 or IPv6 address, or a network as
+ * address/prefix-length with no host bits set.
+ */
+static void
+proxy_add(const char *s, int line)
+{
+	struct cfg_proxy	 px;
+	char			 buf[INET6_ADDRSTRLEN + 8];
+	char			*slash;
+	const char		*errstr;
+	uint32_t		 i, bits;
+	int			 maxlen;
+
+	memset(&px, 0, sizeof(px));
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		goto bad;
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	if (inet_pton(AF_INET, buf, px.addr) == 1) {
+		px.af = 4;
+		maxlen = 32;
+	} else if (inet_pton(AF_INET6, buf, px.addr) == 1) {
+		px.af = 6;
+		maxlen = 128;
+	} else
+		goto bad;
+	px.plen = maxlen;
+	if (slash != NULL) {
+		if (*slash == '\0' || strspn(slash, "0123456789") !=
+		    strlen(slash))
+			goto bad;
+		px.plen = strtonum(slash, 0, maxlen, &errstr);
+		if (errstr != NULL) {
+			yyerror_at(line, "trusted-proxy \"%s\": prefix length "
+			    "out of range (0-%d)", s, maxlen);
+			return;
+		}
+	}
+	for (i = 0; i < (uint32_t)maxlen / 8; i++) {
+		bits = px.plen >= (i + 1) * 8 ? 0 : px.plen <= i * 8 ? 0xff :
+		    0xff >> (px.plen - i * 8);
+		if ((px.addr[i] & bits) != 0) {
+			yyerror_at(line, "trusted-proxy \"%s\": host bits "
+			    "set", s);
+			return;
+		}
+	}
+	for (i = 0; i < conf->nproxies; i++)
+		if (memcmp(&conf->proxies[i], &px, sizeof(px)) == 0) {
+			yyerror_at(line, "duplicate trusted-proxy \"%s\"", s);
+			return;
+		}
+	if (conf->nproxies >= CERTAOS_MAX_PROXIES) {
+		yyerror_at(line, "too many trusted proxies (max %d)",
+		    CERTAOS_MAX_PROXIES);
+		return;
+	}
+	conf->proxies[conf->nproxies++] = px;
+	return;
+
+ bad:
+	yyerror_at(line, "trusted-proxy \"%s\": not an address or "
+	    "address/prefix", s);
+}
+
 static void
 tls_reset(void)
 {
@@ -1704,6 +1968,12 @@ conf_defaults(struct certaosd_config *c)
 	(void)strlcpy(c->cookie_prefix, CERTAOS_COOKIE_PREFIX,
 	    sizeof(c->cookie_prefix));
 	c->norigins = 0;
+	c->rl_enabled = 1;
+	c->rl_entries = CERTAOS_RL_ENTRIES_DEF;
+	c->rl_window = CERTAOS_RL_WINDOW_DEF;
+	c->rl_max = CERTAOS_RL_MAX_DEF;
+	c->rl_nrules = 0;	/* rl_finish() adds the built-in ones */
+	c->nproxies = 0;
 	TAILQ_INIT(&c->listeners);
 }
 
@@ -1723,6 +1993,7 @@ parse_config(const char *filename)
 	pushback_len = 0;
 	tls_reset();
 	session_reset();
+	rl_nfile = 0;
 	memset(&stmt, 0, sizeof(stmt));
 	stmt.newline = 1;
 
@@ -1742,6 +2013,7 @@ parse_config(const char *filename)
 
 	session_check();
 	session_reset();
+	rl_finish();
 
 	/* Macros from the file live for one parse; those from -D stay. */
 	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
@@ -1808,6 +2080,20 @@ print_string(FILE *fp, const char *s)
 	putc('"', fp);
 }
 
+static void
+print_proxy(FILE *fp, const struct cfg_proxy *px)
+{
+	char	 a[INET6_ADDRSTRLEN];
+
+	if (inet_ntop(px->af == 4 ? AF_INET : AF_INET6, px->addr, a,
+	    sizeof(a)) == NULL)
+		(void)strlcpy(a, "?", sizeof(a));
+	if (px->plen != (px->af == 4 ? 32 : 128))
+		fprintf(fp, "\t%s/%u\n", a, px->plen);
+	else
+		fprintf(fp, "\t%s\n", a);
+}
+
 void
 print_config(FILE *fp, struct certaosd_config *c)
 {
@@ -1847,6 +2133,21 @@ print_config(FILE *fp, struct certaosd_config *c)
 			print_string(fp, c->origins[i]);
 			fprintf(fp, "\n");
 		}
+		fprintf(fp, "}\n");
+	}
+	fprintf(fp, "rate-limit %s\n", c->rl_enabled ? "on" : "off");
+	fprintf(fp, "rate-limit entries %u\n", c->rl_entries);
+	fprintf(fp, "rate-limit window %u max %u\n", c->rl_window, c->rl_max);
+	for (i = 0; i < c->rl_nrules; i++) {
+		fprintf(fp, "rate-limit ");
+		print_string(fp, c->rl_rules[i].path);
+		fprintf(fp, " window %u max %u\n", c->rl_rules[i].window,
+		    c->rl_rules[i].max);
+	}
+	if (c->nproxies > 0) {
+		fprintf(fp, "trusted-proxy {\n");
+		for (i = 0; i < c->nproxies; i++)
+			print_proxy(fp, &c->proxies[i]);
 		fprintf(fp, "}\n");
 	}
 	TAILQ_FOREACH(lc, &c->listeners, entry) {

@@ -151,14 +151,22 @@ db_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 	}
 }
 
-/* Parse (fatal if malformed) and queue; a dropped request is gone. */
+/*
+ * Parse (fatal if malformed), answer from the session cache if it can,
+ * else queue; a dropped request is gone.
+ */
 static void
 db_submit(struct imsgev *iev, struct imsg *imsg, enum db_op op)
 {
 	struct db_req	*req;
 
-	if ((req = ops_parse(iev, imsg, op)) != NULL)
-		pool_submit(&pool, req);
+	if ((req = ops_parse(iev, imsg, op)) == NULL)
+		return;
+	if (ops_cached(req)) {
+		ops_free(req);
+		return;
+	}
+	pool_submit(&pool, req);
 }
 
 static void
@@ -183,6 +191,24 @@ db_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_SESSION_GET:
 		/* answered to web[instance]: see ops_parse() */
 		db_submit(iev, imsg, OP_SESSION_GET);
+		break;
+	case IMSG_DB_SESSION_OP:
+		/* the same; the payload's op picks the statement */
+		db_submit(iev, imsg, OP_SESSION_LIST);
+		break;
+	case IMSG_DB_USER_UPDATE:
+		/* the same */
+		db_submit(iev, imsg, OP_USER_UPDATE);
+		break;
+	case IMSG_DB_SESSION_CRED:
+		db_submit(iev, imsg, OP_SESSION_CRED);
+		break;
+	case IMSG_DB_PW_SET:
+		db_submit(iev, imsg, OP_PW_SET);
+		break;
+	case IMSG_DB_PW_REHASH:
+		/* no answer */
+		db_submit(iev, imsg, OP_PW_REHASH);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

@@ -3,8 +3,9 @@
  *
  * A pool of non-blocking libpq connections on the libevent loop
  * (pool.c), the compiled-in migrations run under an advisory lock on the
- * first connection (migrate.c), and a fixed catalogue of typed
- * operations, each a prepared statement (ops.c).  db.c receives the
+ * first connection (migrate.c), a fixed catalogue of typed operations,
+ * each a prepared statement (ops.c), and the session cache that answers
+ * get-session without a round trip (cache.c).  db.c receives the
  * requests and the configuration.
  */
 
@@ -38,7 +39,30 @@ struct mbuf;
 #define DB_REQ_CACHE		32
 /* pg_advisory_lock key: "certaos1" */
 #define DB_MIGRATE_LOCK		"7162256626579108657"
+/* what the listening connection hears (sql/0001, 0002, 0003) */
 #define DB_NOTIFY_CHANNEL	"certaos_jwks"
+#define DB_NOTIFY_SESSIONS	"certaos_sessions"	/* hex token hash */
+#define DB_NOTIFY_USERS		"certaos_users"		/* user id */
+/* list-sessions: at most this many, newest first */
+#define DB_LIST_MAX		100
+
+/*
+ * The session cache (cache.c): entries, hash buckets (a power of two),
+ * invalidations remembered for answers still in flight, and how much
+ * earlier than the database the cache takes a session for expired (the
+ * two clocks may differ a little; the last second goes to PostgreSQL).
+ */
+#define CACHE_MAX		4096
+#define CACHE_BUCKET_BITS	13
+#define CACHE_RING		64
+#define CACHE_SKEW_MS		1000
+/*
+ * The listening connection is asked something when it has been quiet for
+ * DB_LISTEN_PING ms; when nothing came from it for DB_LISTEN_FRESH ms, it
+ * may be cut off without knowing it, and the cache answers nothing.
+ */
+#define DB_LISTEN_PING		1000
+#define DB_LISTEN_FRESH		3000
 
 /* The catalogue: one prepared statement each. */
 enum db_op {
@@ -50,6 +74,15 @@ enum db_op {
 	OP_SESSION_NEW,
 	OP_SESSION_GET,		/* look up and slide (AUTH_OP_GET) */
 	OP_SESSION_DELETE,	/* sign out (AUTH_OP_DELETE) */
+	OP_SESSION_LIST,	/* the user's live sessions (AUTH_OP_LIST) */
+	OP_SESSION_REVOKE,	/* one of them (AUTH_OP_REVOKE) */
+	OP_SESSION_REVOKE_ALL,	/* all of them (AUTH_OP_REVOKE_ALL) */
+	OP_SESSION_REVOKE_OTHERS, /* all but the asking one */
+	OP_SESSION_CRED,	/* the asking session's user's password hash */
+	OP_PW_SET,		/* change-password */
+	OP_PW_SET_REVOKE,	/* change-password, every session revoked */
+	OP_PW_REHASH,		/* an old kind of hash replaced */
+	OP_USER_UPDATE,		/* update-user: name, image */
 	OP_MAX
 };
 
@@ -70,7 +103,10 @@ struct db_jwk {
 	uint64_t	 created;
 };
 
-/* IMSG_DB_SIGNUP, _CRED_GET and _SESSION_NEW: what each carries. */
+/*
+ * IMSG_DB_SIGNUP, _CRED_GET, _SESSION_NEW, _SESSION_CRED, _PW_SET and
+ * _PW_REHASH: what each carries.
+ */
 struct db_auth {
 	char		 email[CERTAOS_MAX_EMAIL + 1];
 	char		 name[CERTAOS_MAX_NAME + 1];
@@ -82,13 +118,28 @@ struct db_auth {
 	uint64_t	 expires;	/* ms */
 	char		 ip[CERTAOS_MAX_IP + 1];
 	char		 ua[CERTAOS_MAX_UA + 1];
+	uint32_t	 revoke;		/* PW_SET */
+	unsigned char	 new_hash[DB_HASH_LEN];	/* PW_SET with revoke */
+	char		 old_pwhash[CERTAOS_MAX_PWHASH + 1];	/* REHASH */
 };
 
-/* IMSG_DB_SESSION_GET: answered to web[instance], not to keys. */
+/*
+ * IMSG_DB_SESSION_GET, _SESSION_OP and _USER_UPDATE: answered to
+ * web[instance], not to keys.  A revoke's target is a token hash, a
+ * handle (session id), or both when keys cannot tell which one the
+ * client gave.
+ */
 struct db_sess {
 	uint32_t	 instance;
 	uint32_t	 op;		/* enum auth_op */
 	unsigned char	 token_hash[DB_HASH_LEN];
+	int		 has_target;
+	unsigned char	 target_hash[DB_HASH_LEN];
+	char		 handle[CERTAOS_MAX_ID + 1];
+	uint32_t	 mask;		/* USER_UPDATE: USER_F_* */
+	char		 name[CERTAOS_MAX_NAME + 1];
+	int		 has_image;
+	char		 image[CERTAOS_MAX_IMAGE + 1];
 };
 
 /* A request from a peer, queued until a connection takes it. */
@@ -98,10 +149,12 @@ struct db_req {
 	uint32_t		 id;		/* the request's peerid */
 	struct imsgev		*iev;		/* who to answer */
 	struct timespec		 deadline;	/* CLOCK_MONOTONIC */
+	uint64_t		 gen;		/* cache generation, arrival */
+	int			 sent;		/* given to PostgreSQL */
 	union {
 		struct db_jwk	 jwk;		/* OP_JWKS_INSERT */
 		struct db_auth	 auth;		/* SIGNUP, CRED_GET, NEW */
-		struct db_sess	 sess;		/* SESSION_GET, _DELETE */
+		struct db_sess	 sess;		/* the to-web session ops */
 	};
 };
 TAILQ_HEAD(db_reqq, db_req);
@@ -155,6 +208,7 @@ struct db_pool {
 	struct db_conn		*migrating;
 	struct db_conn		*listener;
 	int			 listen_lost;	/* re-LISTEN: tell keys */
+	struct timespec		 listen_seen;	/* the listener last answered */
 	struct db_reqq		 queue;
 	int			 nqueued;
 	struct event		 livenessev;
@@ -172,7 +226,45 @@ void	 pool_submit(struct db_pool *, struct db_req *);
 /* after a PQsend*(): 0 if sent (flushing), -1 if the connection died */
 int	 pool_conn_sent(struct db_pool *, struct db_conn *, int);
 int	 pool_error_lost(const PGresult *);
+/* a connection listens, and was heard from a moment ago */
+int	 pool_listening(struct db_pool *);
 void	 monotime(struct timespec *);
+
+/* cache.c */
+struct cache_stats {
+	uint64_t	 hits;
+	uint64_t	 misses;	/* absent, expired or due for renewal */
+	uint64_t	 fills;
+	uint64_t	 refused;	/* an invalidation raced the answer */
+	uint64_t	 evictions;
+	uint32_t	 entries;
+};
+
+/* on while a connection LISTENs; off empties it */
+void	 cache_set(int);
+int	 cache_on(void);
+/* the generation a request is submitted in (see cache_fill) */
+uint64_t cache_gen(void);
+/*
+ * The answer cached for a token hash if it may be given now (ms since the
+ * epoch; update: the sliding step, s): NULL if not
+ */
+const unsigned char *cache_lookup(const unsigned char *, uint64_t,
+	    uint32_t, size_t *);
+/*
+ * Keep an answer from PostgreSQL: token hash, user id, the session's
+ * expiry and last renewal (ms), the answer, the generation its request
+ * was submitted in.  1 kept, 0 not (off, or an invalidation since).
+ */
+int	 cache_fill(const unsigned char *, const char *, uint64_t, uint64_t,
+	    const void *, size_t, uint64_t);
+void	 cache_drop_hash(const unsigned char *);
+/* every session of a user: for anything that changes or deletes users */
+void	 cache_drop_user(const char *);
+void	 cache_flush(void);
+/* a notification (channel, payload): drop what it names */
+void	 cache_notify(const char *, const char *);
+void	 cache_stats(struct cache_stats *);
 
 /* migrate.c */
 void	 migrate_start(struct db_pool *, struct db_conn *);
@@ -209,5 +301,7 @@ void	 ops_jwk_write(struct mbuf *, const struct db_jwk *);
 /* a session and its user from a result row: 0, or -1 if out of bounds */
 int	 ops_rec_get(const PGresult *, int, struct auth_rec *);
 void	 ops_answer_i32(struct imsgev *, uint32_t, uint32_t, int32_t);
+/* get-session from the cache: 1 if answered, 0 if it must be asked */
+int	 ops_cached(struct db_req *);
 
 #endif

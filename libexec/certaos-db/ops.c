@@ -5,6 +5,10 @@
  * copied into answers only after every length was checked.  Results come
  * back in binary format (text as its bytes, numbers in network order,
  * times as int8 ms since the epoch): nothing is parsed from text.
+ *
+ * The session operations keep the session cache (cache.c) true: a
+ * get-session answer is kept, and whatever deletes sessions drops their
+ * entries before it answers.
  */
 
 #include <sys/types.h>
@@ -13,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "certaos.h"
 #include "authrec.h"
@@ -47,11 +52,54 @@
 #define REC_NCOLS	19
 #define SESSION_COLS	"token_hash, user_id, expires_at, lifetime,"	\
 			" ip_address, user_agent"
+/* one session alone (o), in the order of ops_session_get() */
+#define SESS_COLS							\
+	"o.id, " MS("o.expires_at") ", " MS("o.created_at") ", "	\
+	MS("o.updated_at") ", o.ip_address, o.user_agent, o.user_id"
+#define SESS_NCOLS	7
+#define STR(x)		STR1(x)
+#define STR1(x)		#x
+/*
+ * The asking session of list and revoke: live, not renewed (only
+ * get-session slides the expiry).
+ */
+#define ASKING		"a AS (SELECT * FROM sessions"			\
+			" WHERE token_hash = $1 AND expires_at > now())"
+/* the same, and the user keys verified the password of ($n) */
+#define ASKING_OF(uid)	"a AS (SELECT * FROM sessions"			\
+			" WHERE token_hash = $1 AND expires_at > now()"	\
+			" AND user_id = " uid ")"
+/* change-password: the credential account's hash, if a holds */
+#define PW_UPDATE(uid, hash)						\
+	"UPDATE accounts SET password = " hash ", updated_at = now()"	\
+	" WHERE provider_id = 'credential' AND account_id = " uid	\
+	" AND user_id = (SELECT user_id FROM a) RETURNING user_id"
+#define PW_AUDIT(ip, ua, detail)					\
+	"INSERT INTO audit_log"						\
+	" (user_id, email, ip, user_agent, event, outcome, detail)"	\
+	" SELECT u.id, u.email, " ip ", " ua ", 'change-password', 'ok', " \
+	detail " FROM p JOIN users u ON u.id = p.user_id"
+/* the audit row of a revoke: the ids of what went, NULL if nothing */
+#define REVOKE_AUDIT(event)						\
+	" l AS ("							\
+	" INSERT INTO audit_log (user_id, email, event, outcome, detail)" \
+	" SELECT u.id, u.email, '" event "', 'ok',"			\
+	" (SELECT string_agg(id, ' ' ORDER BY id) FROM d)"		\
+	" FROM a JOIN users u ON u.id = a.user_id)"			\
+	" SELECT " REC_COLS " FROM a s JOIN users u ON u.id = s.user_id"
 
 static int	 ops_jwks_load_result(struct db_req *, const PGresult *);
 static int	 ops_jwks_insert_result(struct db_req *, PGresult *);
 static int	 ops_auth_result(struct db_req *, const PGresult *);
 static int	 ops_cred_result(struct db_req *, const PGresult *);
+static int	 ops_list_result(struct db_req *, const PGresult *);
+static int	 ops_rehash_result(struct db_req *, PGresult *);
+static int	 ops_session_get(const PGresult *, int, int,
+		    struct auth_session *);
+static int	 ops_to_web(enum db_op);
+static void	 ops_cache_update(struct db_req *, int32_t,
+		    const struct auth_rec *);
+static uint64_t	 ops_now_ms(void);
 static int	 ops_col_str(const PGresult *, int, int, char *, size_t,
 		    int);
 static int	 ops_col_nstr(const PGresult *, int, int, char *, size_t,
@@ -86,6 +134,24 @@ static const Oid session_new_types[] = {
 static const Oid session_get_types[] = { BYTEAOID, INT4OID, INT4OID };
 /* token hash */
 static const Oid session_delete_types[] = { BYTEAOID };
+/* asking token hash (LIST, REVOKE_ALL, REVOKE_OTHERS) */
+static const Oid session_op_types[] = { BYTEAOID };
+/* asking token hash, target hash (NULL: none), target handle */
+static const Oid session_revoke_types[] = { BYTEAOID, BYTEAOID, TEXTOID };
+/* asking token hash, user id, new hash, ip, ua */
+static const Oid pw_set_types[] = {
+	BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID
+};
+/* asking token hash, user id, new hash, new token hash, expires, ip, ua */
+static const Oid pw_set_revoke_types[] = {
+	BYTEAOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID
+};
+/* user id, old hash, new hash */
+static const Oid pw_rehash_types[] = { TEXTOID, TEXTOID, TEXTOID };
+/* asking token hash, mask (USER_F_*), name, image (nullable) */
+static const Oid user_update_types[] = {
+	BYTEAOID, INT4OID, TEXTOID, TEXTOID
+};
 
 static const struct db_stmt stmts[OP_MAX] = {
 	[OP_PING] = { "ping", "SELECT 1", 0, NULL },
@@ -176,12 +242,111 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " DELETE FROM sessions WHERE token_hash = $1 RETURNING *)"
 	    " SELECT " REC_COLS " FROM s JOIN users u ON u.id = s.user_id",
 	    nitems(session_delete_types), session_delete_types },
+	/*
+	 * The asking session's record on every row, then one of the user's
+	 * live sessions (NULL if, by a race, none is left), newest first.
+	 * No row: no asking session.
+	 */
+	[OP_SESSION_LIST] = { "session_list",
+	    "WITH " ASKING
+	    " SELECT " REC_COLS ", " SESS_COLS
+	    " FROM a s JOIN users u ON u.id = s.user_id"
+	    " LEFT JOIN LATERAL (SELECT * FROM sessions"
+	    " WHERE user_id = s.user_id AND expires_at > now()"
+	    " ORDER BY created_at DESC, id LIMIT " STR(DB_LIST_MAX) ") o"
+	    " ON true"
+	    " ORDER BY o.created_at DESC, o.id",
+	    nitems(session_op_types), session_op_types },
+	/*
+	 * The revokes: only the asking session's user's sessions, the
+	 * asking one's record back whatever was deleted (read before the
+	 * delete, so it is there even when it went too).
+	 */
+	[OP_SESSION_REVOKE] = { "session_revoke",
+	    "WITH " ASKING ","
+	    " d AS (DELETE FROM sessions"
+	    " WHERE user_id = (SELECT user_id FROM a)"
+	    " AND (token_hash = $2 OR id = $3) RETURNING id),"
+	    REVOKE_AUDIT("revoke-session"),
+	    nitems(session_revoke_types), session_revoke_types },
+	[OP_SESSION_REVOKE_ALL] = { "session_revoke_all",
+	    "WITH " ASKING ","
+	    " d AS (DELETE FROM sessions"
+	    " WHERE user_id = (SELECT user_id FROM a) RETURNING id),"
+	    REVOKE_AUDIT("revoke-sessions"),
+	    nitems(session_op_types), session_op_types },
+	[OP_SESSION_REVOKE_OTHERS] = { "session_revoke_others",
+	    "WITH " ASKING ","
+	    " d AS (DELETE FROM sessions"
+	    " WHERE user_id = (SELECT user_id FROM a)"
+	    " AND id <> (SELECT id FROM a) RETURNING id),"
+	    REVOKE_AUDIT("revoke-other-sessions"),
+	    nitems(session_op_types), session_op_types },
+	/* as CRED_GET, for the user of a live session */
+	[OP_SESSION_CRED] = { "session_cred",
+	    "SELECT u.id, a.password FROM sessions s"
+	    " JOIN users u ON u.id = s.user_id"
+	    " LEFT JOIN accounts a ON a.provider_id = 'credential'"
+	    " AND a.account_id = u.id AND a.user_id = u.id"
+	    " WHERE s.token_hash = $1 AND s.expires_at > now()",
+	    nitems(session_op_types), session_op_types },
+	/*
+	 * change-password: the credential of the asking session's user
+	 * (who must still be the one keys verified the password of), and
+	 * the asking record back.  No row: no such session or credential.
+	 */
+	[OP_PW_SET] = { "pw_set",
+	    "WITH " ASKING_OF("$2") ","
+	    " p AS (" PW_UPDATE("$2", "$3") "),"
+	    " l AS (" PW_AUDIT("$4", "$5", "NULL") ")"
+	    " SELECT " REC_COLS " FROM a s JOIN users u ON u.id = s.user_id"
+	    " WHERE EXISTS (SELECT 1 FROM p)",
+	    nitems(pw_set_types), pw_set_types },
+	/*
+	 * ... and with revokeOtherSessions: every session of the user goes
+	 * (the delete sees the statement's snapshot, so not the new one)
+	 * and a new session comes, whose record is the answer.
+	 */
+	[OP_PW_SET_REVOKE] = { "pw_set_revoke",
+	    "WITH " ASKING_OF("$2") ","
+	    " p AS (" PW_UPDATE("$2", "$3") "),"
+	    " d AS (DELETE FROM sessions"
+	    " WHERE user_id = (SELECT user_id FROM p) RETURNING id),"
+	    " s AS ("
+	    " INSERT INTO sessions (" SESSION_COLS ")"
+	    " SELECT $4, user_id, " EXPIRES("$5") ", " LIFETIME("$5") ","
+	    " $6, $7 FROM p RETURNING *),"
+	    " l AS (" PW_AUDIT("$6", "$7",
+	    "(SELECT string_agg(id, ' ' ORDER BY id) FROM d)") ")"
+	    " SELECT " REC_COLS " FROM s JOIN users u ON u.id = s.user_id",
+	    nitems(pw_set_revoke_types), pw_set_revoke_types },
+	/* only if nobody changed it meanwhile */
+	[OP_PW_REHASH] = { "pw_rehash",
+	    "UPDATE accounts SET password = $3, updated_at = now()"
+	    " WHERE provider_id = 'credential' AND account_id = $1"
+	    " AND user_id = $1 AND password = $2",
+	    nitems(pw_rehash_types), pw_rehash_types },
+	/*
+	 * update-user: the fields the mask names (USER_F_NAME 1,
+	 * USER_F_IMAGE 2), of the asking session's user; the record with
+	 * the user as it is now.
+	 */
+	[OP_USER_UPDATE] = { "user_update",
+	    "WITH " ASKING ","
+	    " u AS (UPDATE users SET"
+	    " name = CASE WHEN $2 & 1 <> 0 THEN $3 ELSE name END,"
+	    " image = CASE WHEN $2 & 2 <> 0 THEN $4 ELSE image END,"
+	    " updated_at = now()"
+	    " WHERE id = (SELECT user_id FROM a) RETURNING *)"
+	    " SELECT " REC_COLS " FROM a s JOIN u ON u.id = s.user_id",
+	    nitems(user_update_types), user_update_types },
 };
 
 /* Answers are built here: one at a time, never on the stack. */
 static struct mbuf	 ops_mbuf;
 static struct db_jwk	 ops_row;
 static struct auth_rec	 ops_rec;
+static struct auth_session ops_sess;
 
 /* Requests kept for reuse, and the session settings (s). */
 static struct db_req	*ops_cache[DB_REQ_CACHE];
@@ -223,9 +388,51 @@ ops_msgname(enum db_op op)
 	case OP_SESSION_GET:
 	case OP_SESSION_DELETE:
 		return ("IMSG_DB_SESSION_GET");
+	case OP_SESSION_LIST:
+	case OP_SESSION_REVOKE:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
+		return ("IMSG_DB_SESSION_OP");
+	case OP_SESSION_CRED:
+		return ("IMSG_DB_SESSION_CRED");
+	case OP_PW_SET:
+	case OP_PW_SET_REVOKE:
+		return ("IMSG_DB_PW_SET");
+	case OP_PW_REHASH:
+		return ("IMSG_DB_PW_REHASH");
+	case OP_USER_UPDATE:
+		return ("IMSG_DB_USER_UPDATE");
 	default:
 		return ("request");
 	}
+}
+
+/* Asked by keys, answered to web[instance]. */
+static int
+ops_to_web(enum db_op op)
+{
+	switch (op) {
+	case OP_SESSION_GET:
+	case OP_SESSION_DELETE:
+	case OP_SESSION_LIST:
+	case OP_SESSION_REVOKE:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
+	case OP_USER_UPDATE:
+		return (1);
+	default:
+		return (0);
+	}
+}
+
+static uint64_t
+ops_now_ms(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	return ((uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 int
@@ -276,19 +483,81 @@ ops_answer_i32(struct imsgev *iev, uint32_t type, uint32_t id, int32_t v)
 	ops_compose(iev, type, id, &ops_mbuf);
 }
 
+/*
+ * What an answer means for the session cache, settled before it is
+ * given: a get-session answer is kept (its record is in ops_mbuf), a
+ * session that is gone is dropped, and so is every session of a user
+ * whose sessions were revoked.  A revoke that PostgreSQL may have run
+ * without our knowing the outcome (an error, a lost connection) empties
+ * the cache: its notifications will come, but the answer must not wait.
+ */
+static void
+ops_cache_update(struct db_req *req, int32_t status, const struct auth_rec *r)
+{
+	switch (req->op) {
+	case OP_SESSION_GET:
+		if (status == AUTH_OK)
+			(void)cache_fill(req->sess.token_hash, r->u.id,
+			    r->s.expires, r->s.updated, ops_mbuf.buf,
+			    ops_mbuf.len, req->gen);
+		else if (status == AUTH_NO_SESSION)
+			cache_drop_hash(req->sess.token_hash);
+		break;
+	case OP_SESSION_DELETE:
+		cache_drop_hash(req->sess.token_hash);
+		break;
+	case OP_SESSION_REVOKE:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
+	case OP_PW_SET:
+	case OP_PW_SET_REVOKE:
+	case OP_USER_UPDATE:
+		/* a password change too: the issue wants it so */
+		if (status == AUTH_OK)
+			cache_drop_user(r->u.id);
+		else if (status != AUTH_NO_SESSION && req->sent)
+			cache_flush();
+		break;
+	default:
+		break;
+	}
+}
+
 /* IMSG_DB_AUTH_REPLY to keys, or IMSG_DB_SESSION_INFO to web. */
 static void
 ops_answer_auth(struct db_req *req, int32_t status, const struct auth_rec *r)
 {
 	uint32_t	 type;
 
-	type = (req->op == OP_SESSION_GET || req->op == OP_SESSION_DELETE) ?
-	    IMSG_DB_SESSION_INFO : IMSG_DB_AUTH_REPLY;
+	type = ops_to_web(req->op) ? IMSG_DB_SESSION_INFO : IMSG_DB_AUTH_REPLY;
 	mbuf_init(&ops_mbuf);
 	mbuf_i32(&ops_mbuf, status);
 	if (status == AUTH_OK)
 		authrec_write(&ops_mbuf, r);
+	ops_cache_update(req, status, r);
 	ops_compose(req->iev, type, req->id, &ops_mbuf);
+}
+
+/*
+ * The hot path: get-session answered from the cache, with the bytes
+ * PostgreSQL's answer had, while the listener is known to be there.
+ * Otherwise the request goes on, remembering the cache generation it
+ * arrived in.
+ */
+int
+ops_cached(struct db_req *req)
+{
+	const unsigned char	*ans;
+	size_t			 len;
+
+	if (req->op != OP_SESSION_GET || !pool_listening(db_pool) ||
+	    (ans = cache_lookup(req->sess.token_hash, ops_now_ms(),
+	    ops_update, &len)) == NULL)
+		return (0);
+	if (imsgev_compose(req->iev, IMSG_DB_SESSION_INFO, req->id, 0, -1,
+	    ans, len) == -1)
+		fatal("%s: answer to %s", __func__, req->iev->name);
+	return (1);
 }
 
 static void
@@ -341,7 +610,7 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 	struct mread	 mr;
 	struct db_auth	*a = &req->auth;
 	struct db_sess	*ss = &req->sess;
-	size_t		 n = 0;
+	size_t		 n = 0, tn = 0;
 
 	req->op = op;
 	mread_init(&mr, imsg);
@@ -375,6 +644,40 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		ss->op = mread_u32(&mr);
 		n = mread_bytes(&mr, ss->token_hash, sizeof(ss->token_hash));
 		break;
+	case OP_SESSION_CRED:
+		n = mread_bytes(&mr, a->token_hash, sizeof(a->token_hash));
+		break;
+	case OP_PW_SET:
+		n = mread_bytes(&mr, a->token_hash, sizeof(a->token_hash));
+		(void)mread_str(&mr, a->user_id, sizeof(a->user_id));
+		(void)mread_str(&mr, a->pwhash, sizeof(a->pwhash));
+		a->revoke = mread_u32(&mr);
+		tn = mread_bytes(&mr, a->new_hash, sizeof(a->new_hash));
+		a->expires = mread_u64(&mr);
+		(void)mread_str(&mr, a->ip, sizeof(a->ip));
+		(void)mread_str(&mr, a->ua, sizeof(a->ua));
+		break;
+	case OP_PW_REHASH:
+		(void)mread_str(&mr, a->user_id, sizeof(a->user_id));
+		(void)mread_str(&mr, a->old_pwhash, sizeof(a->old_pwhash));
+		(void)mread_str(&mr, a->pwhash, sizeof(a->pwhash));
+		break;
+	case OP_USER_UPDATE:
+		ss->instance = mread_u32(&mr);
+		n = mread_bytes(&mr, ss->token_hash, sizeof(ss->token_hash));
+		ss->mask = mread_u32(&mr);
+		(void)mread_str(&mr, ss->name, sizeof(ss->name));
+		ss->has_image = mread_nstr(&mr, ss->image, sizeof(ss->image));
+		break;
+	case OP_SESSION_LIST:
+		/* IMSG_DB_SESSION_OP: the op picks the statement */
+		ss->instance = mread_u32(&mr);
+		ss->op = mread_u32(&mr);
+		n = mread_bytes(&mr, ss->token_hash, sizeof(ss->token_hash));
+		tn = mread_bytes(&mr, ss->target_hash,
+		    sizeof(ss->target_hash));
+		(void)mread_str(&mr, ss->handle, sizeof(ss->handle));
+		break;
 	default:
 		return (-1);
 	}
@@ -398,6 +701,52 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		else
 			return (-1);
 		break;
+	case OP_SESSION_LIST:
+		if (n != DB_HASH_LEN || (tn != 0 && tn != DB_HASH_LEN) ||
+		    ss->instance >= PROC_MAX_INSTANCES)
+			return (-1);
+		ss->has_target = tn == DB_HASH_LEN;
+		switch (ss->op) {
+		case AUTH_OP_LIST:
+			req->op = OP_SESSION_LIST;
+			break;
+		case AUTH_OP_REVOKE:
+			/* no target at all: nothing to revoke, still ok */
+			req->op = OP_SESSION_REVOKE;
+			break;
+		case AUTH_OP_REVOKE_ALL:
+			req->op = OP_SESSION_REVOKE_ALL;
+			break;
+		case AUTH_OP_REVOKE_OTHERS:
+			req->op = OP_SESSION_REVOKE_OTHERS;
+			break;
+		default:
+			return (-1);
+		}
+		/* only a revoke of one session names one */
+		if (req->op != OP_SESSION_REVOKE &&
+		    (ss->has_target || ss->handle[0] != '\0'))
+			return (-1);
+		break;
+	case OP_SESSION_CRED:
+		if (n != DB_HASH_LEN)
+			return (-1);
+		break;
+	case OP_PW_SET:
+		/* the new session's hash and expiry with revoke only */
+		if (n != DB_HASH_LEN || a->revoke > 1 ||
+		    tn != (a->revoke ? DB_HASH_LEN : 0) ||
+		    a->expires == 0 || a->expires > DB_MAX_MS)
+			return (-1);
+		if (a->revoke)
+			req->op = OP_PW_SET_REVOKE;
+		break;
+	case OP_USER_UPDATE:
+		if (n != DB_HASH_LEN || ss->instance >= PROC_MAX_INSTANCES ||
+		    ss->mask == 0 || (ss->mask & ~(USER_F_NAME |
+		    USER_F_IMAGE)) != 0)
+			return (-1);
+		break;
 	default:
 		break;
 	}
@@ -415,11 +764,13 @@ ops_parse(struct imsgev *iev, struct imsg *imsg, enum db_op op)
 		    imsg_get_len(imsg));
 	req->id = imsg_get_id(imsg);
 	req->iev = iev;
+	req->gen = cache_gen();
+	req->sent = 0;
 	monotime(&req->deadline);
 	req->deadline.tv_sec += CERTAOS_DB_TIMEOUT;
 
 	/* keys asks, web[instance] gets the answer */
-	if (req->op == OP_SESSION_GET || req->op == OP_SESSION_DELETE) {
+	if (ops_to_web(req->op)) {
 		req->iev = proc_self == NULL ? NULL :
 		    proc_peer_instance(proc_self, PROC_WEB,
 		    req->sess.instance);
@@ -439,10 +790,11 @@ ops_send(struct db_conn *c, struct db_req *req)
 	const char	*values[8];
 	int		 lengths[8], formats[8];
 	uint64_t	 created, expires;
-	uint32_t	 update, lifetime;
+	uint32_t	 update, lifetime, mask;
 	struct db_auth	*a = &req->auth;
 	const char	*name = stmts[req->op].name;
 
+	req->sent = 1;
 	memset(lengths, 0, sizeof(lengths));
 	memset(formats, 0, sizeof(formats));
 	switch (req->op) {
@@ -508,10 +860,71 @@ ops_send(struct db_conn *c, struct db_req *req)
 		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
 		    formats, 1));
 	case OP_SESSION_DELETE:
+	case OP_SESSION_LIST:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
 		values[0] = (const char *)req->sess.token_hash;
 		lengths[0] = sizeof(req->sess.token_hash);
 		formats[0] = 1;
 		return (PQsendQueryPrepared(c->pg, name, 1, values, lengths,
+		    formats, 1));
+	case OP_SESSION_REVOKE:
+		values[0] = (const char *)req->sess.token_hash;
+		values[1] = req->sess.has_target ?
+		    (const char *)req->sess.target_hash : NULL;
+		values[2] = req->sess.handle;
+		lengths[0] = sizeof(req->sess.token_hash);
+		lengths[1] = sizeof(req->sess.target_hash);
+		formats[0] = formats[1] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
+		    formats, 1));
+	case OP_SESSION_CRED:
+		values[0] = (const char *)a->token_hash;
+		lengths[0] = sizeof(a->token_hash);
+		formats[0] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 1, values, lengths,
+		    formats, 1));
+	case OP_PW_SET:
+		values[0] = (const char *)a->token_hash;
+		values[1] = a->user_id;
+		values[2] = a->pwhash;
+		values[3] = a->ip;
+		values[4] = a->ua;
+		lengths[0] = sizeof(a->token_hash);
+		formats[0] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 5, values, lengths,
+		    formats, 1));
+	case OP_PW_SET_REVOKE:
+		expires = htobe64(a->expires);
+		values[0] = (const char *)a->token_hash;
+		values[1] = a->user_id;
+		values[2] = a->pwhash;
+		values[3] = (const char *)a->new_hash;
+		values[4] = (const char *)&expires;
+		values[5] = a->ip;
+		values[6] = a->ua;
+		lengths[0] = sizeof(a->token_hash);
+		lengths[3] = sizeof(a->new_hash);
+		lengths[4] = sizeof(expires);
+		formats[0] = formats[3] = formats[4] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 7, values, lengths,
+		    formats, 1));
+	case OP_PW_REHASH:
+		values[0] = a->user_id;
+		values[1] = a->old_pwhash;
+		values[2] = a->pwhash;
+		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
+		    formats, 1));
+	case OP_USER_UPDATE:
+		mask = htobe32(req->sess.mask);
+		values[0] = (const char *)req->sess.token_hash;
+		values[1] = (const char *)&mask;
+		values[2] = req->sess.name;
+		values[3] = req->sess.has_image ? req->sess.image : NULL;
+		lengths[0] = sizeof(req->sess.token_hash);
+		lengths[1] = sizeof(mask);
+		formats[0] = formats[1] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 4, values, lengths,
 		    formats, 1));
 	default:
 		fatalx("%s: op %d", __func__, req->op);
@@ -532,10 +945,23 @@ ops_unavailable(struct db_req *req)
 	case OP_SESSION_NEW:
 	case OP_SESSION_GET:
 	case OP_SESSION_DELETE:
+	case OP_SESSION_LIST:
+	case OP_SESSION_REVOKE:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
+	case OP_PW_SET:
+	case OP_PW_SET_REVOKE:
+	case OP_USER_UPDATE:
 		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
 		break;
 	case OP_CRED_GET:
+	case OP_SESSION_CRED:
 		ops_answer_cred(req, -1, "", "");
+		break;
+	case OP_PW_REHASH:
+		/* best effort, nobody waits: the old hash still verifies */
+		log_warnx("password rehash for user %s: database unavailable",
+		    req->auth.user_id);
 		break;
 	default:
 		fatalx("%s: op %d", __func__, req->op);
@@ -554,9 +980,20 @@ ops_result(struct db_req *req, PGresult *res)
 	case OP_SESSION_NEW:
 	case OP_SESSION_GET:
 	case OP_SESSION_DELETE:
+	case OP_SESSION_REVOKE:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
+	case OP_PW_SET:
+	case OP_PW_SET_REVOKE:
+	case OP_USER_UPDATE:
 		return (ops_auth_result(req, res));
+	case OP_SESSION_LIST:
+		return (ops_list_result(req, res));
 	case OP_CRED_GET:
+	case OP_SESSION_CRED:
 		return (ops_cred_result(req, res));
+	case OP_PW_REHASH:
+		return (ops_rehash_result(req, res));
 	default:
 		fatalx("%s: op %d", __func__, req->op);
 	}
@@ -654,24 +1091,35 @@ ops_col_bool(const PGresult *res, int row, int col, int32_t *v)
 	return (0);
 }
 
+/* A session's SESS_COLS from column c on, each checked when copied. */
+static int
+ops_session_get(const PGresult *res, int row, int c, struct auth_session *s)
+{
+	if (PQnfields(res) < c + SESS_NCOLS || PQbinaryTuples(res) != 1 ||
+	    row < 0 || row >= PQntuples(res))
+		return (-1);
+	if (ops_col_str(res, row, c, s->id, sizeof(s->id), 0) == -1 ||
+	    ops_col_ms(res, row, c + 1, &s->expires, 0) == -1 ||
+	    ops_col_ms(res, row, c + 2, &s->created, 0) == -1 ||
+	    ops_col_ms(res, row, c + 3, &s->updated, 0) == -1 ||
+	    ops_col_str(res, row, c + 4, s->ip, sizeof(s->ip), 1) == -1 ||
+	    ops_col_str(res, row, c + 5, s->ua, sizeof(s->ua), 1) == -1 ||
+	    ops_col_str(res, row, c + 6, s->user_id, sizeof(s->user_id),
+	    0) == -1)
+		return (-1);
+	return (0);
+}
+
 /* The REC_COLS of a row, each checked before it is copied. */
 int
 ops_rec_get(const PGresult *res, int row, struct auth_rec *r)
 {
-	struct auth_session	*s = &r->s;
 	struct auth_user	*u = &r->u;
 
 	if (PQnfields(res) < REC_NCOLS || PQbinaryTuples(res) != 1 ||
 	    row < 0 || row >= PQntuples(res))
 		return (-1);
-	if (ops_col_str(res, row, 0, s->id, sizeof(s->id), 0) == -1 ||
-	    ops_col_ms(res, row, 1, &s->expires, 0) == -1 ||
-	    ops_col_ms(res, row, 2, &s->created, 0) == -1 ||
-	    ops_col_ms(res, row, 3, &s->updated, 0) == -1 ||
-	    ops_col_str(res, row, 4, s->ip, sizeof(s->ip), 1) == -1 ||
-	    ops_col_str(res, row, 5, s->ua, sizeof(s->ua), 1) == -1 ||
-	    ops_col_str(res, row, 6, s->user_id, sizeof(s->user_id),
-	    0) == -1 ||
+	if (ops_session_get(res, row, 0, &r->s) == -1 ||
 	    ops_col_str(res, row, 7, u->id, sizeof(u->id), 0) == -1 ||
 	    ops_col_str(res, row, 8, u->name, sizeof(u->name), 1) == -1 ||
 	    ops_col_str(res, row, 9, u->email, sizeof(u->email), 0) == -1 ||
@@ -691,8 +1139,8 @@ ops_rec_get(const PGresult *res, int row, struct auth_rec *r)
 }
 
 /*
- * SIGNUP, SESSION_NEW, SESSION_GET and SESSION_DELETE: a record, or the
- * reason there is none.
+ * SIGNUP, SESSION_NEW, SESSION_GET, SESSION_DELETE, the revokes,
+ * PW_SET and USER_UPDATE: a record, or the reason there is none.
  */
 static int
 ops_auth_result(struct db_req *req, const PGresult *res)
@@ -738,6 +1186,81 @@ ops_auth_result(struct db_req *req, const PGresult *res)
 		return (0);
 	}
 	ops_answer_auth(req, AUTH_OK, &ops_rec);
+	return (0);
+}
+
+/*
+ * LIST: a row per live session of the asking session's user, then the
+ * asking record.  Every row is checked before anything is sent: all or
+ * nothing, as web builds one answer of them.
+ */
+static int
+ops_list_result(struct db_req *req, const PGresult *res)
+{
+	const char	*name = stmts[req->op].name;
+	char		 ebuf[200];
+	int		 i, n, pass;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("%s: %s", name, ops_errmsg(res, ebuf, sizeof(ebuf)));
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (-1);
+	}
+	if (PQnfields(res) != REC_NCOLS + SESS_NCOLS ||
+	    PQbinaryTuples(res) != 1 || PQntuples(res) > DB_LIST_MAX) {
+		log_warnx("%s: unexpected result shape", name);
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (0);
+	}
+	if ((n = PQntuples(res)) == 0) {
+		ops_answer_auth(req, AUTH_NO_SESSION, NULL);
+		return (0);
+	}
+	if (ops_rec_get(res, 0, &ops_rec) == -1) {
+		log_warnx("%s: a column is out of bounds", name);
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (0);
+	}
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < n; i++) {
+			/* the user has no live session left: a race */
+			if (PQgetisnull(res, i, REC_NCOLS))
+				continue;
+			memset(&ops_sess, 0, sizeof(ops_sess));
+			if (ops_session_get(res, i, REC_NCOLS,
+			    &ops_sess) == -1 ||
+			    strcmp(ops_sess.user_id, ops_rec.u.id) != 0) {
+				log_warnx("%s: row %d out of bounds", name, i);
+				ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+				return (0);
+			}
+			if (pass == 0)
+				continue;
+			mbuf_init(&ops_mbuf);
+			authrec_write_session(&ops_mbuf, &ops_sess);
+			mbuf_u32(&ops_mbuf,
+			    strcmp(ops_sess.id, ops_rec.s.id) == 0);
+			ops_compose(req->iev, IMSG_DB_SESSION_ROW, req->id,
+			    &ops_mbuf);
+		}
+	}
+	ops_answer_auth(req, AUTH_OK, &ops_rec);
+	return (0);
+}
+
+/* PW_REHASH: nobody waits for it; a failure leaves the old hash. */
+static int
+ops_rehash_result(struct db_req *req, PGresult *res)
+{
+	char	 ebuf[200];
+
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		log_warnx("%s: user %s: %s", stmts[req->op].name,
+		    req->auth.user_id, ops_errmsg(res, ebuf, sizeof(ebuf)));
+		return (-1);
+	}
+	log_debug("%s: user %s: %s row(s)", stmts[req->op].name,
+	    req->auth.user_id, PQcmdTuples(res));
 	return (0);
 }
 

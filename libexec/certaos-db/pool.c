@@ -11,7 +11,12 @@
  * at once.  A liveness check (SELECT 1) runs every few seconds on the
  * idle connection used least recently, and idle connections are watched
  * for reads, so a server that goes away is noticed even when nothing is
- * asked.  One connection LISTENs for jwks changes and tells keys.
+ * asked.  One connection LISTENs: for jwks changes, which it tells keys,
+ * and for session and user changes, which empty entries of the session
+ * cache.  The cache is on only while that LISTEN stands, and answers only
+ * while the listener was heard from a moment ago: it is asked something
+ * every second it is quiet, so a connection cut off without a word is
+ * found out (and given up) within seconds, not when TCP notices.
  */
 
 #include <sys/types.h>
@@ -59,6 +64,8 @@ static void	 pool_notify_keys(void);
 static const char *pool_pgerror(PGconn *, char *, size_t);
 static const char *pool_oneline(const char *, char *, size_t);
 static long	 ms_until(const struct timespec *);
+static long	 ms_since(const struct timespec *);
+static void	 pool_ping(struct db_pool *, struct db_conn *);
 
 void
 monotime(struct timespec *ts)
@@ -77,6 +84,16 @@ ms_until(const struct timespec *ts)
 	ms = (ts->tv_sec - now.tv_sec) * 1000 +
 	    (ts->tv_nsec - now.tv_nsec) / 1000000;
 	return (ms < 0 ? 0 : ms);
+}
+
+static long
+ms_since(const struct timespec *ts)
+{
+	struct timespec	 now;
+
+	monotime(&now);
+	return ((now.tv_sec - ts->tv_sec) * 1000 +
+	    (now.tv_nsec - ts->tv_nsec) / 1000000);
 }
 
 /* msg on one line into buf, runs of white space squeezed. */
@@ -178,6 +195,13 @@ pool_up(struct db_pool *pool)
 {
 	return (pool != NULL && pool->started && pool->migrated &&
 	    pool->nready > 0);
+}
+
+int
+pool_listening(struct db_pool *pool)
+{
+	return (pool != NULL && pool->listener != NULL && cache_on() &&
+	    ms_since(&pool->listen_seen) < DB_LISTEN_FRESH);
 }
 
 static void
@@ -412,6 +436,13 @@ conn_readcb(int fd, short event, void *arg)
 	    conn_flush(pool, c) == -1)
 		return;
 	conn_drain(pool, c);
+	/*
+	 * libpq parses what follows a result only when the result is
+	 * taken: notifications read with it are there only now, and the
+	 * next read may be a long way off on an idle connection.
+	 */
+	if (c->pg != NULL)
+		conn_notifies(pool, c);
 	if (c->pg != NULL && PQstatus(c->pg) == CONNECTION_BAD)
 		conn_down(pool, c, pool_pgerror(c->pg, ebuf, sizeof(ebuf)));
 }
@@ -491,6 +522,9 @@ conn_query_done(struct db_pool *pool, struct db_conn *c)
 		    pool_pgerror(c->pg, ebuf, sizeof(ebuf)));
 		return;
 	}
+	/* an answer, even an error: the listener is still there */
+	if (c == pool->listener)
+		monotime(&pool->listen_seen);
 	switch (c->job) {
 	case JOB_MIGRATE:
 		if (migrate_next(pool, c) == 1)
@@ -505,13 +539,18 @@ conn_query_done(struct db_pool *pool, struct db_conn *c)
 		break;
 	case JOB_LISTEN:
 		if (c->failed)
-			log_warnx("LISTEN %s: %s (keys will not hear of "
-			    "changes by other instances)", DB_NOTIFY_CHANNEL,
+			log_warnx("LISTEN: %s (keys will not hear of changes "
+			    "by other instances; no session cache)",
 			    c->errmsg);
-		else if (pool->listen_lost) {
-			/* changes may have happened while nobody listened */
-			pool->listen_lost = 0;
-			pool_notify_keys();
+		else {
+			cache_set(1);
+			log_info("session cache on: connection %d listens",
+			    c->idx);
+			if (pool->listen_lost) {
+				/* changes may have happened unheard */
+				pool->listen_lost = 0;
+				pool_notify_keys();
+			}
 		}
 		conn_idle(pool, c);
 		break;
@@ -543,9 +582,13 @@ conn_notifies(struct db_pool *pool, struct db_conn *c)
 	int		 count = 0;
 
 	while ((n = PQnotifies(c->pg)) != NULL) {
-		if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0)
+		if (c == pool->listener)
+			monotime(&pool->listen_seen);
+		if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0) {
+			log_debug("notify %s \"%s\"", n->relname, n->extra);
 			count++;
-		log_debug("notify %s \"%s\"", n->relname, n->extra);
+		} else
+			cache_notify(n->relname, n->extra);
 		PQfreemem(n);
 	}
 	if (count > 0)
@@ -613,6 +656,12 @@ conn_down(struct db_pool *pool, struct db_conn *c, const char *why)
 	if (pool->listener == c) {
 		pool->listener = NULL;
 		pool->listen_lost = 1;
+		/* what it would have heard from now on is lost */
+		if (cache_on())
+			log_info("connection %d no longer listens: session "
+			    "cache emptied, off until a LISTEN is back",
+			    c->idx);
+		cache_set(0);
 	}
 	if (pool->migrating == c) {
 		pool->migrating = NULL;
@@ -666,8 +715,14 @@ pool_kick(struct db_pool *pool)
 			pool->listener = c;
 			c->job = JOB_LISTEN;
 			conn_timer(c, CERTAOS_DB_TIMEOUT * 1000);
+			/* named, for pg_stat_activity: who listens */
 			(void)pool_conn_sent(pool, c, PQsendQuery(c->pg,
-			    "LISTEN " DB_NOTIFY_CHANNEL));
+			    "LISTEN " DB_NOTIFY_CHANNEL ";"
+			    " LISTEN " DB_NOTIFY_SESSIONS ";"
+			    " LISTEN " DB_NOTIFY_USERS ";"
+			    " SELECT set_config('application_name',"
+			    " current_setting('application_name') ||"
+			    " ' listening', false)"));
 			continue;
 		}
 		while ((req = TAILQ_FIRST(&pool->queue)) != NULL) {
@@ -715,12 +770,20 @@ pool_fail_queue(struct db_pool *pool)
 	}
 }
 
-/* Requests that waited too long for a connection. */
+/*
+ * Requests that waited too long for a connection; and a listener quiet
+ * for a second is asked something, so the cache knows it is still there.
+ */
 static void
 pool_sweepcb(int fd, short event, void *arg)
 {
 	struct db_pool	*pool = arg;
 	struct db_req	*req, *next;
+	struct db_conn	*c = pool->listener;
+
+	if (c != NULL && c->state == CONN_READY && c->job == JOB_NONE &&
+	    cache_on() && ms_since(&pool->listen_seen) >= DB_LISTEN_PING)
+		pool_ping(pool, c);
 
 	for (req = TAILQ_FIRST(&pool->queue); req != NULL; req = next) {
 		next = TAILQ_NEXT(req, entry);
@@ -751,10 +814,16 @@ pool_livenesscb(int fd, short event, void *arg)
 		    c->last_used.tv_nsec < best->last_used.tv_nsec))
 			best = c;
 	}
-	if (best == NULL)
-		return;
-	best->job = JOB_PING;
-	conn_timer(best, CERTAOS_DB_TIMEOUT * 1000);
-	(void)pool_conn_sent(pool, best, PQsendQueryPrepared(best->pg,
+	if (best != NULL)
+		pool_ping(pool, best);
+}
+
+/* SELECT 1; no answer in time is a lost connection (conn_timercb). */
+static void
+pool_ping(struct db_pool *pool, struct db_conn *c)
+{
+	c->job = JOB_PING;
+	conn_timer(c, CERTAOS_DB_TIMEOUT * 1000);
+	(void)pool_conn_sent(pool, c, PQsendQueryPrepared(c->pg,
 	    ops_stmt(OP_PING)->name, 0, NULL, NULL, NULL, 0));
 }

@@ -45,7 +45,9 @@
 enum pend_state {
 	PEND_SIGNUP,		/* IMSG_DB_SIGNUP sent */
 	PEND_CRED,		/* IMSG_DB_CRED_GET sent */
-	PEND_SESSION		/* IMSG_DB_SESSION_NEW sent */
+	PEND_SESSION,		/* IMSG_DB_SESSION_NEW sent */
+	PEND_PWCRED,		/* change-password: IMSG_DB_SESSION_CRED */
+	PEND_PWSET		/* change-password: IMSG_DB_PW_SET */
 };
 
 /* A sign-up or sign-in waiting on db. */
@@ -59,6 +61,10 @@ struct pending {
 	uint32_t		 flags;
 	size_t			 pwlen;
 	unsigned char		 pw[CERTAOS_MAX_PASSWORD];
+	/* change-password: the new one, and the asking session's hash */
+	size_t			 newlen;
+	unsigned char		 newpw[CERTAOS_MAX_PASSWORD];
+	unsigned char		 th[SHA256_LEN];
 	char			 token[CERTAOS_TOKEN_LEN + 1];
 	char			 ip[CERTAOS_MAX_IP + 1];
 	char			 ua[CERTAOS_MAX_UA + 1];
@@ -97,6 +103,10 @@ static void	 pending_free(struct pending *);
 static struct pending *pending_find(uint32_t);
 static struct pending *pending_lookup(uint32_t, const char *);
 static void	 pending_timeout(int, short, void *);
+static void	 auth_rehash(struct imsgev *, const char *, const char *,
+		    const unsigned char *, size_t);
+static void	 auth_pw_cred(struct imsgev *, struct pending *, int32_t,
+		    const char *, const char *);
 
 /* Token primitives. */
 
@@ -602,10 +612,15 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 		explicit_bzero(enc, sizeof(enc));
 		return;
 	}
-	if (p->state != PEND_CRED)
+	if (p->state != PEND_CRED && p->state != PEND_PWCRED)
 		fatalx("%s: IMSG_DB_CRED for request %u in state %d",
 		    __func__, p->id, p->state);
 	evtimer_del(&p->timer);
+	if (p->state == PEND_PWCRED) {
+		auth_pw_cred(db, p, status, uid, enc);
+		explicit_bzero(enc, sizeof(enc));
+		return;
+	}
 
 	if (status == -1) {
 		explicit_bzero(enc, sizeof(enc));
@@ -615,12 +630,15 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 	}
 	r = -1;
 	if (status == 1 && (r = pw_verify(enc, p->pw, p->pwlen)) == -1)
-		log_debug("%s: user %s: stored hash is not argon2id",
+		log_debug("%s: user %s: stored hash is of no known kind",
 		    __func__, uid);
 	if (r == -1)
 		(void)pw_verify(as.dummy, p->pw, p->pwlen);
 	else
 		match = (r == 1);
+	/* an imported scrypt hash or an older cost: argon2id from now on */
+	if (match && !pw_is_current(enc, &as.ap))
+		auth_rehash(db, uid, enc, p->pw, p->pwlen);
 	explicit_bzero(enc, sizeof(enc));
 	explicit_bzero(p->pw, sizeof(p->pw));
 	p->pwlen = 0;
@@ -671,7 +689,8 @@ auth_db_reply(struct imsgev *iev, struct imsg *imsg)
 	if ((p = pending_lookup(imsg_get_id(imsg), "IMSG_DB_AUTH_REPLY")) ==
 	    NULL)
 		return;
-	if (p->state != PEND_SIGNUP && p->state != PEND_SESSION)
+	if (p->state != PEND_SIGNUP && p->state != PEND_SESSION &&
+	    p->state != PEND_PWSET)
 		fatalx("%s: IMSG_DB_AUTH_REPLY for request %u in state %d",
 		    __func__, p->id, p->state);
 
@@ -708,7 +727,7 @@ auth_session(struct imsgev *iev, struct imsg *imsg)
 	r = mread_end(&mr);
 	auth_wipe_imsg(imsg);
 	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0 ||
-	    op < AUTH_OP_GET || op >= AUTH_OP_MAX) {
+	    (op != AUTH_OP_GET && op != AUTH_OP_DELETE)) {
 		explicit_bzero(presented, sizeof(presented));
 		fatalx("%s: bad IMSG_KEYS_SESSION from %s", __func__,
 		    iev->name);
@@ -736,4 +755,282 @@ auth_session(struct imsgev *iev, struct imsg *imsg)
 	mbuf_bytes(&amb, th, sizeof(th));
 	auth_send(db, IMSG_DB_SESSION_GET, id);
 	explicit_bzero(th, sizeof(th));
+}
+
+/*
+ * IMSG_KEYS_SESSION_OP: u32 flags, u32 op, str presented, str target.
+ * list-sessions and the revokes: the asking token is checked and hashed
+ * as for get-session; a revoke's target is either a token (raw or
+ * signed: hashed) or a handle list-sessions gave out (a session id,
+ * passed as is).  db answers web directly.
+ */
+void
+auth_session_op(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct imsgev	*db;
+	uint32_t	 flags, op, id = imsg_get_id(imsg);
+	int		 r, have_target = 0;
+	unsigned char	 th[SHA256_LEN], tth[SHA256_LEN];
+	char		 presented[CERTAOS_MAX_CTOKEN + 1];
+	char		 target[CERTAOS_MAX_CTOKEN + 1];
+	char		 tok[CERTAOS_TOKEN_LEN + 1];
+	const char	*handle = "";
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	op = mread_u32(&mr);
+	mread_str(&mr, presented, sizeof(presented));
+	mread_str(&mr, target, sizeof(target));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0 ||
+	    op < AUTH_OP_LIST || op >= AUTH_OP_MAX ||
+	    (op != AUTH_OP_REVOKE && target[0] != '\0')) {
+		explicit_bzero(presented, sizeof(presented));
+		explicit_bzero(target, sizeof(target));
+		fatalx("%s: bad IMSG_KEYS_SESSION_OP from %s", __func__,
+		    iev->name);
+	}
+
+	if (!as.configured || (db = auth_db()) == NULL) {
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		goto done;
+	}
+	if (token_verify(&as.mac, presented, strlen(presented), flags,
+	    tok) == -1) {
+		log_debug("%s: malformed or badly signed token from %s",
+		    __func__, iev->name);
+		auth_reply(iev, id, AUTH_BAD_TOKEN, NULL, NULL);
+		goto done;
+	}
+	token_hash(tok, th);
+	if (op == AUTH_OP_REVOKE) {
+		if (token_verify(&as.mac, target, strlen(target), 0,
+		    tok) == 0) {
+			token_hash(tok, tth);
+			have_target = 1;
+		}
+		if (strlen(target) <= CERTAOS_MAX_ID)
+			handle = target;
+	}
+
+	mbuf_init(&amb);
+	mbuf_u32(&amb, (uint32_t)iev->instance);
+	mbuf_u32(&amb, op);
+	mbuf_bytes(&amb, th, sizeof(th));
+	mbuf_bytes(&amb, tth, have_target ? sizeof(tth) : 0);
+	mbuf_str(&amb, handle);
+	auth_send(db, IMSG_DB_SESSION_OP, id);
+ done:
+	explicit_bzero(th, sizeof(th));
+	explicit_bzero(tth, sizeof(tth));
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(presented, sizeof(presented));
+	explicit_bzero(target, sizeof(target));
+}
+
+/*
+ * A password verified against an old kind of hash: replace it, in the
+ * database only if nobody changed it meanwhile.  Best effort: a failure
+ * leaves the old hash, which still verifies.
+ */
+static void
+auth_rehash(struct imsgev *db, const char *uid, const char *old,
+    const unsigned char *pw, size_t pwlen)
+{
+	char	 enc[CERTAOS_MAX_PWHASH];
+
+	if (pw_hash(&as.ap, pw, pwlen, enc, sizeof(enc)) == -1) {
+		log_warnx("%s: argon2id failed", __func__);
+		return;
+	}
+	mbuf_init(&amb);
+	mbuf_str(&amb, uid);
+	mbuf_str(&amb, old);
+	mbuf_str(&amb, enc);
+	auth_send(db, IMSG_DB_PW_REHASH, 0);
+	explicit_bzero(enc, sizeof(enc));
+	log_debug("%s: user %s: password rehashed to argon2id", __func__,
+	    uid);
+}
+
+/*
+ * IMSG_KEYS_PW_CHANGE: u32 flags, str presented, bytes current, bytes
+ * new, str ip, str ua.  The session's user and hash come first
+ * (IMSG_DB_SESSION_CRED), then the new hash goes to db (IMSG_DB_PW_SET).
+ */
+void
+auth_pw_change(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct pending	*p = NULL;
+	struct imsgev	*db;
+	uint32_t	 flags, id = imsg_get_id(imsg);
+	size_t		 curlen, newlen;
+	int		 r;
+	char		 presented[CERTAOS_MAX_CTOKEN + 1];
+	char		 tok[CERTAOS_TOKEN_LEN + 1];
+	char		 ip[CERTAOS_MAX_IP + 1], ua[CERTAOS_MAX_UA + 1];
+	unsigned char	 cur[CERTAOS_MAX_PASSWORD], npw[CERTAOS_MAX_PASSWORD];
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	mread_str(&mr, presented, sizeof(presented));
+	curlen = mread_bytes(&mr, cur, sizeof(cur));
+	newlen = mread_bytes(&mr, npw, sizeof(npw));
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~(AUTH_F_SIGNED | AUTH_F_REVOKE)) != 0) {
+		explicit_bzero(cur, sizeof(cur));
+		explicit_bzero(npw, sizeof(npw));
+		explicit_bzero(presented, sizeof(presented));
+		fatalx("%s: bad IMSG_KEYS_PW_CHANGE from %s", __func__,
+		    iev->name);
+	}
+	if (!as.configured || (db = auth_db()) == NULL ||
+	    (p = pending_new(iev, id, flags)) == NULL) {
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		goto done;
+	}
+	if (token_verify(&as.mac, presented, strlen(presented),
+	    flags & AUTH_F_SIGNED, tok) == -1) {
+		auth_reply(iev, id, AUTH_BAD_TOKEN, NULL, NULL);
+		pending_free(p);
+		goto done;
+	}
+	token_hash(tok, p->th);
+	(void)strlcpy(p->token, tok, sizeof(p->token));
+	memcpy(p->pw, cur, curlen);
+	p->pwlen = curlen;
+	memcpy(p->newpw, npw, newlen);
+	p->newlen = newlen;
+	(void)strlcpy(p->ip, ip, sizeof(p->ip));
+	(void)strlcpy(p->ua, ua, sizeof(p->ua));
+	p->state = PEND_PWCRED;
+
+	mbuf_init(&amb);
+	mbuf_bytes(&amb, p->th, sizeof(p->th));
+	auth_send(db, IMSG_DB_SESSION_CRED, p->id);
+	pending_arm(p);
+ done:
+	explicit_bzero(cur, sizeof(cur));
+	explicit_bzero(npw, sizeof(npw));
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(presented, sizeof(presented));
+}
+
+/* change-password, the session's credential in hand */
+static void
+auth_pw_cred(struct imsgev *db, struct pending *p, int32_t status,
+    const char *uid, const char *enc)
+{
+	char		 nenc[CERTAOS_MAX_PWHASH];
+	unsigned char	 nth[SHA256_LEN];
+	int		 r = -1, revoke = (p->flags & AUTH_F_REVOKE) != 0;
+
+	if (status == -1) {
+		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	if (uid[0] == '\0') {
+		auth_reply(p->web, p->webid, AUTH_NO_SESSION, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	if (status == 1)
+		r = pw_verify(enc, p->pw, p->pwlen);
+	else
+		(void)pw_verify(as.dummy, p->pw, p->pwlen);
+	explicit_bzero(p->pw, sizeof(p->pw));
+	p->pwlen = 0;
+	if (r != 1) {
+		auth_reply(p->web, p->webid, AUTH_BAD_PASSWORD, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	r = pw_hash(&as.ap, p->newpw, p->newlen, nenc, sizeof(nenc));
+	explicit_bzero(p->newpw, sizeof(p->newpw));
+	p->newlen = 0;
+	if (r == -1 || (revoke && token_make(p->token) == -1)) {
+		log_warnx("%s: argon2id or RAND_bytes failed", __func__);
+		explicit_bzero(nenc, sizeof(nenc));
+		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	if (revoke)
+		token_hash(p->token, nth);
+	p->state = PEND_PWSET;
+
+	mbuf_init(&amb);
+	mbuf_bytes(&amb, p->th, sizeof(p->th));
+	mbuf_str(&amb, uid);
+	mbuf_str(&amb, nenc);
+	mbuf_u32(&amb, revoke);
+	mbuf_bytes(&amb, nth, revoke ? sizeof(nth) : 0);
+	mbuf_u64(&amb, auth_expires(0));
+	mbuf_str(&amb, p->ip);
+	mbuf_str(&amb, p->ua);
+	auth_send(db, IMSG_DB_PW_SET, p->id);
+	pending_arm(p);
+	explicit_bzero(nenc, sizeof(nenc));
+	explicit_bzero(nth, sizeof(nth));
+}
+
+/*
+ * IMSG_KEYS_USER_UPDATE: u32 flags, str presented, u32 mask, str name,
+ * str image (nullable).  As a session lookup: db answers web.
+ */
+void
+auth_user_update(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct imsgev	*db;
+	uint32_t	 flags, mask, id = imsg_get_id(imsg);
+	int		 r, has_image;
+	unsigned char	 th[SHA256_LEN];
+	char		 presented[CERTAOS_MAX_CTOKEN + 1];
+	char		 tok[CERTAOS_TOKEN_LEN + 1];
+	static char	 name[CERTAOS_MAX_NAME + 1];
+	static char	 image[CERTAOS_MAX_IMAGE + 1];
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	mread_str(&mr, presented, sizeof(presented));
+	mask = mread_u32(&mr);
+	mread_str(&mr, name, sizeof(name));
+	has_image = mread_nstr(&mr, image, sizeof(image));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~AUTH_F_SIGNED) != 0 || mask == 0 ||
+	    (mask & ~(USER_F_NAME | USER_F_IMAGE)) != 0) {
+		explicit_bzero(presented, sizeof(presented));
+		fatalx("%s: bad IMSG_KEYS_USER_UPDATE from %s", __func__,
+		    iev->name);
+	}
+	if (!as.configured || (db = auth_db()) == NULL) {
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		goto done;
+	}
+	if (token_verify(&as.mac, presented, strlen(presented), flags,
+	    tok) == -1) {
+		auth_reply(iev, id, AUTH_BAD_TOKEN, NULL, NULL);
+		goto done;
+	}
+	token_hash(tok, th);
+	mbuf_init(&amb);
+	mbuf_u32(&amb, (uint32_t)iev->instance);
+	mbuf_bytes(&amb, th, sizeof(th));
+	mbuf_u32(&amb, mask);
+	mbuf_str(&amb, name);
+	mbuf_nstr(&amb, has_image, image);
+	auth_send(db, IMSG_DB_USER_UPDATE, id);
+	explicit_bzero(th, sizeof(th));
+ done:
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(presented, sizeof(presented));
 }

@@ -584,6 +584,15 @@ keys_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYS_SESSION:
 		auth_session(iev, imsg);
 		break;
+	case IMSG_KEYS_SESSION_OP:
+		auth_session_op(iev, imsg);
+		break;
+	case IMSG_KEYS_PW_CHANGE:
+		auth_pw_change(iev, imsg);
+		break;
+	case IMSG_KEYS_USER_UPDATE:
+		auth_user_update(iev, imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event.h>
 
@@ -35,6 +36,9 @@
 #include "http.h"
 
 #define AUTH_CT_JSON	"application/json"
+/* list-sessions and the revokes: a session needed, 401 without */
+#define AUTH_ROUTE_MANAGE(r)	((r) >= ROUTE_LIST_SESSIONS && \
+				    (r) <= ROUTE_UPDATE_USER)
 #define AUTH_NOSTORE	"Cache-Control: no-store\r\n"
 
 struct authreq {
@@ -45,6 +49,8 @@ struct authreq {
 	int			 from_cookie;	/* the token came in a cookie */
 	int			 shortlived;	/* rememberMe: false */
 	int			 has_url;	/* sign-in: callbackURL given */
+	int			 revoke;	/* change-password: new session */
+	struct json_out		*list;		/* list-sessions, as rows come */
 	char			 url[CERTAOS_MAX_IMAGE + 1];
 	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
 };
@@ -73,6 +79,10 @@ static void		 auth_session(struct http_conn *, int);
 static void		 auth_cookie_set(char *, size_t, const char *, int);
 static void		 auth_cookie_clear(char *, size_t);
 static void		 auth_respond_null(struct authreq *, int);
+static void		 auth_unauthorized(struct http_conn *);
+static void		 auth_manage_done(struct authreq *, int);
+static void		 auth_jwt_sign(struct authreq *, const struct auth_rec *);
+static void		 auth_manage(struct http_conn *, const char *, size_t);
 static void		 auth_signed_out(struct http_conn *);
 static void		 auth_body_error(struct http_conn *, const char *);
 static struct imsgev	*auth_keys_peer(struct http_conn *);
@@ -194,6 +204,8 @@ authreq_free(struct authreq *ar)
 	RB_REMOVE(authreq_tree, &pending, ar);
 	if (ar->c != NULL)
 		ar->c->wait_arg = NULL;
+	if (ar->list != NULL)
+		jout_free(ar->list);
 	explicit_bzero(ar, sizeof(*ar));
 	free(ar);
 }
@@ -351,6 +363,9 @@ auth_respond_status(struct authreq *ar, int status)
 		auth_fail(ar->c, 403, "BANNED_USER",
 		    "You have been banned from this application");
 		break;
+	case AUTH_BAD_PASSWORD:
+		auth_fail(ar->c, 400, "INVALID_PASSWORD", "Invalid password");
+		break;
 	default:
 		auth_fail(ar->c, 401, "UNAUTHORIZED", "Unauthorized");
 		break;
@@ -393,12 +408,26 @@ auth_keys_answer(struct imsg *imsg)
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		goto done;
 
+	if (AUTH_ROUTE_MANAGE(ar->route) || ar->route == ROUTE_TOKEN) {
+		if (status == AUTH_UNAVAILABLE)
+			auth_respond_status(ar, status);
+		else
+			auth_unauthorized(ar->c);
+		authreq_free(ar);
+		goto done;
+	}
 	if (ar->route == ROUTE_GET_SESSION || ar->route == ROUTE_SIGN_OUT) {
 		/* keys refused the token: there is no such session */
 		if (ar->route == ROUTE_GET_SESSION)
 			auth_respond_null(ar, 0);
 		else
 			auth_signed_out(ar->c);
+		authreq_free(ar);
+		goto done;
+	}
+	if (ar->route == ROUTE_CHANGE_PASSWORD && (status == AUTH_NO_SESSION ||
+	    status == AUTH_BAD_TOKEN)) {
+		auth_unauthorized(ar->c);
 		authreq_free(ar);
 		goto done;
 	}
@@ -419,7 +448,10 @@ auth_keys_answer(struct imsg *imsg)
 		jout_bool(j, ar->has_url && ar->url[0] != '\0');
 	}
 	jout_key(j, "token");
-	jout_strn(j, stoken, CERTAOS_TOKEN_LEN);
+	if (ar->route == ROUTE_CHANGE_PASSWORD && !ar->revoke)
+		jout_null(j);
+	else
+		jout_strn(j, stoken, CERTAOS_TOKEN_LEN);
 	if (ar->route == ROUTE_SIGN_IN && ar->has_url) {
 		jout_key(j, "url");
 		jout_str(j, ar->url);
@@ -430,9 +462,12 @@ auth_keys_answer(struct imsg *imsg)
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
 	auth_cookie_set(cookie, sizeof(cookie), stoken, ar->shortlived);
-	(void)snprintf(hdr, sizeof(hdr), "%sset-auth-token: %s\r\n"
-	    "Access-Control-Expose-Headers: set-auth-token\r\n" AUTH_NOSTORE,
-	    cookie, stoken);
+	if (ar->route == ROUTE_CHANGE_PASSWORD && !ar->revoke)
+		(void)strlcpy(hdr, AUTH_NOSTORE, sizeof(hdr));
+	else
+		(void)snprintf(hdr, sizeof(hdr), "%sset-auth-token: %s\r\n"
+		    "Access-Control-Expose-Headers: set-auth-token\r\n"
+		    AUTH_NOSTORE, cookie, stoken);
 	http_respond(ar->c, 200, AUTH_CT_JSON, hdr, b, len);
 	jout_free(j);
 	authreq_free(ar);
@@ -440,6 +475,165 @@ auth_keys_answer(struct imsg *imsg)
 	explicit_bzero(stoken, sizeof(stoken));
 	explicit_bzero(hdr, sizeof(hdr));
 	explicit_bzero(cookie, sizeof(cookie));
+}
+
+static void
+auth_unauthorized(struct http_conn *c)
+{
+	auth_fail(c, 401, "UNAUTHORIZED", "Unauthorized");
+}
+
+/*
+ * IMSG_DB_SESSION_ROW: one of the user's sessions, for list-sessions.
+ * The asking session shows its token; the others a handle (their id)
+ * that revoke-session takes: their tokens exist only as hashes.
+ */
+void
+auth_db_row(struct imsg *imsg)
+{
+	static struct auth_session	 s;
+	struct mread			 mr;
+	struct authreq			*ar;
+	uint32_t			 current;
+
+	mread_init(&mr, imsg);
+	if (authrec_read_session(&mr, &s) == -1)
+		fatalx("%s: bad IMSG_DB_SESSION_ROW", __func__);
+	current = mread_u32(&mr);
+	if (mread_end(&mr) == -1 || current > 1)
+		fatalx("%s: bad IMSG_DB_SESSION_ROW", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		return;
+	if (ar->route != ROUTE_LIST_SESSIONS)
+		fatalx("%s: a row for a request that lists nothing", __func__);
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
+	}
+	authrec_json_session(ar->list, &s, current ? ar->token : s.id);
+}
+
+/* The end of list-sessions or of a revoke. */
+static void
+auth_manage_done(struct authreq *ar, int status)
+{
+	const char	*b;
+	size_t		 len;
+
+	if (status == AUTH_UNAVAILABLE) {
+		auth_respond_status(ar, status);
+		return;
+	}
+	if (status != AUTH_OK) {
+		auth_unauthorized(ar->c);
+		return;
+	}
+	if (ar->route != ROUTE_LIST_SESSIONS) {
+		/* revokes and update-user */
+		http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+		    "{\"status\":true}", 15);
+		return;
+	}
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
+	}
+	jout_arr_close(ar->list);
+	if ((b = jout_buf(ar->list, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+}
+
+/*
+ * /token: a JWT of the session's user, as Better Auth's jwt plugin makes
+ * it (the user's members, sub, iat, exp 15 minutes on, iss and aud the
+ * issuer's origin), signed RS256 by keys with its current key.
+ */
+#define AUTH_JWT_LIFETIME	900
+
+static void
+auth_jwt_sign(struct authreq *ar, const struct auth_rec *rec)
+{
+	struct json_out	*j;
+	struct imsgev	*iev;
+	const char	*b;
+	size_t		 len;
+	time_t		 now = time(NULL);
+
+	if ((iev = auth_keys_peer(ar->c)) == NULL) {
+		authreq_free(ar);
+		return;
+	}
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	jout_obj_open(j);
+	jout_key(j, "iat");
+	jout_int(j, (long long)now);
+	authrec_json_user_members(j, &rec->u);
+	jout_key(j, "sub");
+	jout_str(j, rec->u.id);
+	jout_key(j, "exp");
+	jout_int(j, (long long)now + AUTH_JWT_LIFETIME);
+	jout_key(j, "iss");
+	jout_str(j, ac.origins[0]);
+	jout_key(j, "aud");
+	jout_str(j, ac.origins[0]);
+	jout_obj_close(j);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	mbuf_init(&auth_mb);
+	mbuf_str(&auth_mb, "RS256");
+	mbuf_str(&auth_mb, "");
+	mbuf_bytes(&auth_mb, b, len);
+	jout_free(j);
+	auth_keys_send(iev, IMSG_KEYS_SIGN, ar->id);
+}
+
+void
+auth_keys_signed(struct imsg *imsg)
+{
+	static char	 jws[MAX_IMSGSIZE];
+	struct mread	 mr;
+	struct authreq	*ar;
+	struct json_out	*j;
+	const char	*b;
+	size_t		 len;
+
+	mread_init(&mr, imsg);
+	(void)mread_str(&mr, jws, sizeof(jws));
+	if (mread_end(&mr) == -1 || jws[0] == '\0')
+		fatalx("%s: bad IMSG_KEYS_SIGNED", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		return;
+	if (ar->route != ROUTE_TOKEN)
+		fatalx("%s: a signature nobody asked for", __func__);
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	jout_obj_open(j);
+	jout_key(j, "token");
+	jout_str(j, jws);
+	jout_obj_close(j);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	jout_free(j);
+	authreq_free(ar);
+}
+
+int
+auth_keys_error(struct imsg *imsg, const char *why)
+{
+	struct authreq	*ar, key;
+
+	key.id = imsg_get_id(imsg);
+	if ((ar = RB_FIND(authreq_tree, &pending, &key)) == NULL)
+		return (0);
+	auth_fail(ar->c, 503, "SERVICE_UNAVAILABLE",
+	    "The service is unavailable, try again later");
+	authreq_free(ar);
+	return (1);
 }
 
 /* IMSG_DB_SESSION_INFO: a looked-up or deleted session. */
@@ -463,6 +657,11 @@ auth_db_answer(struct imsg *imsg)
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		return;
 
+	if (AUTH_ROUTE_MANAGE(ar->route)) {
+		auth_manage_done(ar, status);
+		authreq_free(ar);
+		return;
+	}
 	if (ar->route == ROUTE_SIGN_OUT) {
 		if (status == AUTH_UNAVAILABLE)
 			auth_respond_status(ar, status);
@@ -476,9 +675,18 @@ auth_db_answer(struct imsg *imsg)
 		authreq_free(ar);
 		return;
 	}
+	if (status != AUTH_OK && ar->route == ROUTE_TOKEN) {
+		auth_unauthorized(ar->c);
+		authreq_free(ar);
+		return;
+	}
 	if (status != AUTH_OK) {
 		auth_respond_null(ar, 1);
 		authreq_free(ar);
+		return;
+	}
+	if (ar->route == ROUTE_TOKEN) {
+		auth_jwt_sign(ar, &rec);
 		return;
 	}
 	if ((j = jout_new()) == NULL)
@@ -864,7 +1072,9 @@ auth_session(struct http_conn *c, int op)
 	if (op == AUTH_OP_DELETE && auth_origin_ok(c) == -1)
 		return;
 	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
-		if (op == AUTH_OP_GET)
+		if (c->route == ROUTE_TOKEN)
+			auth_unauthorized(c);
+		else if (op == AUTH_OP_GET)
 			http_respond(c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
 			    "null", 4);
 		else
@@ -885,6 +1095,182 @@ auth_session(struct http_conn *c, int op)
 	explicit_bzero(tok, sizeof(tok));
 }
 
+/* list-sessions, revoke-session, revoke-sessions, revoke-other-sessions */
+static void
+auth_manage(struct http_conn *c, const char *body, size_t len)
+{
+	static char	 target[CERTAOS_MAX_CTOKEN + 1];
+	struct jfield	 f[] = {
+		{ "token", JT_STRING, 1, target, sizeof(target), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	uint32_t	 op;
+	int		 cookie;
+
+	target[0] = '\0';
+	if (c->route != ROUTE_LIST_SESSIONS && auth_origin_ok(c) == -1)
+		return;
+	switch (c->route) {
+	case ROUTE_LIST_SESSIONS:
+		op = AUTH_OP_LIST;
+		break;
+	case ROUTE_REVOKE_SESSION:
+		op = AUTH_OP_REVOKE;
+		if (auth_json_body(c) == -1)
+			return;
+		if (json_parse_fields(body, len, f, nitems(f), err,
+		    sizeof(err)) == -1) {
+			auth_body_error(c, err);
+			return;
+		}
+		break;
+	case ROUTE_REVOKE_SESSIONS:
+		op = AUTH_OP_REVOKE_ALL;
+		break;
+	default:
+		op = AUTH_OP_REVOKE_OTHERS;
+		break;
+	}
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	(void)strlcpy(ar->token, tok, sizeof(ar->token));
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_u32(&auth_mb, op);
+	mbuf_str(&auth_mb, tok);
+	mbuf_str(&auth_mb, target);
+	auth_keys_send(iev, IMSG_KEYS_SESSION_OP, ar->id);
+ done:
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(target, sizeof(target));
+}
+
+/* update-user {name?, image?}: the email changes elsewhere */
+static void
+auth_update_user(struct http_conn *c, const char *body, size_t len)
+{
+	static char	 name[CERTAOS_MAX_NAME + 1];
+	static char	 image[CERTAOS_MAX_IMAGE + 1];
+	static char	 email[CERTAOS_MAX_EMAIL + 1];
+	struct jfield	 f[] = {
+		{ "name", JT_STRING, 0, name, sizeof(name), 0 },
+		{ "image", JT_NSTRING, 0, image, sizeof(image), 0 },
+		{ "email", JT_ANY, 0, email, sizeof(email), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	uint32_t	 mask = 0;
+	int		 cookie;
+
+	name[0] = image[0] = '\0';
+	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+		return;
+	if (json_parse_fields(body, len, f, nitems(f), err,
+	    sizeof(err)) == -1) {
+		auth_body_error(c, err);
+		return;
+	}
+	if (f[2].present) {
+		auth_fail(c, 400, "EMAIL_CAN_NOT_BE_UPDATED",
+		    "Email can not be updated");
+		return;
+	}
+	if (f[0].present)
+		mask |= USER_F_NAME;
+	if (f[1].present)
+		mask |= USER_F_IMAGE;
+	if (mask == 0) {
+		auth_fail(c, 400, "NO_FIELDS_TO_UPDATE",
+		    "No fields to update");
+		return;
+	}
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_str(&auth_mb, tok);
+	mbuf_u32(&auth_mb, mask);
+	mbuf_str(&auth_mb, name);
+	mbuf_nstr(&auth_mb, f[1].present == 1, image);
+	auth_keys_send(iev, IMSG_KEYS_USER_UPDATE, ar->id);
+ done:
+	explicit_bzero(tok, sizeof(tok));
+}
+
+/* change-password {currentPassword, newPassword, revokeOtherSessions?} */
+static void
+auth_change_password(struct http_conn *c, const char *body, size_t len)
+{
+	char		 cur[CERTAOS_MAX_PASSWORD * 4 + 1];
+	char		 npw[CERTAOS_MAX_PASSWORD * 4 + 1];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	int		 revoke = 0, cookie;
+	struct jfield	 f[] = {
+		{ "currentPassword", JT_STRING, 1, cur, sizeof(cur), 0 },
+		{ "newPassword", JT_STRING, 1, npw, sizeof(npw), 0 },
+		{ "revokeOtherSessions", JT_BOOL, 0, &revoke, sizeof(revoke),
+		    0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+
+	tok[0] = '\0';
+	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+		return;
+	if (json_parse_fields(body, len, f, nitems(f), err,
+	    sizeof(err)) == -1) {
+		auth_body_error(c, err);
+		goto done;
+	}
+	if (utf8_len(npw) < ac.pw_min) {
+		auth_fail(c, 400, "PASSWORD_TOO_SHORT", "Password too short");
+		goto done;
+	}
+	if (utf8_len(npw) > ac.pw_max || strlen(npw) > CERTAOS_MAX_PASSWORD) {
+		auth_fail(c, 400, "PASSWORD_TOO_LONG", "Password too long");
+		goto done;
+	}
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	/* no stored password can be longer: wrong, without hashing */
+	if (strlen(cur) > CERTAOS_MAX_PASSWORD) {
+		auth_fail(c, 400, "INVALID_PASSWORD", "Invalid password");
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	ar->revoke = revoke;
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, (cookie ? AUTH_F_SIGNED : 0) |
+	    (revoke ? AUTH_F_REVOKE : 0));
+	mbuf_str(&auth_mb, tok);
+	mbuf_bytes(&auth_mb, cur, strlen(cur));
+	mbuf_bytes(&auth_mb, npw, strlen(npw));
+	mbuf_str(&auth_mb, c->peer);
+	mbuf_str(&auth_mb, c->req.ua);
+	auth_keys_send(iev, IMSG_KEYS_PW_CHANGE, ar->id);
+ done:
+	explicit_bzero(cur, sizeof(cur));
+	explicit_bzero(npw, sizeof(npw));
+	explicit_bzero(tok, sizeof(tok));
+}
+
 void
 auth_dispatch(struct http_conn *c, const char *body, size_t len)
 {
@@ -896,6 +1282,7 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 		auth_signin(c, body, len);
 		break;
 	case ROUTE_GET_SESSION:
+	case ROUTE_TOKEN:
 		auth_session(c, AUTH_OP_GET);
 		break;
 	case ROUTE_SIGN_OUT:
@@ -904,6 +1291,18 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 	case ROUTE_OK:
 		http_respond(c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
 		    "{\"ok\":true}", 11);
+		break;
+	case ROUTE_LIST_SESSIONS:
+	case ROUTE_REVOKE_SESSION:
+	case ROUTE_REVOKE_SESSIONS:
+	case ROUTE_REVOKE_OTHERS:
+		auth_manage(c, body, len);
+		break;
+	case ROUTE_UPDATE_USER:
+		auth_update_user(c, body, len);
+		break;
+	case ROUTE_CHANGE_PASSWORD:
+		auth_change_password(c, body, len);
 		break;
 	default:
 		http_error(c, 404, NULL);

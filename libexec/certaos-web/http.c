@@ -70,6 +70,7 @@
 #include "log.h"
 #include "proc.h"
 #include "http.h"
+#include "ratelimit.h"
 
 struct http_limits http_limits = {
 	CERTAOS_MAX_HEADER_DEF,
@@ -1186,12 +1187,15 @@ conn_body(struct http_conn *c)
 static void
 conn_dispatch(struct http_conn *c, const char *body, size_t len)
 {
-	static const char err405[] = "{\"code\":\"METHOD_NOT_ALLOWED\","
-	    "\"message\":\"Method not allowed\"}";
+	static const char err405[] = "{\"message\":\"Method not allowed\","
+	    "\"code\":\"METHOD_NOT_ALLOWED\"}";
 	const char	*allow;
 	char		 hdr[64];
 
 	c->nreq++;
+	/* before routing, as Better Auth: unknown paths count too */
+	if (ratelimit_check(c))
+		return;
 	if (c->route == ROUTE_NONE) {
 		http_error(c, 404, NULL);
 		return;
@@ -1204,6 +1208,23 @@ conn_dispatch(struct http_conn *c, const char *body, size_t len)
 	}
 	c->state = HTTP_S_WAIT;		/* until the handler answers */
 	route_dispatch(c, body, len);
+}
+
+/*
+ * X-Forwarded-For is believed only from a trusted proxy, and only its
+ * last hop, the one that proxy added; a hop that is not an address
+ * leaves the proxy's own.
+ */
+const char *
+http_client_ip(struct http_conn *c)
+{
+	struct in6_addr	 in6;
+
+	if (c->req.xff_state == HTTP_F_OK && ratelimit_trusted(c->peer) &&
+	    (inet_pton(AF_INET, c->req.xff, &in6) == 1 ||
+	    inet_pton(AF_INET6, c->req.xff, &in6) == 1))
+		return (c->req.xff);
+	return (c->peer);
 }
 
 void
@@ -1380,10 +1401,13 @@ http_error(struct http_conn *c, int status, const char *message)
 			break;
 		}
 	}
-	/* Codes and messages are our own constants: no escaping needed. */
+	/*
+	 * Codes and messages are our own constants: no escaping needed.
+	 * The message first, as Better Auth writes them.
+	 */
 	n = snprintf(body, sizeof(body),
-	    "{\"code\":\"%s\",\"message\":\"%s\"}",
-	    http_errcode(status), message);
+	    "{\"message\":\"%s\",\"code\":\"%s\"}",
+	    message, http_errcode(status));
 	if (n < 0 || (size_t)n >= sizeof(body))
 		fatalx("%s: error body too long", __func__);
 	http_respond(c, status, "application/json", NULL, body, n);

@@ -193,6 +193,7 @@ int	 http_nconns(void);
 void	 http_respond(struct http_conn *, int, const char *, const char *,
 	    const void *, size_t);
 void	 http_error(struct http_conn *, int, const char *);
+const char *http_client_ip(struct http_conn *);	/* peer, or XFF from a proxy */
 /* the handler answers later; cb runs if no answer within secs (0: none) */
 void	 http_wait(struct http_conn *, int, http_wait_cb);
 
@@ -208,6 +209,13 @@ enum route_id {
 	ROUTE_GET_SESSION,
 	ROUTE_SIGN_OUT,
 	ROUTE_OK,
+	ROUTE_LIST_SESSIONS,
+	ROUTE_REVOKE_SESSION,
+	ROUTE_REVOKE_SESSIONS,
+	ROUTE_REVOKE_OTHERS,
+	ROUTE_UPDATE_USER,
+	ROUTE_CHANGE_PASSWORD,
+	ROUTE_TOKEN,
 	ROUTE_MAX
 };
 
@@ -234,5 +242,9 @@ void	 auth_dispatch(struct http_conn *, const char *, size_t);
 void	 auth_cancel(struct http_conn *);
 void	 auth_keys_answer(struct imsg *);
 void	 auth_db_answer(struct imsg *);
+void	 auth_db_row(struct imsg *);
+void	 auth_keys_signed(struct imsg *);
+/* 1 if a keys error was for a pending auth request (and answered) */
+int	 auth_keys_error(struct imsg *, const char *);
 
 #endif

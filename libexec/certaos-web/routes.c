@@ -77,6 +77,13 @@ static const struct {
 	{ "/get-session",	ROUTE_GET_SESSION,	HTTP_M_GET },
 	{ "/sign-out",		ROUTE_SIGN_OUT,		HTTP_M_POST },
 	{ "/ok",		ROUTE_OK,		HTTP_M_GET },
+	{ "/list-sessions",	ROUTE_LIST_SESSIONS,	HTTP_M_GET },
+	{ "/revoke-session",	ROUTE_REVOKE_SESSION,	HTTP_M_POST },
+	{ "/revoke-sessions",	ROUTE_REVOKE_SESSIONS,	HTTP_M_POST },
+	{ "/revoke-other-sessions", ROUTE_REVOKE_OTHERS,	HTTP_M_POST },
+	{ "/update-user",	ROUTE_UPDATE_USER,	HTTP_M_POST },
+	{ "/change-password",	ROUTE_CHANGE_PASSWORD,	HTTP_M_POST },
+	{ "/token",		ROUTE_TOKEN,		HTTP_M_GET },
 };
 static char	*oidc_doc;
 static size_t	 oidc_len;
@@ -525,6 +532,8 @@ routes_keys_error(struct imsg *imsg)
 	if (mread_end(&mr) == -1)
 		fatalx("%s: bad IMSG_KEYS_ERROR", __func__);
 	log_warnx("keys: %s", str_escape(why, esc, sizeof(esc)));
+	if (auth_keys_error(imsg, why))
+		return;
 	/* Only JWKS_GET is asked without a waiting client. */
 	if (jwks_fetching) {
 		jwks_fetching = 0;

@@ -3,7 +3,8 @@
  * secret but the TLS keys of its listeners; it asks the db and keys
  * processes for everything else, over imsg.
  *
- * From the parent: IMSG_CFG_WEB, IMSG_CFG_LISTENER (+ the listening fd
+ * From the parent: IMSG_CFG_WEB, IMSG_CFG_RATELIMIT (+ the shared table
+ * of counters the first time), IMSG_CFG_LISTENER (+ the listening fd
  * the first time an id is sent), IMSG_CFG_TLS_CERT / _KEY chunks
  * (peerid = listener id), then IMSG_CFG_DONE, answered with
  * IMSG_CFG_ACK once the configuration is in use; IMSG_CTL_START starts
@@ -26,12 +27,14 @@
 #include "log.h"
 #include "proc.h"
 #include "http.h"
+#include "ratelimit.h"
 
 static void	 web_dispatch_parent(struct imsgev *, struct imsg *);
 static void	 web_dispatch_db(struct imsgev *, struct imsg *);
 static void	 web_dispatch_keys(struct imsgev *, struct imsg *);
 static void	 web_peer_up(struct imsgev *);
 static void	 web_cfg(struct imsg *);
+static void	 web_ratelimit(struct imsg *);
 static void	 web_listener(struct imsg *);
 static void	 web_pem(struct imsg *, int);
 static void	 web_done(struct imsgev *, struct imsg *);
@@ -39,6 +42,8 @@ static void	 web_status(struct imsgev *, struct imsg *);
 
 static struct cfg_web	 cfg_new;
 static int		 cfg_new_set;
+static struct cfg_ratelimit cfg_rl_new;
+static int		 cfg_rl_set;
 static int		 configured;		/* a first DONE went through */
 
 int
@@ -97,6 +102,9 @@ web_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CFG_WEB:
 		web_cfg(imsg);
 		break;
+	case IMSG_CFG_RATELIMIT:
+		web_ratelimit(imsg);
+		break;
 	case IMSG_CFG_LISTENER:
 		web_listener(imsg);
 		break;
@@ -136,6 +144,9 @@ web_dispatch_db(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_SESSION_INFO:
 		auth_db_answer(imsg);
 		break;
+	case IMSG_DB_SESSION_ROW:
+		auth_db_row(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -159,6 +170,9 @@ web_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_KEYS_AUTH:
 		auth_keys_answer(imsg);
+		break;
+	case IMSG_KEYS_SIGNED:
+		auth_keys_signed(imsg);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);
@@ -186,6 +200,22 @@ web_cfg(struct imsg *imsg)
 		fatalx("%s: limits out of range", __func__);
 	cfg_new = cw;
 	cfg_new_set = 1;
+}
+
+/* The rules; the table comes with the first of these, and only then. */
+static void
+web_ratelimit(struct imsg *imsg)
+{
+	int	 fd;
+
+	if (imsg_get_data(imsg, &cfg_rl_new, sizeof(cfg_rl_new)) == -1 ||
+	    !ratelimit_valid(&cfg_rl_new))
+		fatalx("%s: bad IMSG_CFG_RATELIMIT", __func__);
+	fd = imsg_get_fd(imsg);
+	if (fd != -1 && ratelimit_table(fd, cfg_rl_new.nbuckets,
+	    cfg_rl_new.key) == -1)
+		fatalx("%s: cannot map the rate-limit table", __func__);
+	cfg_rl_set = 1;
 }
 
 static void
@@ -237,6 +267,9 @@ web_done(struct imsgev *iev, struct imsg *imsg)
 		fatalx("%s: bad IMSG_CFG_DONE", __func__);
 	if (!cfg_new_set && !configured)
 		fatalx("%s: IMSG_CFG_DONE without IMSG_CFG_WEB", __func__);
+	if (!cfg_rl_set && !configured)
+		fatalx("%s: IMSG_CFG_DONE without IMSG_CFG_RATELIMIT",
+		    __func__);
 	if (http_tls_configure() == -1) {
 		if (!configured)
 			fatalx("cannot set up TLS");
@@ -250,8 +283,11 @@ web_done(struct imsgev *iev, struct imsg *imsg)
 		http_limits.max_body = cfg_new.max_body;
 		http_limits.timeout_header = cfg_new.timeout_header;
 		http_limits.timeout_idle = cfg_new.timeout_idle;
-		cfg_new_set = 0;
 	}
+	if (cfg_rl_set && ratelimit_configure(&cfg_rl_new, cfg_new_set ?
+	    cfg_new.basepath : NULL) == -1)
+		fatalx("bad rate-limit configuration");
+	cfg_new_set = cfg_rl_set = 0;
 	configured = 1;
 	if (imsgev_compose(iev, IMSG_CFG_ACK, imsg_get_id(imsg), 0, -1,
 	    NULL, 0) == -1)

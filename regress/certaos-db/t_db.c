@@ -654,16 +654,16 @@ mb_send(struct imsgbuf *ib, struct mbuf *mb, uint32_t type, uint32_t id)
 	ATF_REQUIRE(imsgbuf_flush(ib) == 0);
 }
 
-/* i32 status, and the record when it is AUTH_OK. */
+/* i32 status, and the record when it is AUTH_OK, within ms. */
 static int32_t
-auth_reply(struct dbproc *d, struct imsgbuf *ib, uint32_t type, uint32_t id,
-    struct auth_rec *r)
+auth_reply_ms(struct dbproc *d, struct imsgbuf *ib, uint32_t type,
+    uint32_t id, struct auth_rec *r, int ms)
 {
 	struct imsg	 imsg;
 	struct mread	 mr;
 	int32_t		 status;
 
-	expect(d, ib, type, id, 5000, &imsg);
+	expect(d, ib, type, id, ms, &imsg);
 	mread_init(&mr, &imsg);
 	status = mread_i32(&mr);
 	memset(r, 0, sizeof(*r));
@@ -672,6 +672,13 @@ auth_reply(struct dbproc *d, struct imsgbuf *ib, uint32_t type, uint32_t id,
 	ATF_REQUIRE_EQ(mread_end(&mr), 0);
 	imsg_free(&imsg);
 	return (status);
+}
+
+static int32_t
+auth_reply(struct dbproc *d, struct imsgbuf *ib, uint32_t type, uint32_t id,
+    struct auth_rec *r)
+{
+	return (auth_reply_ms(d, ib, type, id, r, 5000));
 }
 
 static int32_t
@@ -779,6 +786,215 @@ db_config_session(struct dbproc *d, const char *conninfo, uint32_t lifetime,
 	send_msg(&d->parent, IMSG_CFG_DONE, 7, -1, NULL, 0);
 }
 
+/*
+ * IMSG_DB_SESSION_OP asked as the session of seed, the target the hash
+ * of tseed (none if < 0) and/or a handle: the rows (at most max) and the
+ * answer's status and record.
+ */
+static int32_t
+db_session_op(struct dbproc *d, uint32_t op, int seed, int tseed,
+    const char *handle, struct auth_session *rows, uint32_t *current,
+    int max, int *nrows, struct auth_rec *r)
+{
+	static struct mbuf	 mb;
+	static struct auth_session s;
+	unsigned char		 h[DB_HASH_LEN], t[DB_HASH_LEN];
+	struct imsg		 imsg;
+	struct mread		 mr;
+	uint32_t		 id = next_id++, cur;
+	int32_t			 status;
+
+	hash_fill(h, seed);
+	hash_fill(t, tseed);
+	mbuf_init(&mb);
+	mbuf_u32(&mb, 0);
+	mbuf_u32(&mb, op);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_bytes(&mb, t, tseed >= 0 ? sizeof(t) : 0);
+	mbuf_str(&mb, handle);
+	mb_send(&d->keys, &mb, IMSG_DB_SESSION_OP, id);
+	*nrows = 0;
+	for (;;) {
+		ATF_REQUIRE_MSG(recv_msg(&d->web, &imsg, 5000) == 1,
+		    "no answer to IMSG_DB_SESSION_OP; log: %s",
+		    slurp(d->log));
+		ATF_REQUIRE_EQ(imsg_get_id(&imsg), id);
+		if (imsg_get_type(&imsg) != IMSG_DB_SESSION_ROW)
+			break;
+		mread_init(&mr, &imsg);
+		ATF_REQUIRE(authrec_read_session(&mr, &s) == 0);
+		cur = mread_u32(&mr);
+		ATF_REQUIRE_EQ(mread_end(&mr), 0);
+		ATF_REQUIRE(cur == 0 || cur == 1);
+		ATF_REQUIRE(*nrows < max);
+		rows[*nrows] = s;
+		current[*nrows] = cur;
+		(*nrows)++;
+		imsg_free(&imsg);
+	}
+	ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_DB_SESSION_INFO);
+	mread_init(&mr, &imsg);
+	status = mread_i32(&mr);
+	memset(r, 0, sizeof(*r));
+	if (status == AUTH_OK)
+		ATF_REQUIRE(authrec_read(&mr, r) == 0);
+	ATF_REQUIRE_EQ(mread_end(&mr), 0);
+	imsg_free(&imsg);
+	return (status);
+}
+
+/* IMSG_DB_SESSION_CRED: like db_cred, for the session of seed */
+static int32_t
+db_session_cred(struct dbproc *d, int seed, char *uid, size_t uidsz,
+    char *pw, size_t pwsz)
+{
+	static struct mbuf	 mb;
+	unsigned char		 h[DB_HASH_LEN];
+	struct imsg		 imsg;
+	struct mread		 mr;
+	uint32_t		 id = next_id++;
+	int32_t			 status;
+
+	hash_fill(h, seed);
+	mbuf_init(&mb);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mb_send(&d->keys, &mb, IMSG_DB_SESSION_CRED, id);
+	expect(d, &d->keys, IMSG_DB_CRED, id, 5000, &imsg);
+	mread_init(&mr, &imsg);
+	status = mread_i32(&mr);
+	(void)mread_str(&mr, uid, uidsz);
+	(void)mread_str(&mr, pw, pwsz);
+	ATF_REQUIRE_EQ(mread_end(&mr), 0);
+	imsg_free(&imsg);
+	return (status);
+}
+
+/* IMSG_DB_PW_SET as the session of seed; nseed < 0: no revoke */
+static int32_t
+db_pw_set(struct dbproc *d, int seed, const char *uid, const char *pwhash,
+    int nseed, struct auth_rec *r)
+{
+	static struct mbuf	 mb;
+	unsigned char		 h[DB_HASH_LEN], nh[DB_HASH_LEN];
+	uint32_t		 id = next_id++;
+
+	hash_fill(h, seed);
+	hash_fill(nh, nseed);
+	mbuf_init(&mb);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_str(&mb, uid);
+	mbuf_str(&mb, pwhash);
+	mbuf_u32(&mb, nseed >= 0);
+	mbuf_bytes(&mb, nh, nseed >= 0 ? sizeof(nh) : 0);
+	mbuf_u64(&mb, now_ms() + 86400000);
+	mbuf_str(&mb, "198.51.100.7");
+	mbuf_str(&mb, "t_db/pw");
+	mb_send(&d->keys, &mb, IMSG_DB_PW_SET, id);
+	return (auth_reply(d, &d->keys, IMSG_DB_AUTH_REPLY, id, r));
+}
+
+/* IMSG_DB_PW_REHASH: no answer */
+static void
+db_pw_rehash(struct dbproc *d, const char *uid, const char *old,
+    const char *new)
+{
+	static struct mbuf	 mb;
+
+	mbuf_init(&mb);
+	mbuf_str(&mb, uid);
+	mbuf_str(&mb, old);
+	mbuf_str(&mb, new);
+	mb_send(&d->keys, &mb, IMSG_DB_PW_REHASH, 0);
+}
+
+/* IMSG_DB_USER_UPDATE as the session of seed, answered to web */
+static int32_t
+db_user_update(struct dbproc *d, int seed, uint32_t mask, const char *name,
+    const char *image, struct auth_rec *r)
+{
+	static struct mbuf	 mb;
+	unsigned char		 h[DB_HASH_LEN];
+	uint32_t		 id = next_id++;
+
+	hash_fill(h, seed);
+	mbuf_init(&mb);
+	mbuf_u32(&mb, 0);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_u32(&mb, mask);
+	mbuf_str(&mb, name);
+	mbuf_nstr(&mb, image != NULL, image);
+	mb_send(&d->keys, &mb, IMSG_DB_USER_UPDATE, id);
+	return (auth_reply(d, &d->web, IMSG_DB_SESSION_INFO, id, r));
+}
+
+/* The id of the session of seed, by psql. */
+static const char *
+session_id(struct pg *pg, int seed)
+{
+	static char	 id[CERTAOS_MAX_ID + 1];
+	char		 sql[256];
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM sessions WHERE "
+	    "token_hash = %s", hash_sql(seed));
+	strlcpy(id, pg_query(pg, sql), sizeof(id));
+	return (id);
+}
+
+/* A change no trigger announces (replica role): only a miss sees it. */
+static void
+pg_quiet_ua(struct pg *pg, int seed, const char *ua)
+{
+	char	 sql[512];
+
+	snprintf(sql, sizeof(sql), "SET session_replication_role = replica;"
+	    " UPDATE sessions SET user_agent = '%s' WHERE token_hash = %s",
+	    ua, hash_sql(seed));
+	(void)pg_query(pg, sql);
+}
+
+/*
+ * get-session until it answers want (and, for AUTH_OK, with user agent
+ * ua if not NULL), for at most ms: the ms it took.
+ */
+static long
+db_session_until(struct dbproc *d, int seed, int32_t want, const char *ua,
+    int ms, struct auth_rec *r)
+{
+	struct timespec	 t0;
+	uint32_t	 id;
+	int32_t		 st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		/* a request on a hung connection ends after its timeout */
+		id = next_id++;
+		db_session_send(d, 0, AUTH_OP_GET, seed, id);
+		st = auth_reply_ms(d, &d->web, IMSG_DB_SESSION_INFO, id, r,
+		    (CERTAOS_DB_TIMEOUT + 3) * 1000);
+		if (st == want && (want != AUTH_OK || ua == NULL ||
+		    strcmp(r->s.ua, ua) == 0))
+			return (elapsed_ms(&t0));
+		ATF_REQUIRE_MSG(elapsed_ms(&t0) < ms, "session %d: status %d "
+		    "ua \"%s\", not %d \"%s\" after %d ms", seed, st, r->s.ua,
+		    want, ua != NULL ? ua : "", ms);
+		usleep(10000);
+	}
+}
+
+/* Wait for the n-th time the log says what. */
+static void
+db_wait_log(struct dbproc *d, const char *what, int n, int ms)
+{
+	struct timespec	 t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (count_in_file(d->log, what) < n) {
+		ATF_REQUIRE_MSG(elapsed_ms(&t0) < ms, "\"%s\" not %d times in "
+		    "the log after %d ms: %s", what, n, ms, slurp(d->log));
+		usleep(20000);
+	}
+}
+
 /* a is within slack ms of b */
 #define CHECK_NEAR(a, b, slack)						\
 	ATF_CHECK_MSG((a) + (slack) >= (b) && (a) <= (b) + (slack),	\
@@ -788,7 +1004,8 @@ db_config_session(struct dbproc *d, const char *conninfo, uint32_t lifetime,
 /* ---- payloads parsed in process (ops_req_read) ---- */
 
 /* A message's fields: 's' string, 'n' nullable string, 'b' token hash,
- * 'U' expiry (ms), 'u' u32; max is the string bound. */
+ * 't' a hash or nothing, 'e' nothing or a hash, 'U' expiry (ms), 'u'
+ * u32, 'r' u32 op (a revoke by default); max is the string bound. */
 struct fld {
 	char	 type;
 	size_t	 max;
@@ -809,6 +1026,26 @@ static const struct fld new_flds[] = {
 };
 static const struct fld get_flds[] = {
 	{ 'u', 0 }, { 'u', 0 }, { 'b', DB_HASH_LEN }, { 0, 0 }
+};
+static const struct fld scred_flds[] = {
+	{ 'b', DB_HASH_LEN }, { 0, 0 }
+};
+static const struct fld pwset_flds[] = {
+	{ 'b', DB_HASH_LEN }, { 's', CERTAOS_MAX_ID },
+	{ 's', CERTAOS_MAX_PWHASH }, { 'u', 0 }, { 'e', DB_HASH_LEN },
+	{ 'U', 0 }, { 's', CERTAOS_MAX_IP }, { 's', CERTAOS_MAX_UA }, { 0, 0 }
+};
+static const struct fld rehash_flds[] = {
+	{ 's', CERTAOS_MAX_ID }, { 's', CERTAOS_MAX_PWHASH },
+	{ 's', CERTAOS_MAX_PWHASH }, { 0, 0 }
+};
+static const struct fld uupd_flds[] = {
+	{ 'u', 0 }, { 'b', DB_HASH_LEN }, { 'u', 0 },
+	{ 's', CERTAOS_MAX_NAME }, { 'n', CERTAOS_MAX_IMAGE }, { 0, 0 }
+};
+static const struct fld op_flds[] = {
+	{ 'u', 0 }, { 'r', 0 }, { 'b', DB_HASH_LEN }, { 't', DB_HASH_LEN },
+	{ 's', CERTAOS_MAX_ID }, { 0, 0 }
 };
 
 /*
@@ -838,10 +1075,16 @@ build(struct mbuf *mb, const struct fld *f, int which, size_t len)
 			mbuf_str(mb, str);
 			break;
 		case 'b':
-			n = i == which ? len : DB_HASH_LEN;
+		case 't':
+		case 'e':
+			n = i == which ? len : f[i].type == 'e' ? 0 :
+			    DB_HASH_LEN;
 			ATF_REQUIRE(n <= sizeof(h));
 			memset(h, 0xa5, sizeof(h));
 			mbuf_bytes(mb, h, n);
+			break;
+		case 'r':
+			mbuf_u32(mb, i == which ? len : AUTH_OP_REVOKE);
 			break;
 		case 'U':
 			mbuf_u64(mb, i == which ? len : now_ms() + 86400000);
@@ -917,6 +1160,22 @@ check_fields(const char *what, const struct fld *f, enum db_op op)
 			build(&mb, f, i, 2);
 			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
 			    "%s field %d presence 2", what, i);
+			break;
+		case 'e':
+			build(&mb, f, i, DB_HASH_LEN);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s a hash where none belongs", what);
+			break;
+		case 't':
+			build(&mb, f, i, 0);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == 0,
+			    "%s no target hash", what);
+			build(&mb, f, i, DB_HASH_LEN - 1);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s short target hash", what);
+			build(&mb, f, i, DB_HASH_LEN + 1);
+			ATF_CHECK_MSG(parse_len(&mb, mb.len, op, &req) == -1,
+			    "%s long target hash", what);
 			break;
 		case 'b':
 			build(&mb, f, i, DB_HASH_LEN - 1);
@@ -1103,7 +1362,7 @@ ATF_TC_BODY(jwks, tc)
 	/* what the database holds, seen by psql */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT version, name FROM "
 	    "schema_migrations ORDER BY version"),
-	    "1|0001_init\n2|0002_accounts");
+	    "1|0001_init\n2|0002_accounts\n3|0003_cache");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT kid || ' ' || alg || ' ' || "
 	    "length(private_sealed) FROM jwks ORDER BY kid"),
 	    "kid-es-1 ES256 700\nkid-rs-1 RS256 700");
@@ -1184,7 +1443,7 @@ ATF_TC_BODY(outage, tc)
 	ATF_CHECK(count_in_file(d.log, "database available") >= 2);
 	/* migrations ran once; the reconnect found them done */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM "
-	    "schema_migrations"), "2");
+	    "schema_migrations"), "3");
 }
 
 /*
@@ -1288,11 +1547,11 @@ ATF_TC_BODY(two_instances, tc)
 	db_wait_ping(&d2, 1, 20000);
 
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) || ' ' || max(version)"
-	    " FROM schema_migrations"), "2 2");
+	    " FROM schema_migrations"), "3 3");
 	a1 = count_in_file(d1.log, "migrations: applied 0001_init");
 	a2 = count_in_file(d2.log, "migrations: applied 0001_init");
-	u1 = count_in_file(d1.log, "migrations: up to date (version 2)");
-	u2 = count_in_file(d2.log, "migrations: up to date (version 2)");
+	u1 = count_in_file(d1.log, "migrations: up to date (version 3)");
+	u2 = count_in_file(d2.log, "migrations: up to date (version 3)");
 	ATF_CHECK_MSG(a1 + a2 == 1 && u1 + u2 == 1 && a1 + u1 == 1,
 	    "applied %d/%d, up to date %d/%d", a1, a2, u1, u2);
 }
@@ -1401,6 +1660,11 @@ ATF_TC_BODY(unexpected_type, tc)
 	    IMSG_DB_SESSION_GET);
 	expect_death(&d, want);
 	ATF_CHECK(strstr(slurp(d.log), "from web[0]") != NULL);
+	db_start_nodb(tc, &d, "websessionop.log");
+	send_msg(&d.web, IMSG_DB_SESSION_OP, 1, -1, NULL, 0);
+	snprintf(want, sizeof(want), "unexpected imsg type %u",
+	    IMSG_DB_SESSION_OP);
+	expect_death(&d, want);
 
 	/* a type beyond the catalogue from the parent */
 	db_start_nodb(tc, &d, "parent.log");
@@ -1494,6 +1758,17 @@ ATF_TC_BODY(bad_payload, tc)
 	mb_send(&d.keys, &mb, IMSG_DB_SESSION_GET, 1);
 	expect_death(&d, "bad IMSG_DB_SESSION_GET from keys");
 
+	/* list-sessions with a target; get-session's op on the OP message */
+	db_start_nodb(tc, &d, "list.log");
+	build(&mb, op_flds, 1, AUTH_OP_LIST);
+	mb_send(&d.keys, &mb, IMSG_DB_SESSION_OP, 1);
+	expect_death(&d, "bad IMSG_DB_SESSION_OP from keys");
+
+	db_start_nodb(tc, &d, "opget.log");
+	build(&mb, get_flds, 1, AUTH_OP_LIST);
+	mb_send(&d.keys, &mb, IMSG_DB_SESSION_OP, 1);
+	expect_death(&d, "bad IMSG_DB_SESSION_OP from keys");
+
 	/* a short IMSG_CFG_DB from the parent */
 	db_spawn(tc, &d, "cfg.log");
 	memset(&cfg, 0, sizeof(cfg));
@@ -1575,6 +1850,10 @@ ATF_TC_BODY(mkmigrations, tc)
 	ATF_CHECK_STREQ(migrate_name(1), "0002_accounts");
 	snprintf(cmd, sizeof(cmd), "%s/sql/0002_accounts.sql", src);
 	ATF_CHECK_STREQ(migrate_sql(1), slurp(cmd));
+	ATF_REQUIRE(migrate_count() >= 3);
+	ATF_CHECK_STREQ(migrate_name(2), "0003_cache");
+	snprintf(cmd, sizeof(cmd), "%s/sql/0003_cache.sql", src);
+	ATF_CHECK_STREQ(migrate_sql(2), slurp(cmd));
 	ATF_CHECK(migrate_latest() >= 1);
 }
 
@@ -1598,6 +1877,11 @@ ATF_TC_BODY(catalogue, tc)
 		{ OP_PING, 0 }, { OP_JWKS_LOAD, 0 }, { OP_JWKS_INSERT, 5 },
 		{ OP_SIGNUP, 8 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 5 },
 		{ OP_SESSION_GET, 3 }, { OP_SESSION_DELETE, 1 },
+		{ OP_SESSION_LIST, 1 }, { OP_SESSION_REVOKE, 3 },
+		{ OP_SESSION_REVOKE_ALL, 1 }, { OP_SESSION_REVOKE_OTHERS, 1 },
+		{ OP_SESSION_CRED, 1 }, { OP_PW_SET, 5 },
+		{ OP_PW_SET_REVOKE, 7 }, { OP_PW_REHASH, 3 },
+		{ OP_USER_UPDATE, 4 },
 	};
 
 	ATF_CHECK(ops_stmt(OP_MAX) == NULL);
@@ -1644,6 +1928,12 @@ ATF_TC_BODY(catalogue, tc)
 	ATF_CHECK_EQ(ops_stmt(OP_SESSION_GET)->types[0], 17);
 	ATF_CHECK_EQ(ops_stmt(OP_SESSION_GET)->types[1], 23);	/* int4 */
 	ATF_CHECK_EQ(ops_stmt(OP_SESSION_DELETE)->types[0], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_LIST)->types[0], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_REVOKE)->types[1], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_SESSION_REVOKE)->types[2], 25); /* text */
+	ATF_CHECK_EQ(ops_stmt(OP_PW_SET_REVOKE)->types[3], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_PW_SET_REVOKE)->types[4], 20);
+	ATF_CHECK_EQ(ops_stmt(OP_USER_UPDATE)->types[1], 23);
 }
 
 /* Request payloads: framing and bounds, without a process. */
@@ -1658,11 +1948,49 @@ ATF_TC_BODY(parse, tc)
 	static struct mbuf	 mb;
 	static struct db_req	 req;
 	unsigned char		 h[DB_HASH_LEN];
+	uint32_t		 v;
+	int			 i;
 
 	check_fields("SIGNUP", signup_flds, OP_SIGNUP);
 	check_fields("CRED_GET", cred_flds, OP_CRED_GET);
 	check_fields("SESSION_NEW", new_flds, OP_SESSION_NEW);
 	check_fields("SESSION_GET", get_flds, OP_SESSION_GET);
+	check_fields("SESSION_OP", op_flds, OP_SESSION_LIST);
+	check_fields("SESSION_CRED", scred_flds, OP_SESSION_CRED);
+	check_fields("PW_SET", pwset_flds, OP_PW_SET);
+	check_fields("PW_REHASH", rehash_flds, OP_PW_REHASH);
+	check_fields("USER_UPDATE", uupd_flds, OP_USER_UPDATE);
+
+	/* PW_SET: revoke 1 wants the new session's hash, and picks */
+	build(&mb, pwset_flds, 3, 1);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_PW_SET, &req) == -1);
+	build(&mb, pwset_flds, -1, 0);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_PW_SET, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_PW_SET);
+	mbuf_init(&mb);
+	hash_fill(h, 1);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_str(&mb, "uid");
+	mbuf_str(&mb, "$argon2id$x");
+	mbuf_u32(&mb, 1);
+	mbuf_bytes(&mb, h, sizeof(h));
+	mbuf_u64(&mb, 1800000000000ULL);
+	mbuf_str(&mb, "ip");
+	mbuf_str(&mb, "ua");
+	ATF_CHECK(parse_len(&mb, mb.len, OP_PW_SET, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_PW_SET_REVOKE);
+	ATF_CHECK_EQ(req.auth.revoke, 1);
+	ATF_CHECK_STREQ(req.auth.user_id, "uid");
+	build(&mb, pwset_flds, 3, 2);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_PW_SET, &req) == -1);
+	/* USER_UPDATE: a mask of USER_F_* bits, at least one */
+	for (i = 0; i < 8; i++) {
+		build(&mb, uupd_flds, 2, i);
+		ATF_CHECK_EQ_MSG(parse_len(&mb, mb.len, OP_USER_UPDATE, &req),
+		    i >= 1 && i <= 3 ? 0 : -1, "mask %d", i);
+	}
+	build(&mb, uupd_flds, 0, PROC_MAX_INSTANCES);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_USER_UPDATE, &req) == -1);
 
 	/* what comes out */
 	hash_fill(h, 7);
@@ -1702,6 +2030,61 @@ ATF_TC_BODY(parse, tc)
 	ATF_CHECK_EQ(req.sess.instance, PROC_MAX_INSTANCES - 1);
 	build(&mb, get_flds, 0, PROC_MAX_INSTANCES);
 	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == -1);
+
+	/* SESSION_OP: the op picks the statement; only a revoke has a target */
+	build(&mb, op_flds, 1, AUTH_OP_REVOKE);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_LIST, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_SESSION_REVOKE);
+	ATF_CHECK_EQ(req.sess.has_target, 1);
+	ATF_CHECK_STREQ(req.sess.handle, "eeeee");
+	build(&mb, op_flds, 3, 0);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_LIST, &req) == 0);
+	ATF_CHECK_EQ(req.sess.has_target, 0);
+	for (i = AUTH_OP_LIST; i < AUTH_OP_MAX; i++) {
+		if (i == AUTH_OP_REVOKE)
+			continue;
+		/* with a target hash, a handle, or both: refused */
+		build(&mb, op_flds, 1, i);
+		ATF_CHECK_MSG(parse_len(&mb, mb.len, OP_SESSION_LIST,
+		    &req) == -1, "op %d with a target", i);
+		mbuf_init(&mb);
+		mbuf_u32(&mb, 0);
+		mbuf_u32(&mb, i);
+		mbuf_bytes(&mb, h, sizeof(h));
+		mbuf_bytes(&mb, h, 0);
+		mbuf_str(&mb, "x");
+		ATF_CHECK_MSG(parse_len(&mb, mb.len, OP_SESSION_LIST,
+		    &req) == -1, "op %d with a handle", i);
+		/* with neither: taken */
+		mbuf_init(&mb);
+		mbuf_u32(&mb, 1);
+		mbuf_u32(&mb, i);
+		mbuf_bytes(&mb, h, sizeof(h));
+		mbuf_bytes(&mb, h, 0);
+		mbuf_str(&mb, "");
+		ATF_CHECK_MSG(parse_len(&mb, mb.len, OP_SESSION_LIST,
+		    &req) == 0, "op %d", i);
+		ATF_CHECK_EQ(req.sess.instance, 1);
+		ATF_CHECK(memcmp(req.sess.token_hash, h, sizeof(h)) == 0);
+	}
+	ATF_CHECK_EQ(req.op, OP_SESSION_REVOKE_OTHERS);
+	/* a revoke with no target at all: taken, it revokes nothing */
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_LIST, &req) == 0);
+	v = AUTH_OP_REVOKE;		/* the op: the second u32 */
+	memcpy(mb.buf + 4, &v, sizeof(v));
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_LIST, &req) == 0);
+	ATF_CHECK_EQ(req.op, OP_SESSION_REVOKE);
+	/* get-session's ops belong to IMSG_DB_SESSION_GET */
+	for (i = 0; i <= AUTH_OP_MAX; i++) {
+		if (i >= AUTH_OP_LIST && i < AUTH_OP_MAX)
+			continue;
+		v = i;
+		memcpy(mb.buf + 4, &v, sizeof(v));
+		ATF_CHECK_MSG(parse_len(&mb, mb.len, OP_SESSION_LIST,
+		    &req) == -1, "op %d", i);
+	}
+	build(&mb, op_flds, 0, PROC_MAX_INSTANCES);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_LIST, &req) == -1);
 
 	/* a string with a NUL in it */
 	mbuf_init(&mb);
@@ -1813,6 +2196,7 @@ ATF_TC_BODY(accounts, tc)
 	char			 pw[CERTAOS_MAX_PWHASH + 1], sql[512];
 	const char		*out;
 	uint64_t		 now, exp1;
+	int			 i;
 
 	pg_init(&pg);
 	pg_start(&pg);
@@ -1829,7 +2213,10 @@ ATF_TC_BODY(accounts, tc)
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tgname, ' ' ORDER BY "
 	    "tgname) FROM pg_trigger WHERE tgrelid = 'sessions'::regclass AND "
 	    "NOT tgisinternal"),
-	    "sessions_notify_delete sessions_notify_expire");
+	    "sessions_notify_delete sessions_notify_update");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tgname, ' ' ORDER BY "
+	    "tgname) FROM pg_trigger WHERE tgrelid = 'users'::regclass AND "
+	    "NOT tgisinternal"), "users_notify_delete users_notify_update");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM pg_indexes WHERE "
 	    "indexname IN ('sessions_user_id', 'accounts_user_id', "
 	    "'audit_log_user_at', 'audit_log_at')"), "4");
@@ -1963,20 +2350,30 @@ ATF_TC_BODY(accounts, tc)
 	strlcat(sql, ")", sizeof(sql));
 	pg_query(&pg, sql);
 	now = now_ms();
-	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	/* the cached answer until the cache hears of the change */
+	for (i = 0; i < 200; i++) {
+		ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+		if (r.s.expires != exp1)
+			break;
+		usleep(10000);
+	}
 	CHECK_NEAR(r.s.expires, now + 7 * 86400 * 1000ULL, 60000);
 	CHECK_NEAR(r.s.updated, now, 60000);
+	ATF_CHECK(r.s.expires != exp1);
 	exp1 = r.s.expires;
 	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_OK);
 	CHECK_NEAR(r.s.expires, now + 86400 * 1000ULL, 60000);
 	/* not due again: unchanged */
 	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
 	ATF_CHECK_EQ(r.s.expires, exp1);
-	/* expired: gone for get-session */
+	/*
+	 * expired: gone for get-session (as soon as the cache hears of it:
+	 * psql is another connection)
+	 */
 	snprintf(sql, sizeof(sql), "UPDATE sessions SET expires_at = now() - "
 	    "interval '1 second' WHERE token_hash = %s", hash_sql(4));
 	pg_query(&pg, sql);
-	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_NO_SESSION);
+	(void)db_session_until(&d, 4, AUTH_NO_SESSION, NULL, 2000, &r);
 
 	/* settings from IMSG_CFG_DB: a shorter lifetime caps the renewal */
 	db_config_session(&d, pg.conninfo, 3600, 1);
@@ -1985,7 +2382,12 @@ ATF_TC_BODY(accounts, tc)
 	    "interval '5 seconds' WHERE token_hash = %s", hash_sql(1));
 	pg_query(&pg, sql);
 	now = now_ms();
-	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	for (i = 0; i < 200; i++) {
+		ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+		if (r.s.expires < now + 7200 * 1000ULL)
+			break;
+		usleep(10000);
+	}
 	CHECK_NEAR(r.s.expires, now + 3600 * 1000ULL, 60000);
 	db_config_session(&d, pg.conninfo, CERTAOS_SESSION_LIFETIME,
 	    CERTAOS_SESSION_UPDATE);
@@ -2034,6 +2436,712 @@ ATF_TC_BODY(accounts, tc)
 	    "0002_accounts"), 1);
 }
 
+
+/* ---- the session cache, in process ---- */
+
+/* A cached answer: its first byte says which session it is. */
+static int
+cache_put(int seed, const char *uid, uint64_t expires, uint64_t updated,
+    uint64_t gen)
+{
+	unsigned char	 h[DB_HASH_LEN], ans[40];
+
+	hash_fill(h, seed);
+	memset(ans, seed, sizeof(ans));
+	return (cache_fill(h, uid, expires, updated, ans, 1 + seed % 40,
+	    gen));
+}
+
+/* The first byte of the answer for seed, -1 for none. */
+static int
+cache_get(int seed, uint64_t now, uint32_t update)
+{
+	unsigned char		 h[DB_HASH_LEN];
+	const unsigned char	*a;
+	size_t			 len;
+
+	hash_fill(h, seed);
+	if ((a = cache_lookup(h, now, update, &len)) == NULL)
+		return (-1);
+	ATF_CHECK_EQ(len, 1 + (size_t)seed % 40);
+	return (a[0]);
+}
+
+static void
+cache_drop(int seed)
+{
+	unsigned char	 h[DB_HASH_LEN];
+
+	hash_fill(h, seed);
+	cache_drop_hash(h);
+}
+
+ATF_TC(cache_unit);
+ATF_TC_HEAD(cache_unit, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "session cache: hit, miss, expiry, "
+	    "renewal, invalidation, the race with answers in flight, "
+	    "eviction");
+}
+ATF_TC_BODY(cache_unit, tc)
+{
+	struct cache_stats	 cs;
+	unsigned char		 h[DB_HASH_LEN];
+	char			 hex[DB_HASH_LEN * 2 + 1], uid[16];
+	uint64_t		 now = 1700000000000ULL, day = 86400000ULL;
+	uint64_t		 g;
+	size_t			 len;
+	int			 i;
+
+	/* off until a LISTEN stands: nothing kept, nothing found */
+	ATF_CHECK_EQ(cache_on(), 0);
+	ATF_CHECK_EQ(cache_put(1, "u1", now + day, now, cache_gen()), 0);
+	ATF_CHECK_EQ(cache_get(1, now, 3600), -1);
+
+	/* a request from before the LISTEN: its answer is not kept */
+	g = cache_gen();
+	cache_set(1);
+	ATF_CHECK_EQ(cache_on(), 1);
+	ATF_CHECK_EQ(cache_put(1, "u1", now + day, now, g), 0);
+	ATF_CHECK_EQ(cache_put(1, "u1", now + day, now, cache_gen()), 1);
+	ATF_CHECK_EQ(cache_get(1, now, 3600), 1);
+	ATF_CHECK_EQ(cache_get(2, now, 3600), -1);
+
+	/* due for its renewal: a miss, but kept for the refresh */
+	ATF_CHECK_EQ(cache_get(1, now + 3600 * 1000, 3600), -1);
+	ATF_CHECK_EQ(cache_get(1, now + 3599 * 1000, 3600), 1);
+	ATF_CHECK_EQ(cache_get(1, now, 0), -1);		/* update-age 0 */
+	/* a refresh replaces it */
+	ATF_CHECK_EQ(cache_put(1, "u1", now + 2 * day, now + day,
+	    cache_gen()), 1);
+	ATF_CHECK_EQ(cache_get(1, now + day + 1000, 3600), 1);
+	cache_stats(&cs);
+	ATF_CHECK_EQ(cs.entries, 1);
+
+	/* expired, or within CACHE_SKEW_MS of it: a miss, and dropped */
+	ATF_CHECK_EQ(cache_put(3, "u3", now + 10000, now, cache_gen()), 1);
+	ATF_CHECK_EQ(cache_get(3, now + 10000 - CACHE_SKEW_MS - 1, 3600), 3);
+	ATF_CHECK_EQ(cache_get(3, now + 10000 - CACHE_SKEW_MS, 3600), -1);
+	ATF_CHECK_EQ(cache_get(3, now, 3600), -1);
+
+	/* dropped by hash, by user, all */
+	ATF_CHECK_EQ(cache_put(4, "u4", now + day, now, cache_gen()), 1);
+	ATF_CHECK_EQ(cache_put(5, "u4", now + day, now, cache_gen()), 1);
+	ATF_CHECK_EQ(cache_put(6, "u6", now + day, now, cache_gen()), 1);
+	cache_drop(4);
+	ATF_CHECK_EQ(cache_get(4, now, 3600), -1);
+	ATF_CHECK_EQ(cache_get(5, now, 3600), 5);
+	ATF_CHECK_EQ(cache_put(4, "u4", now + day, now, cache_gen()), 1);
+	cache_drop_user("u4");
+	ATF_CHECK_EQ(cache_get(4, now, 3600), -1);
+	ATF_CHECK_EQ(cache_get(5, now, 3600), -1);
+	ATF_CHECK_EQ(cache_get(6, now, 3600), 6);
+	ATF_CHECK_EQ(cache_get(1, now, 3600), 1);
+	cache_flush();
+	ATF_CHECK_EQ(cache_get(6, now, 3600), -1);
+	ATF_CHECK_EQ(cache_get(1, now, 3600), -1);
+	cache_stats(&cs);
+	ATF_CHECK_EQ(cs.entries, 0);
+
+	/*
+	 * The race: an answer read before an invalidation, arriving after
+	 * it, is not kept if the invalidation may concern it.
+	 */
+	g = cache_gen();
+	cache_drop(7);
+	ATF_CHECK_EQ(cache_put(7, "u7", now + day, now, g), 0);
+	ATF_CHECK_EQ(cache_put(8, "u7", now + day, now, g), 1);
+	g = cache_gen();
+	cache_drop_user("u9");
+	ATF_CHECK_EQ(cache_put(9, "u9", now + day, now, g), 0);
+	ATF_CHECK_EQ(cache_put(10, "u10", now + day, now, g), 1);
+	g = cache_gen();
+	cache_flush();
+	ATF_CHECK_EQ(cache_put(11, "u11", now + day, now, g), 0);
+	ATF_CHECK_EQ(cache_put(11, "u11", now + day, now, cache_gen()), 1);
+	/* more invalidations than the ring remembers: none is kept */
+	g = cache_gen();
+	for (i = 0; i < CACHE_RING - 1; i++)
+		cache_drop(100 + i);
+	ATF_CHECK_EQ(cache_put(12, "u12", now + day, now, g), 1);
+	g = cache_gen() - CACHE_RING + 1;
+	cache_drop(99);
+	ATF_CHECK_EQ(cache_put(13, "u13", now + day, now, g), 1);
+	ATF_CHECK_EQ(cache_put(14, "u14", now + day, now, g - 1), 0);
+	ATF_CHECK_EQ(cache_put(14, "u14", now + day, now, cache_gen() + 1),
+	    0);
+	cache_stats(&cs);
+	ATF_CHECK_EQ(cs.refused, 6);
+	ATF_CHECK_EQ(cache_get(12, now, 3600), 12);
+
+	/* notifications: a token hash in hex, a user id */
+	hash_fill(h, 12);
+	ATF_REQUIRE(hex_encode(h, sizeof(h), hex, sizeof(hex)) ==
+	    DB_HASH_LEN * 2);
+	cache_notify(DB_NOTIFY_SESSIONS, hex);
+	ATF_CHECK_EQ(cache_get(12, now, 3600), -1);
+	ATF_CHECK_EQ(cache_get(13, now, 3600), 13);
+	cache_notify(DB_NOTIFY_USERS, "u13");
+	ATF_CHECK_EQ(cache_get(13, now, 3600), -1);
+	ATF_CHECK_EQ(cache_get(11, now, 3600), 11);
+	/* other channels are none of its business */
+	cache_notify(DB_NOTIFY_CHANNEL, "kid");
+	cache_notify("elsewhere", "");
+	ATF_CHECK_EQ(cache_get(11, now, 3600), 11);
+	/* a payload that names nothing empties it */
+	hex[10] = 'x';
+	cache_notify(DB_NOTIFY_SESSIONS, hex);
+	ATF_CHECK_EQ(cache_get(11, now, 3600), -1);
+	ATF_CHECK_EQ(cache_put(11, "u11", now + day, now, cache_gen()), 1);
+	cache_notify(DB_NOTIFY_USERS, "");
+	ATF_CHECK_EQ(cache_get(11, now, 3600), -1);
+
+	/* eviction: the least recently used goes first */
+	for (i = 0; i < CACHE_MAX; i++) {
+		snprintf(uid, sizeof(uid), "e%d", i);
+		hash_fill(h, 0);
+		h[0] = i >> 8;
+		h[1] = i;
+		ATF_REQUIRE(cache_fill(h, uid, now + day, now, "x", 1,
+		    cache_gen()) == 1);
+	}
+	cache_stats(&cs);
+	ATF_CHECK_EQ(cs.entries, CACHE_MAX);
+	ATF_CHECK_EQ(cs.evictions, 0);
+	/* 0 used again, 1 not: 1 is the one evicted */
+	hash_fill(h, 0);
+	h[0] = 0;
+	h[1] = 0;
+	ATF_CHECK(cache_lookup(h, now, 3600, &len) != NULL);
+	ATF_CHECK_EQ(cache_put(20, "u20", now + day, now, cache_gen()), 1);
+	ATF_CHECK(cache_lookup(h, now, 3600, &len) != NULL);
+	h[1] = 1;
+	ATF_CHECK(cache_lookup(h, now, 3600, &len) == NULL);
+	h[1] = 2;
+	ATF_CHECK(cache_lookup(h, now, 3600, &len) != NULL);
+	ATF_CHECK_EQ(cache_get(20, now, 3600), 20);
+	cache_stats(&cs);
+	ATF_CHECK_EQ(cs.entries, CACHE_MAX);
+	ATF_CHECK_EQ(cs.evictions, 1);
+
+	/* off: emptied, and nothing kept until it is on again */
+	cache_set(0);
+	ATF_CHECK_EQ(cache_get(20, now, 3600), -1);
+	ATF_CHECK_EQ(cache_put(20, "u20", now + day, now, cache_gen()), 0);
+	cache_stats(&cs);
+	ATF_CHECK_EQ(cs.entries, 0);
+	ATF_CHECK(cs.hits > 0 && cs.misses > 0 && cs.fills > 0);
+}
+
+/* ---- list and revoke, against PostgreSQL ---- */
+
+NEEDS_PG(sessions, 180);
+ATF_TC_BODY(sessions, tc)
+{
+	static struct auth_session	 rows[DB_LIST_MAX + 1];
+	static struct auth_rec		 r, r2;
+	uint32_t			 cur[DB_LIST_MAX + 1];
+	struct dbproc			 d;
+	struct pg			 pg;
+	char				 alice[CERTAOS_MAX_ID + 1];
+	char				 bob[CERTAOS_MAX_ID + 1];
+	char				 id1[CERTAOS_MAX_ID + 1];
+	char				 sql[512];
+	uint64_t			 now;
+	int				 n, i;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	db_start(tc, &d, "db.log", pg.conninfo);
+	db_wait_ping(&d, 1, 20000);
+	now = now_ms();
+
+	ATF_REQUIRE_EQ(db_signup(&d, "alice@example.com", "Alice", NULL,
+	    "$x", 1, now + 86400000, &r), AUTH_OK);
+	strlcpy(alice, r.u.id, sizeof(alice));
+	strlcpy(id1, r.s.id, sizeof(id1));
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 2, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 3, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_signup(&d, "bob@example.com", "Bob", NULL, "$x",
+	    10, now + 86400000, &r2), AUTH_OK);
+	strlcpy(bob, r2.u.id, sizeof(bob));
+
+	/* list: newest first, the asking one marked, its record at the end */
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_LIST, 2, -1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	ATF_REQUIRE_EQ(n, 3);
+	ATF_CHECK_STREQ(rows[0].id, session_id(&pg, 3));
+	ATF_CHECK_STREQ(rows[1].id, session_id(&pg, 2));
+	ATF_CHECK_STREQ(rows[2].id, id1);
+	ATF_CHECK(cur[0] == 0 && cur[1] == 1 && cur[2] == 0);
+	for (i = 0; i < n; i++) {
+		ATF_CHECK_STREQ(rows[i].user_id, alice);
+		ATF_CHECK_EQ(rows[i].expires, now + 86400000);
+	}
+	ATF_CHECK(rows[0].created >= rows[1].created &&
+	    rows[1].created >= rows[2].created);
+	ATF_CHECK_STREQ(rows[2].ip, "192.0.2.1");
+	ATF_CHECK_STREQ(rows[2].ua, "t_db/1.0");
+	ATF_CHECK_STREQ(r.s.id, session_id(&pg, 2));
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_STREQ(r.u.email, "alice@example.com");
+	/* an expired session is neither listed nor may it list */
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET expires_at = now() - "
+	    "interval '1 second' WHERE token_hash = %s", hash_sql(3));
+	pg_query(&pg, sql);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_LIST, 1, -1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(n, 2);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_LIST, 3, -1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(n, 0);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_LIST, 99, -1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(n, 0);
+	/* at most DB_LIST_MAX, the newest */
+	snprintf(sql, sizeof(sql), "INSERT INTO sessions (token_hash, user_id,"
+	    " expires_at, lifetime, created_at) SELECT sha256(i::text::bytea),"
+	    " '%s', now() + interval '1 hour', 3600, now() - i * interval "
+	    "'1 second' FROM generate_series(1, %d) i", bob, DB_LIST_MAX + 5);
+	pg_query(&pg, sql);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_LIST, 10, -1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(n, DB_LIST_MAX);
+	ATF_CHECK_STREQ(rows[0].id, session_id(&pg, 10));
+	ATF_CHECK_EQ(cur[0], 1);
+	snprintf(sql, sizeof(sql), "DELETE FROM sessions WHERE user_id = '%s'"
+	    " AND token_hash <> %s", bob, hash_sql(10));
+	pg_query(&pg, sql);
+
+	/* revoke by token hash; another user's session is out of reach */
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 1, 2, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(n, 0);
+	ATF_CHECK_STREQ(r.s.id, id1);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 2, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 1, 10, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 10, &r2), AUTH_OK);
+	/* by handle; both given (keys cannot always tell): either one */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 4, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 5, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 1, -1,
+	    session_id(&pg, 4), rows, cur, nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 4, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 1, 5, "nonesuch",
+	    rows, cur, nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 5, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 1, -1,
+	    session_id(&pg, 10), rows, cur, nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 10, &r2), AUTH_OK);
+	/* no target: nothing goes, still ok */
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 1, -1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	/* no asking session: nothing happens */
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 99, 1, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r2), AUTH_OK);
+
+	/* the others, then all (the asking one too) */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 6, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 7, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE_OTHERS, 6, -1, "", rows,
+	    cur, nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.id, session_id(&pg, 6));
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 7, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 6, &r2), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 10, &r2), AUTH_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions WHERE "
+	    "user_id = '%s'", alice);
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "1");
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 7, now + 86400000, &r),
+	    AUTH_OK);
+	strlcpy(id1, session_id(&pg, 6), sizeof(id1));
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE_ALL, 6, -1, "", rows,
+	    cur, nitems(rows), &n, &r), AUTH_OK);
+	/* the asking record, though it went too */
+	ATF_CHECK_STREQ(r.s.id, id1);
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "0");
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 6, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 10, &r2), AUTH_OK);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE_ALL, 6, -1, "", rows,
+	    cur, nitems(rows), &n, &r), AUTH_NO_SESSION);
+
+	/*
+	 * The audit trail: one row per revoke, naming what went (the
+	 * others: 1, 7 and the expired 3).
+	 */
+	snprintf(sql, sizeof(sql), "SELECT string_agg(event || ' ' || outcome"
+	    " || ' ' || (user_id = '%s') || ' ' || email || ' ' || "
+	    "coalesce(array_length(string_to_array(detail, ' '), 1), 0), ','"
+	    " ORDER BY id) FROM audit_log WHERE event LIKE 'revoke%%'", alice);
+	ATF_CHECK_STREQ(pg_query(&pg, sql),
+	    "revoke-session ok true alice@example.com 1,"
+	    "revoke-session ok true alice@example.com 0,"
+	    "revoke-session ok true alice@example.com 1,"
+	    "revoke-session ok true alice@example.com 1,"
+	    "revoke-session ok true alice@example.com 0,"
+	    "revoke-session ok true alice@example.com 0,"
+	    "revoke-other-sessions ok true alice@example.com 3,"
+	    "revoke-sessions ok true alice@example.com 2");
+	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
+}
+
+/* ---- the session cache in certaos-db, against PostgreSQL ---- */
+
+NEEDS_PG(cache, 180);
+ATF_TC_BODY(cache, tc)
+{
+	static struct auth_session	 rows[4];
+	static struct auth_rec		 r;
+	uint32_t			 cur[4];
+	struct dbproc			 d, d2;
+	struct pg			 pg;
+	char				 alice[CERTAOS_MAX_ID + 1];
+	char				 sql[512];
+	uint64_t			 now, exp;
+	long				 ms;
+	pid_t				 listener;
+	int				 n;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	db_start(tc, &d, "db.log", pg.conninfo);
+	db_wait_ping(&d, 1, 20000);
+	db_wait_log(&d, "session cache on", 1, 5000);
+	now = now_ms();
+	ATF_REQUIRE_EQ(db_signup(&d, "alice@example.com", "Alice", NULL,
+	    "$x", 1, now + 86400000, &r), AUTH_OK);
+	strlcpy(alice, r.u.id, sizeof(alice));
+
+	/* a hit: what PostgreSQL now says is not asked */
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 1, "quietly changed");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "t_db/1.0");
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_EQ(r.s.expires, now + 86400000);
+	/* sign-out: gone at once */
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_DELETE, 1, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_NO_SESSION);
+
+	/* a delete elsewhere, heard of */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 2, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 2, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 2, "quiet");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 2, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "");
+	snprintf(sql, sizeof(sql), "DELETE FROM sessions WHERE token_hash = "
+	    "%s", hash_sql(2));
+	pg_query(&pg, sql);
+	ms = db_session_until(&d, 2, AUTH_NO_SESSION, NULL, 2000, &r);
+	printf("a delete by psql took %ld ms to be seen\n", ms);
+
+	/* a session changed elsewhere: its user agent, an earlier expiry */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 3, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 3, &r), AUTH_OK);
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET user_agent = 'loud' "
+	    "WHERE token_hash = %s", hash_sql(3));
+	pg_query(&pg, sql);
+	(void)db_session_until(&d, 3, AUTH_OK, "loud", 2000, &r);
+	snprintf(sql, sizeof(sql), "UPDATE sessions SET expires_at = "
+	    "now() + interval '1 hour' WHERE token_hash = %s", hash_sql(3));
+	pg_query(&pg, sql);
+	exp = now_ms() + 3600000;
+	ms = 0;
+	do {
+		ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 3, &r), AUTH_OK);
+		if (r.s.expires < now + 86400000)
+			break;
+		usleep(10000);
+	} while ((ms += 10) < 2000);
+	CHECK_NEAR(r.s.expires, exp, 60000);
+
+	/* a user changed elsewhere: a ban shows at once */
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 3, &r), AUTH_OK);
+	ATF_CHECK_EQ(r.u.banned, 0);
+	snprintf(sql, sizeof(sql), "UPDATE users SET banned = true, "
+	    "ban_reason = 'spam' WHERE id = '%s'", alice);
+	pg_query(&pg, sql);
+	ms = 0;
+	do {
+		ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 3, &r), AUTH_OK);
+		if (r.u.banned)
+			break;
+		usleep(10000);
+	} while ((ms += 10) < 2000);
+	ATF_CHECK_EQ(r.u.banned, 1);
+	ATF_CHECK_STREQ(r.u.ban_reason, "spam");
+	/* an UPDATE that changes nothing is not announced */
+	snprintf(sql, sizeof(sql), "LISTEN certaos_users; UPDATE users SET "
+	    "banned = true WHERE id = '%s'", alice);
+	ATF_CHECK_MSG(strstr(pg_query(&pg, sql), "Asynchronous") == NULL,
+	    "%s", pg_out(&pg));
+	snprintf(sql, sizeof(sql), "LISTEN certaos_users; UPDATE users SET "
+	    "banned = false WHERE id = '%s'", alice);
+	ATF_CHECK_MSG(strstr(pg_query(&pg, sql), "\"certaos_users\" with "
+	    "payload") != NULL, "%s", pg_out(&pg));
+	/* a renewal that pushes the expiry later is not either */
+	snprintf(sql, sizeof(sql), "LISTEN certaos_sessions; UPDATE sessions "
+	    "SET expires_at = expires_at + interval '1 hour', updated_at = "
+	    "now() WHERE token_hash = %s", hash_sql(3));
+	ATF_CHECK_MSG(strstr(pg_query(&pg, sql), "Asynchronous") == NULL,
+	    "%s", pg_out(&pg));
+
+	/* expiry: checked on every hit */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 4, now_ms() + 4000, &r),
+	    AUTH_OK);
+	exp = r.s.expires;
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 4, "quiet");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "");
+	while (now_ms() < exp + 50)
+		usleep(20000);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 4, &r), AUTH_NO_SESSION);
+
+	/* revokes drop what they revoke before they answer */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 5, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 6, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 5, &r), AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 6, &r), AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 3, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE_OTHERS, 5, -1, "", rows,
+	    cur, nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 6, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 3, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 5, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session_op(&d, AUTH_OP_REVOKE, 5, 5, "", rows, cur,
+	    nitems(rows), &n, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 5, &r), AUTH_NO_SESSION);
+
+	/* another certaos-db on the same database: its sign-out, heard */
+	db_start(tc, &d2, "db2.log", pg.conninfo);
+	db_wait_ping(&d2, 1, 20000);
+	db_wait_log(&d2, "session cache on", 1, 5000);
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 7, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 7, &r), AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d2, AUTH_OP_GET, 7, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d2, AUTH_OP_DELETE, 7, &r), AUTH_OK);
+	ms = db_session_until(&d, 7, AUTH_NO_SESSION, NULL, 2000, &r);
+	printf("a sign-out by another instance took %ld ms to be seen\n", ms);
+
+	/* the listening connection lost: emptied, then on again */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 8, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 8, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 8, "quiet");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 8, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "");
+	/* one listener each, named so in pg_stat_activity */
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM pg_stat_activity"
+	    " WHERE application_name = 'certaos-db listening'"), "2");
+	ATF_CHECK_EQ(count_in_file(d.log, "no longer listens"), 0);
+	/* d's listener: the one d2 does not have (d2's came later) */
+	pg_query(&pg, "SELECT pg_terminate_backend(min(pid)) FROM "
+	    "pg_stat_activity WHERE application_name = 'certaos-db "
+	    "listening' AND backend_start = (SELECT min(backend_start) FROM "
+	    "pg_stat_activity WHERE application_name = 'certaos-db "
+	    "listening')");
+	db_wait_log(&d, "no longer listens", 1, 5000);
+	(void)db_session_until(&d, 8, AUTH_OK, "quiet", 5000, &r);
+	db_wait_log(&d, "session cache on", 2, 10000);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 8, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 8, "quieter");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 8, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "quiet");
+	ATF_CHECK_EQ(count_in_file(d2.log, "no longer listens"), 0);
+
+	/*
+	 * A listener cut off without a word (its backend stopped): the
+	 * cache answers nothing once it has been quiet DB_LISTEN_FRESH ms,
+	 * and the connection is given up when its ping goes unanswered.
+	 */
+	kill(d2.pid, SIGKILL);
+	waitpid(d2.pid, NULL, 0);
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 9, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 9, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 9, "quiet");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 9, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "");
+	for (ms = 0; ms < 5000; ms += 100) {
+		snprintf(sql, sizeof(sql), "%s", pg_query(&pg, "SELECT pid "
+		    "FROM pg_stat_activity WHERE application_name = "
+		    "'certaos-db listening'"));
+		if (strchr(sql, '\n') == NULL && atoi(sql) > 0)
+			break;
+		usleep(100000);
+	}
+	ATF_REQUIRE_MSG(atoi(sql) > 0 && strchr(sql, '\n') == NULL,
+	    "listeners: %s", sql);
+	listener = atoi(sql);
+	ATF_REQUIRE(kill(listener, SIGSTOP) == 0);
+	ms = db_session_until(&d, 9, AUTH_OK, "quiet", 15000, &r);
+	printf("no hits %ld ms after the listener stopped\n", ms);
+	ATF_CHECK(ms >= DB_LISTEN_FRESH - DB_LISTEN_PING - 500);
+	db_wait_log(&d, "no longer listens", 2, (CERTAOS_DB_TIMEOUT + 5) *
+	    1000);
+	kill(listener, SIGCONT);
+	db_wait_log(&d, "session cache on", 3, 10000);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 9, &r), AUTH_OK);
+	pg_quiet_ua(&pg, 9, "quieter");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 9, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.s.ua, "quiet");
+
+	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
+}
+
+/* ---- account changes, against PostgreSQL ---- */
+
+NEEDS_PG(account, 180);
+ATF_TC_BODY(account, tc)
+{
+	static struct auth_rec	 r, r2;
+	struct dbproc		 d;
+	struct pg		 pg;
+	char			 alice[CERTAOS_MAX_ID + 1];
+	char			 bob[CERTAOS_MAX_ID + 1];
+	char			 carol[CERTAOS_MAX_ID + 1];
+	char			 uid[CERTAOS_MAX_ID + 1];
+	char			 pw[CERTAOS_MAX_PWHASH + 1], sql[512];
+	uint64_t		 now;
+	int			 i;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	db_start(tc, &d, "db.log", pg.conninfo);
+	db_wait_ping(&d, 1, 20000);
+	db_wait_log(&d, "session cache on", 1, 5000);
+	now = now_ms();
+	ATF_REQUIRE_EQ(db_signup(&d, "alice@example.com", "Alice", NULL,
+	    "$argon2id$a", 1, now + 86400000, &r), AUTH_OK);
+	strlcpy(alice, r.u.id, sizeof(alice));
+	ATF_REQUIRE_EQ(db_signup(&d, "bob@example.com", "Bob", NULL,
+	    "$argon2id$b", 10, now + 86400000, &r), AUTH_OK);
+	strlcpy(bob, r.u.id, sizeof(bob));
+	strlcpy(carol, pg_query(&pg, "INSERT INTO users (name, email) VALUES "
+	    "('Carol', 'carol@example.com') RETURNING id"), sizeof(carol));
+	carol[strcspn(carol, "\n")] = '\0';
+	snprintf(sql, sizeof(sql), "INSERT INTO sessions (token_hash, user_id,"
+	    " expires_at, lifetime) VALUES (%s, '%s', now() + interval "
+	    "'1 hour', 3600)", hash_sql(20), carol);
+	pg_query(&pg, sql);
+
+	/* the asking session's credential */
+	ATF_CHECK_EQ(db_session_cred(&d, 1, uid, sizeof(uid), pw,
+	    sizeof(pw)), 1);
+	ATF_CHECK_STREQ(uid, alice);
+	ATF_CHECK_STREQ(pw, "$argon2id$a");
+	ATF_CHECK_EQ(db_session_cred(&d, 99, uid, sizeof(uid), pw,
+	    sizeof(pw)), 0);
+	ATF_CHECK_STREQ(uid, "");
+	ATF_CHECK_EQ(db_session_cred(&d, 20, uid, sizeof(uid), pw,
+	    sizeof(pw)), 0);
+	ATF_CHECK_STREQ(uid, carol);
+	ATF_CHECK_STREQ(pw, "");
+
+	/* update-user: the record as it is now, the cache with it */
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_REQUIRE_EQ(db_user_update(&d, 1, USER_F_NAME, "Alicia", NULL,
+	    &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.name, "Alicia");
+	ATF_CHECK_EQ(r.u.has_image, 0);
+	ATF_CHECK_STREQ(r.s.id, session_id(&pg, 1));
+	ATF_CHECK(r.u.updated >= r.u.created);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.name, "Alicia");
+	ATF_REQUIRE_EQ(db_user_update(&d, 1, USER_F_IMAGE, "ignored",
+	    "https://img.example/a.png", &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.name, "Alicia");
+	ATF_CHECK_EQ(r.u.has_image, 1);
+	ATF_CHECK_STREQ(r.u.image, "https://img.example/a.png");
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.image, "https://img.example/a.png");
+	ATF_REQUIRE_EQ(db_user_update(&d, 1, USER_F_NAME | USER_F_IMAGE,
+	    "Al", NULL, &r), AUTH_OK);
+	ATF_CHECK_STREQ(r.u.name, "Al");
+	ATF_CHECK_EQ(r.u.has_image, 0);
+	ATF_CHECK_EQ(db_user_update(&d, 99, USER_F_NAME, "x", NULL, &r),
+	    AUTH_NO_SESSION);
+	snprintf(sql, sizeof(sql), "SELECT name FROM users WHERE id = '%s'",
+	    bob);
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "Bob");
+
+	/* change-password, sessions kept */
+	ATF_REQUIRE_EQ(db_session_new(&d, alice, 2, now + 86400000, &r),
+	    AUTH_OK);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 2, &r), AUTH_OK);
+	ATF_REQUIRE_EQ(db_pw_set(&d, 1, alice, "$argon2id$a2", -1, &r),
+	    AUTH_OK);
+	ATF_CHECK_STREQ(r.s.id, session_id(&pg, 1));
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_EQ(db_cred(&d, "alice@example.com", uid, sizeof(uid), pw,
+	    sizeof(pw)), 1);
+	ATF_CHECK_STREQ(pw, "$argon2id$a2");
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r), AUTH_OK);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 2, &r), AUTH_OK);
+	/* not the user keys verified, or no such session: nothing */
+	ATF_CHECK_EQ(db_pw_set(&d, 1, bob, "$argon2id$evil", -1, &r),
+	    AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_pw_set(&d, 99, alice, "$argon2id$evil", 30, &r),
+	    AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_pw_set(&d, 20, carol, "$argon2id$evil", -1, &r),
+	    AUTH_NO_SESSION);
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM accounts WHERE "
+	    "password = '$argon2id$evil'"), "0");
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 99, &r), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 30, &r), AUTH_NO_SESSION);
+
+	/* with revokeOtherSessions: all gone, at once, and a new one */
+	ATF_REQUIRE_EQ(db_pw_set(&d, 1, alice, "$argon2id$a3", 3, &r),
+	    AUTH_OK);
+	ATF_CHECK_STREQ(r.u.id, alice);
+	ATF_CHECK_STREQ(r.s.ip, "198.51.100.7");
+	ATF_CHECK_STREQ(r.s.ua, "t_db/pw");
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 1, &r2), AUTH_NO_SESSION);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 2, &r2), AUTH_NO_SESSION);
+	ATF_REQUIRE_EQ(db_session(&d, AUTH_OP_GET, 3, &r2), AUTH_OK);
+	ATF_CHECK_STREQ(r2.s.id, r.s.id);
+	ATF_CHECK_EQ(db_session(&d, AUTH_OP_GET, 10, &r2), AUTH_OK);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM sessions WHERE "
+	    "user_id = '%s'", alice);
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "1");
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(event || ' ' || "
+	    "outcome || ' ' || ip || ' ' || user_agent || ' ' || "
+	    "coalesce(array_length(string_to_array(detail, ' '), 1), 0), ','"
+	    " ORDER BY id) FROM audit_log WHERE event = 'change-password'"),
+	    "change-password ok 198.51.100.7 t_db/pw 0,"
+	    "change-password ok 198.51.100.7 t_db/pw 2");
+
+	/* rehash: only over the hash it replaces; no answer */
+	db_pw_rehash(&d, alice, "$argon2id$old", "$argon2id$wrong");
+	db_pw_rehash(&d, alice, "$argon2id$a3", "$argon2id$a4");
+	snprintf(sql, sizeof(sql), "SELECT password FROM accounts WHERE "
+	    "user_id = '%s'", alice);
+	for (i = 0; i < 100; i++) {
+		if (strcmp(pg_query(&pg, sql), "$argon2id$a4") == 0)
+			break;
+		usleep(20000);
+	}
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "$argon2id$a4");
+	ATF_CHECK_EQ(db_ping(&d), 1);
+	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, jwks);
@@ -2050,5 +3158,9 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, parse);
 	ATF_TP_ADD_TC(tp, rec_bounds);
 	ATF_TP_ADD_TC(tp, accounts);
+	ATF_TP_ADD_TC(tp, cache_unit);
+	ATF_TP_ADD_TC(tp, sessions);
+	ATF_TP_ADD_TC(tp, cache);
+	ATF_TP_ADD_TC(tp, account);
 	return (atf_no_error());
 }

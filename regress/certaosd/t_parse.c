@@ -31,6 +31,26 @@
 #define REQUIRED	"secret file \"secret\"\n" \
 			"database \"dbname=certaos\"\n"
 #define MINIMAL		REQUIRED "listen on 127.0.0.1 port 8080\n"
+/* what print_config writes for rate limits left as they are */
+#define RL_DEFAULTS	"rate-limit on\n" \
+			"rate-limit entries 16384\n" \
+			"rate-limit window 10 max 100\n" \
+			"rate-limit \"/sign-in/*\" window 10 max 3\n" \
+			"rate-limit \"/sign-up/*\" window 10 max 3\n" \
+			"rate-limit \"/change-password\" window 10 max 3\n" \
+			"rate-limit \"/change-email\" window 10 max 3\n" \
+			"rate-limit \"/request-password-reset\" window 60 " \
+			    "max 3\n" \
+			"rate-limit \"/send-verification-email\" window 60 " \
+			    "max 3\n" \
+			"rate-limit \"/two-factor/*\" window 10 max 3\n" \
+			"rate-limit \"/oauth2/token\" window 60 max 20\n" \
+			"rate-limit \"/oauth2/authorize\" window 60 max 30\n" \
+			"rate-limit \"/oauth2/introspect\" window 60 " \
+			    "max 100\n" \
+			"rate-limit \"/oauth2/revoke\" window 60 max 30\n" \
+			"rate-limit \"/oauth2/register\" window 60 max 5\n" \
+			"rate-limit \"/oauth2/userinfo\" window 60 max 60\n"
 
 static char	 errbuf[64 * 1024];
 
@@ -163,12 +183,13 @@ ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
 		"argon2id", "body-size", "certificate", "chroot", "control",
-		"cookie", "database", "file", "header", "header-size", "idle",
-		"include", "issuer", "key", "length", "lifetime", "limit",
-		"listen", "memory", "on", "parallelism", "password", "pool",
-		"port", "prefix", "prefork", "remember-off", "secret",
-		"session", "socket", "time", "timeout", "tls",
-		"trusted-origins", "update-age", "user"
+		"cookie", "database", "entries", "file", "header",
+		"header-size", "idle", "include", "issuer", "key", "length",
+		"lifetime", "limit", "listen", "max", "memory", "off", "on",
+		"parallelism", "password", "pool", "port", "prefix",
+		"prefork", "rate-limit", "remember-off", "secret", "session",
+		"socket", "time", "timeout", "tls", "trusted-origins",
+		"trusted-proxy", "update-age", "user", "window"
 	};
 	size_t	 i;
 
@@ -1242,7 +1263,7 @@ ATF_TC_BODY(reparse_accounts, tc)
 	    "\t\"https://app.example\"\n"
 	    "\t\"http://[::1]:3000\"\n"
 	    "}\n"
-	    "listen on 127.0.0.1 port 8080\n") != NULL, "%s", first);
+	    "rate-limit on\n") != NULL, "%s", first);
 	conf = parse_text(first);
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
 	second = print_to_string(conf);
@@ -1287,6 +1308,7 @@ ATF_TC_BODY(reparse, tc)
 	    "password length 8 128\n"
 	    "session lifetime 604800 update-age 86400 remember-off 86400\n"
 	    "cookie prefix \"certaos\"\n"
+	    RL_DEFAULTS
 	    "listen on 0.0.0.0 port 80\n"
 	    "listen on ::1 port 443 tls {\n"
 	    "\tcertificate \"c\"\n"
@@ -1300,6 +1322,156 @@ ATF_TC_BODY(reparse, tc)
 	ATF_CHECK_STREQ(first, second);
 	free(first);
 	free(second);
+}
+
+/* Rate limits: the rules in force, the built-in ones included. */
+ATF_TC_WITHOUT_HEAD(ratelimit);
+ATF_TC_BODY(ratelimit, tc)
+{
+	struct certaosd_config	*conf;
+	char			*first, *second;
+	uint32_t		 i;
+
+	conf = parse_text(MINIMAL);
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_EQ(conf->rl_enabled, 1);
+	ATF_CHECK_EQ(conf->rl_entries, CERTAOS_RL_ENTRIES_DEF);
+	ATF_CHECK_EQ(conf->rl_window, 10);
+	ATF_CHECK_EQ(conf->rl_max, 100);
+	ATF_CHECK_EQ(conf->rl_nrules, 13);
+	ATF_CHECK_STREQ(conf->rl_rules[0].path, "/sign-in/*");
+	ATF_CHECK_EQ(conf->rl_rules[0].window, 10);
+	ATF_CHECK_EQ(conf->rl_rules[0].max, 3);
+	ATF_CHECK_EQ(conf->nproxies, 0);
+	first = print_to_string(conf);
+	config_free(conf);
+	ATF_CHECK_MSG(strstr(first, RL_DEFAULTS) != NULL, "%s", first);
+	free(first);
+
+	/* a rule replaces the built-in one of its path, in its place */
+	conf = parse_text(MINIMAL "rate-limit off\n"
+	    "rate-limit \"/get-session\" window 1m max 1000\n"
+	    "rate-limit window 1h max 1\n"
+	    "rate-limit /sign-up/* window 20s max 2\n"
+	    "rate-limit entries 1024\n"
+	    "trusted-proxy { 127.0.0.1\n10.1.0.0/16 }\n"
+	    "trusted-proxy { 2001:db8::/32 }\n");
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	ATF_CHECK_EQ(conf->rl_enabled, 0);
+	ATF_CHECK_EQ(conf->rl_entries, 1024);
+	ATF_CHECK_EQ(conf->rl_window, 3600);
+	ATF_CHECK_EQ(conf->rl_max, 1);
+	ATF_REQUIRE_EQ(conf->rl_nrules, 14);
+	ATF_CHECK_STREQ(conf->rl_rules[1].path, "/sign-up/*");
+	ATF_CHECK_EQ(conf->rl_rules[1].window, 20);
+	ATF_CHECK_EQ(conf->rl_rules[1].max, 2);
+	ATF_CHECK_STREQ(conf->rl_rules[13].path, "/get-session");
+	ATF_CHECK_EQ(conf->rl_rules[13].window, 60);
+	ATF_CHECK_EQ(conf->rl_rules[13].max, 1000);
+	ATF_REQUIRE_EQ(conf->nproxies, 3);
+	ATF_CHECK_EQ(conf->proxies[1].af, 4);
+	ATF_CHECK_EQ(conf->proxies[1].plen, 16);
+	ATF_CHECK_EQ(conf->proxies[1].addr[1], 1);
+	ATF_CHECK_EQ(conf->proxies[2].af, 6);
+	ATF_CHECK_EQ(conf->proxies[2].plen, 32);
+	first = print_to_string(conf);
+	config_free(conf);
+	ATF_CHECK_MSG(strstr(first,
+	    "rate-limit off\n"
+	    "rate-limit entries 1024\n"
+	    "rate-limit window 3600 max 1\n"
+	    "rate-limit \"/sign-in/*\" window 10 max 3\n"
+	    "rate-limit \"/sign-up/*\" window 20 max 2\n") != NULL, "%s",
+	    first);
+	ATF_CHECK_MSG(strstr(first,
+	    "rate-limit \"/oauth2/userinfo\" window 60 max 60\n"
+	    "rate-limit \"/get-session\" window 60 max 1000\n"
+	    "trusted-proxy {\n"
+	    "\t127.0.0.1\n"
+	    "\t10.1.0.0/16\n"
+	    "\t2001:db8::/32\n"
+	    "}\n"
+	    "listen on") != NULL, "%s", first);
+	conf = parse_text(first);
+	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
+	second = print_to_string(conf);
+	config_free(conf);
+	ATF_CHECK_STREQ(first, second);
+	free(first);
+	free(second);
+
+	/* the last rule and proxy that fit, and one more */
+	first = NULL;
+	for (i = 0; i < CERTAOS_MAX_RL_RULES - 13; i++) {
+		second = first;
+		ATF_REQUIRE(asprintf(&first, "%srate-limit \"/r%u\" window 1 "
+		    "max 1\n", second != NULL ? second : MINIMAL, i) != -1);
+		free(second);
+	}
+	for (i = 0; i < CERTAOS_MAX_PROXIES; i++) {
+		second = first;
+		ATF_REQUIRE(asprintf(&first, "%strusted-proxy { 10.0.0.%u }\n",
+		    second, i) != -1);
+		free(second);
+	}
+	expect_ok(first);
+	second = first;
+	ATF_REQUIRE(asprintf(&first, "%srate-limit \"/x\" window 1 max 1\n"
+	    "rate-limit \"/two-factor/*\" window 1 max 1\n"
+	    "trusted-proxy { ::1 }\n", second) != -1);
+	expect_error(first,
+	    "t_parse: " CONF ":87: too many rate-limit rules (max 64, the "
+	    "built-in ones included)\n"
+	    "t_parse: " CONF ":89: too many trusted proxies (max 32)\n");
+	free(first);
+	free(second);
+}
+
+/* Rate-limit values at their limits, and one past them. */
+ATF_TC_WITHOUT_HEAD(ratelimit_limits);
+ATF_TC_BODY(ratelimit_limits, tc)
+{
+	char	 path[CERTAOS_MAX_RL_PATH + 1], *text;
+
+	expect_ok(MINIMAL "rate-limit entries 1024\n");
+	expect_ok(MINIMAL "rate-limit entries 1048576\n");
+	expect_ok(MINIMAL "rate-limit window 1d max 1000000\n");
+	expect_ok(MINIMAL "rate-limit window 1s max 1\n");
+	expect_ok(MINIMAL "trusted-proxy { 0.0.0.0/0 ::/0 ::/128 }\n");
+	expect_error(MINIMAL "rate-limit entries 1023\n"
+	    "rate-limit \"/a\" window 86401 max 1000001\n"
+	    "rate-limit window 0 max 1\n"
+	    "trusted-proxy { 1.2.3.4/33 ::/129 }\n",
+	    "t_parse: " CONF ":4: rate-limit entries 1023: out of range "
+	    "(1024-1048576)\n"
+	    "t_parse: " CONF ":5: rate-limit window 86401: out of range "
+	    "(1-1d)\n"
+	    "t_parse: " CONF ":5: rate-limit max 1000001: out of range "
+	    "(1-1000000)\n"
+	    "t_parse: " CONF ":6: rate-limit window 0: out of range (1-1d)\n"
+	    "t_parse: " CONF ":7: trusted-proxy \"1.2.3.4/33\": prefix length "
+	    "out of range (0-32)\n"
+	    "t_parse: " CONF ":7: trusted-proxy \"::/129\": prefix length "
+	    "out of range (0-128)\n");
+	expect_error(MINIMAL "rate-limit entries 1048577\n",
+	    "t_parse: " CONF ":4: rate-limit entries 1048577: out of range "
+	    "(1024-1048576)\n");
+
+	/* a path of 63 bytes, and of 64 */
+	memset(path, 'p', sizeof(path));
+	path[0] = '/';
+	path[CERTAOS_MAX_RL_PATH - 1] = '\0';
+	ATF_REQUIRE(asprintf(&text, MINIMAL "rate-limit \"%s\" window 1 "
+	    "max 1\n", path) != -1);
+	expect_ok(text);
+	free(text);
+	path[CERTAOS_MAX_RL_PATH - 1] = 'p';
+	path[CERTAOS_MAX_RL_PATH] = '\0';
+	ATF_REQUIRE(asprintf(&text, MINIMAL "rate-limit \"%s\" window 1 "
+	    "max 1\n", path) != -1);
+	expect_error(text, "t_parse: " CONF ":4: rate-limit path too long "
+	    "(max 63 bytes)\n");
+	free(text);
 }
 
 ATF_TC_WITHOUT_HEAD(no_file);
@@ -1333,6 +1505,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, password_length);
 	ATF_TP_ADD_TC(tp, origins);
 	ATF_TP_ADD_TC(tp, reparse);
+	ATF_TP_ADD_TC(tp, ratelimit);
+	ATF_TP_ADD_TC(tp, ratelimit_limits);
 	ATF_TP_ADD_TC(tp, reparse_accounts);
 	ATF_TP_ADD_TC(tp, no_file);
 	return (atf_no_error());

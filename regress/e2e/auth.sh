@@ -34,10 +34,12 @@ auth_cookie()
 	    "$W/headers" | tr -d '\r' | head -1
 }
 
+# Rate limits have their own test (ratelimit.sh): off here, where one
+# client signs in many times in a row.
 auth_start()
 {
 	e2e_init
-	e2e_conf "$@"
+	e2e_conf "rate-limit off" "$@"
 	e2e_start
 }
 
@@ -185,7 +187,7 @@ session_body()
 	    -A 'test-agent/1.0')"
 	atf_check -o inline:'["session","user"]\n' jq -c keys_unsorted \
 	    "$W/body"
-	atf_check -o inline:'["expiresAt","token","createdAt","updatedAt","ipAddress","userAgent","userId","id"]\n' \
+	atf_check -o inline:'["expiresAt","token","createdAt","updatedAt","ipAddress","userAgent","userId","activeOrganizationId","impersonatedBy","id"]\n' \
 	    jq -c '.session | keys_unsorted' "$W/body"
 	atf_check -o inline:"\"$tok\"\n\"$uid\"\n\"$uid\"\n\"carol@example.com\"\n" \
 	    jq '.session.token, .session.userId, .user.id, .user.email' \
@@ -444,6 +446,262 @@ secrets_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case manage cleanup
+manage_head()
+{
+	atf_set "descr" "list-sessions hands out handles, not other sessions'" \
+	    "tokens; the revokes act on the user's own sessions at once"
+	e2e_head
+}
+manage_body()
+{
+	auth_start
+	o=$(auth_origin)
+	signin() {
+		auth_post /sign-in/email \
+		    '{"email":"g@example.com","password":"password123"}' \
+		    -H "$o" -A "$1" >/dev/null
+		jq -r .token "$W/body"
+	}
+	alive() {
+		e2e_get /api/auth/get-session \
+		    -H "authorization: Bearer $1" >/dev/null
+		jq -r 'if . == null then "dead" else "alive" end' "$W/body"
+	}
+	atf_check_equal 200 "$(auth_signup G g@example.com password123)"
+	a=$(jq -r .token "$W/body")
+	b=$(signin agent-b)
+	c=$(signin agent-c)
+	atf_check_equal 200 "$(auth_signup H h@example.com password123)"
+	other=$(jq -r .token "$W/body")
+
+	atf_check_equal 200 "$(e2e_get /api/auth/list-sessions \
+	    -H "authorization: Bearer $a")"
+	atf_check -o inline:'3\n' jq length "$W/body"
+	atf_check -o inline:'["expiresAt","token","createdAt","updatedAt","ipAddress","userAgent","userId","activeOrganizationId","impersonatedBy","id"]\n' \
+	    jq -c '.[0] | keys_unsorted' "$W/body"
+	# the asking session shows its token, the others their handle
+	atf_check -o inline:'1\n' jq --arg t "$a" '[.[] | select(.token ==
+	    $t)] | length' "$W/body"
+	for t in "$b" "$c"; do
+		if grep -q -F "$t" "$W/body"; then
+			atf_fail "list-sessions gave out another session's token"
+		fi
+	done
+	hc=$(jq -r '.[] | select(.userAgent == "agent-c") | .token' "$W/body")
+	[ "$hc" = "$(jq -r '.[] | select(.userAgent == "agent-c") | .id' \
+	    "$W/body")" ] || atf_fail "the handle is not the session id"
+
+	rev() {
+		auth_post "$1" "$2" -H "authorization: Bearer $a"
+	}
+	# by token, by handle; another user's session is out of reach
+	atf_check_equal 200 "$(rev /revoke-session "{\"token\":\"$b\"}")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	atf_check_equal dead "$(alive "$b")"
+	atf_check_equal 200 "$(rev /revoke-session "{\"token\":\"$hc\"}")"
+	atf_check_equal dead "$(alive "$c")"
+	atf_check_equal 200 "$(rev /revoke-session \
+	    "{\"token\":\"$other\"}")"
+	atf_check_equal alive "$(alive "$other")"
+	atf_check_equal alive "$(alive "$a")"
+	atf_check_equal 400 "$(rev /revoke-session '{}')"
+	atf_check -o inline:'"VALIDATION_ERROR"\n' jq .code "$W/body"
+
+	d=$(signin agent-d)
+	atf_check_equal 200 "$(rev /revoke-other-sessions '{}')"
+	atf_check_equal dead "$(alive "$d")"
+	atf_check_equal alive "$(alive "$a")"
+	atf_check_equal 200 "$(rev /revoke-sessions '{}')"
+	atf_check_equal dead "$(alive "$a")"
+	atf_check_equal alive "$(alive "$other")"
+
+	# no session: 401; a cookie from a foreign origin: 403
+	atf_check_equal 401 "$(e2e_get /api/auth/list-sessions)"
+	atf_check -o inline:'{"message":"Unauthorized","code":"UNAUTHORIZED"}' \
+	    cat "$W/body"
+	atf_check_equal 401 "$(rev /revoke-sessions '{}')"
+	e=$(signin agent-e)
+	atf_check_equal 403 "$(auth_post /revoke-sessions '{}' \
+	    -H 'origin: http://evil.example' \
+	    -H "cookie: certaos.session_token=$e")"
+}
+manage_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case scrypt cleanup
+scrypt_head()
+{
+	atf_set "descr" "a user moved over from Better Auth, with its scrypt" \
+	    "hash, signs in with the old password"
+	e2e_head
+}
+scrypt_body()
+{
+	auth_start
+	# /health answers once the migrations ran
+	atf_check_equal 200 "$(e2e_get /health)"
+	# made by Better Auth 1.7.5 for "password123"
+	h=b5041974388c5abf38bfca82760a7e50:23dac3a1cf18ace1674fbd8be39d8b9ccd3a360dd238f612efbdc9b0a8201c03719dc42f8c4df7047b7b498d61b81c2077aaabe21df6b73f8a06e9a7be88a018
+	e2e_psql "$DB" -c "insert into users (id, name, email)
+	    values ('u1', 'Old', 'old@example.com');
+	    insert into accounts (account_id, provider_id, user_id, password)
+	    values ('u1', 'credential', 'u1', '$h')" >/dev/null ||
+	    atf_fail "cannot insert the imported user"
+	atf_check_equal 401 "$(auth_post /sign-in/email \
+	    '{"email":"old@example.com","password":"password124"}' \
+	    -H "$(auth_origin)")"
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"old@example.com","password":"password123"}' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'"u1"\n' jq .user.id "$W/body"
+}
+scrypt_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case account cleanup
+account_head()
+{
+	atf_set "descr" "update-user and change-password; an imported scrypt" \
+	    "hash becomes argon2id at its first sign-in"
+	e2e_head
+}
+account_body()
+{
+	auth_start
+	o=$(auth_origin)
+	atf_check_equal 200 "$(auth_signup K k@example.com password123)"
+	t=$(jq -r .token "$W/body")
+	b="authorization: Bearer $t"
+
+	atf_check_equal 200 "$(auth_post /update-user \
+	    '{"name":"Kay","image":"https://img.example/k.png"}' -H "$b")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session -H "$b")"
+	atf_check -o inline:'"Kay"\n"https://img.example/k.png"\n' \
+	    jq '.user.name, .user.image' "$W/body"
+	atf_check_equal 200 "$(auth_post /update-user '{"image":null}' \
+	    -H "$b")"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session -H "$b")"
+	atf_check -o inline:'"Kay"\nnull\n' jq '.user.name, .user.image' \
+	    "$W/body"
+	atf_check_equal 400 "$(auth_post /update-user \
+	    '{"email":"x@example.com"}' -H "$b")"
+	atf_check -o inline:'"EMAIL_CAN_NOT_BE_UPDATED"\n' jq .code "$W/body"
+	atf_check_equal 400 "$(auth_post /update-user '{}' -H "$b")"
+	atf_check_equal 401 "$(auth_post /update-user '{"name":"x"}')"
+
+	# change-password: wrong current, too short, right
+	atf_check_equal 400 "$(auth_post /change-password \
+	    '{"currentPassword":"nope12345","newPassword":"newpass123"}' \
+	    -H "$b")"
+	atf_check -o inline:'{"message":"Invalid password","code":"INVALID_PASSWORD"}' \
+	    cat "$W/body"
+	atf_check_equal 400 "$(auth_post /change-password \
+	    '{"currentPassword":"password123","newPassword":"short"}' \
+	    -H "$b")"
+	atf_check -o inline:'"PASSWORD_TOO_SHORT"\n' jq .code "$W/body"
+	atf_check_equal 200 "$(auth_post /change-password \
+	    '{"currentPassword":"password123","newPassword":"newpass123"}' \
+	    -H "$b")"
+	atf_check -o inline:'null\n"k@example.com"\n' \
+	    jq '.token, .user.email' "$W/body"
+	atf_check_equal 401 "$(auth_post /sign-in/email \
+	    '{"email":"k@example.com","password":"password123"}' -H "$o")"
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"k@example.com","password":"newpass123"}' -H "$o")"
+	t2=$(jq -r .token "$W/body")
+	# revokeOtherSessions: every old session goes, a new one comes
+	atf_check_equal 200 "$(auth_post /change-password \
+	    '{"currentPassword":"newpass123","newPassword":"newpass456","revokeOtherSessions":true}' \
+	    -H "$b")"
+	t3=$(jq -r .token "$W/body")
+	echo "$t3" | grep -Eq '^[A-Za-z0-9]{32}$' ||
+	    atf_fail "no new session token: $t3"
+	atf_check -o match:'^Set-Cookie: certaos\.session_token=' \
+	    cat "$W/headers"
+	for x in "$t" "$t2"; do
+		e2e_get /api/auth/get-session \
+		    -H "authorization: Bearer $x" >/dev/null
+		atf_check -o inline:'null' cat "$W/body"
+	done
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "authorization: Bearer $t3")"
+	atf_check -o inline:'"k@example.com"\n' jq .user.email "$W/body"
+
+	# an imported scrypt hash is replaced by argon2id on sign-in
+	h=b5041974388c5abf38bfca82760a7e50:23dac3a1cf18ace1674fbd8be39d8b9ccd3a360dd238f612efbdc9b0a8201c03719dc42f8c4df7047b7b498d61b81c2077aaabe21df6b73f8a06e9a7be88a018
+	e2e_psql "$DB" -c "insert into users (id, name, email)
+	    values ('u1', 'Old', 'old@example.com');
+	    insert into accounts (account_id, provider_id, user_id, password)
+	    values ('u1', 'credential', 'u1', '$h')" >/dev/null
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"old@example.com","password":"password123"}' -H "$o")"
+	n=0
+	until e2e_psql "$DB" -tA -c "select password from accounts where
+	    user_id = 'u1'" | grep -q '^\$argon2id\$'; do
+		n=$((n + 1))
+		[ $n -lt 50 ] || atf_fail "the scrypt hash was not replaced"
+		sleep 0.1
+	done
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"old@example.com","password":"password123"}' -H "$o")"
+}
+account_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case jwt cleanup
+jwt_head()
+{
+	atf_set "descr" "/token: an RS256 JWT of the session's user, with a" \
+	    "kid from the JWKS"
+	e2e_head
+}
+jwt_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup J j@example.com password123)"
+	t=$(jq -r .token "$W/body")
+	uid=$(jq -r .user.id "$W/body")
+	atf_check_equal 401 "$(e2e_get /api/auth/token)"
+	atf_check_equal 200 "$(e2e_get /api/auth/token \
+	    -H "authorization: Bearer $t")"
+	jwt=$(jq -r .token "$W/body")
+	b64d() {
+		_s=$(echo "$1" | tr '_-' '/+')
+		case $((${#_s} % 4)) in
+		2) _s="$_s==" ;;
+		3) _s="$_s=" ;;
+		esac
+		echo "$_s" | base64 -d
+	}
+	b64d "$(echo "$jwt" | cut -d. -f1)" > "$W/hdr"
+	b64d "$(echo "$jwt" | cut -d. -f2)" > "$W/claims"
+	atf_check -o inline:'"RS256"\n' jq .alg "$W/hdr"
+	kid=$(jq -r .kid "$W/hdr")
+	atf_check_equal 200 "$(e2e_get /api/auth/jwks)"
+	atf_check -o inline:'"RS256"\n' jq --arg k "$kid" \
+	    '.keys[] | select(.kid == $k) | .alg' "$W/body"
+	atf_check -o inline:"\"$uid\"\n\"$uid\"\n\"j@example.com\"\n900\n" \
+	    jq '.sub, .id, .email, .exp - .iat' "$W/claims"
+	atf_check -o inline:"\"http://127.0.0.1:$PORT\"\n\"http://127.0.0.1:$PORT\"\n" \
+	    jq '.iss, .aud' "$W/claims"
+}
+jwt_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -453,4 +711,8 @@ atf_init_test_cases()
 	atf_add_test_case validation
 	atf_add_test_case origin
 	atf_add_test_case secrets
+	atf_add_test_case manage
+	atf_add_test_case scrypt
+	atf_add_test_case account
+	atf_add_test_case jwt
 }

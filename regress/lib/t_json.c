@@ -438,6 +438,36 @@ ATF_TC_BODY(parse_errbuf, tc)
 	ATF_CHECK_STREQ(small, "email: ");
 }
 
+/* JT_NSTRING: a string, or null (present 2); other types refused */
+ATF_TC_WITHOUT_HEAD(parse_nstring);
+ATF_TC_BODY(parse_nstring, tc)
+{
+	char		 img[16], err[128];
+	struct jfield	 f[] = {
+		{ "image", JT_NSTRING, 0, img, sizeof(img), 0 },
+	};
+	const char	*b1 = "{\"image\":\"a.png\"}", *b2 = "{\"image\":null}";
+	const char	*b3 = "{\"image\":5}", *b4 = "{}";
+
+	ATF_REQUIRE_EQ(json_parse_fields(b1, strlen(b1), f, 1, err,
+	    sizeof(err)), 0);
+	ATF_CHECK_EQ(f[0].present, 1);
+	ATF_CHECK_STREQ(img, "a.png");
+	f[0].present = 0;
+	ATF_REQUIRE_EQ(json_parse_fields(b2, strlen(b2), f, 1, err,
+	    sizeof(err)), 0);
+	ATF_CHECK_EQ(f[0].present, 2);
+	ATF_CHECK_STREQ(img, "");
+	f[0].present = 0;
+	ATF_CHECK_EQ(json_parse_fields(b3, strlen(b3), f, 1, err,
+	    sizeof(err)), -1);
+	ATF_CHECK_STREQ(err, "image: expected a string or null");
+	f[0].present = 0;
+	ATF_REQUIRE_EQ(json_parse_fields(b4, strlen(b4), f, 1, err,
+	    sizeof(err)), 0);
+	ATF_CHECK_EQ(f[0].present, 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, out_nested);
@@ -451,5 +481,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, parse_utf8);
 	ATF_TP_ADD_TC(tp, parse_depth);
 	ATF_TP_ADD_TC(tp, parse_errbuf);
+	ATF_TP_ADD_TC(tp, parse_nstring);
 	return (atf_no_error());
 }

@@ -203,6 +203,53 @@ ATF_TC_BODY(cli_fresh, tc)
 	ATF_CHECK_EQ(pw_verify(enc, "hunter2 e", 9), 0);
 }
 
+/*
+ * A hash made by Better Auth 1.7.5 itself (the reference server, for
+ * "password123"): it verifies, and nothing else does.
+ */
+ATF_TC_WITHOUT_HEAD(better_auth_scrypt);
+ATF_TC_BODY(better_auth_scrypt, tc)
+{
+	const char	*enc = "b5041974388c5abf38bfca82760a7e50:"
+	    "23dac3a1cf18ace1674fbd8be39d8b9ccd3a360dd238f612efbdc9b0a8201c03"
+	    "719dc42f8c4df7047b7b498d61b81c2077aaabe21df6b73f8a06e9a7be88a018";
+	char		 bad[256];
+	struct argon2_params cur = { 19456, 2, 1 };
+
+	ATF_CHECK_EQ(pw_is_scrypt(enc), 1);
+	ATF_CHECK_EQ(pw_verify(enc, "password123", 11), 1);
+	ATF_CHECK_EQ(pw_verify(enc, "password124", 11), 0);
+	ATF_CHECK_EQ(pw_verify(enc, "password12", 10), 0);
+	ATF_CHECK_EQ(pw_is_current(enc, &cur), 0);
+	/* one key digit changed: no match */
+	strlcpy(bad, enc, sizeof(bad));
+	bad[40] = bad[40] == '0' ? '1' : '0';
+	ATF_CHECK_EQ(pw_verify(bad, "password123", 11), 0);
+	/* the salt is the text: a changed salt digit, no match */
+	strlcpy(bad, enc, sizeof(bad));
+	bad[0] = bad[0] == '0' ? '1' : '0';
+	ATF_CHECK_EQ(pw_verify(bad, "password123", 11), 0);
+	/* not the form: upper case, short, no colon */
+	strlcpy(bad, enc, sizeof(bad));
+	bad[33] = 'A';
+	ATF_CHECK_EQ(pw_is_scrypt(bad), 0);
+	ATF_CHECK_EQ(pw_verify(bad, "password123", 11), -1);
+	ATF_CHECK_EQ(pw_is_scrypt("abcd:ef"), 0);
+	ATF_CHECK_EQ(pw_verify("abcd:ef", "password123", 11), -1);
+}
+
+ATF_TC_WITHOUT_HEAD(is_current);
+ATF_TC_BODY(is_current, tc)
+{
+	struct argon2_params	 other = { cheap.memory, cheap.time + 1, 1 };
+	char			 enc[CERTAOS_MAX_PWHASH];
+
+	ATF_REQUIRE_EQ(pw_hash(&cheap, "pw", 2, enc, sizeof(enc)), 0);
+	ATF_CHECK_EQ(pw_is_current(enc, &cheap), 1);
+	ATF_CHECK_EQ(pw_is_current(enc, &other), 0);
+	ATF_CHECK_EQ(pw_is_current("garbage", &cheap), 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, roundtrip_defaults);
@@ -212,5 +259,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, malformed);
 	ATF_TP_ADD_TC(tp, cli_vector);
 	ATF_TP_ADD_TC(tp, cli_fresh);
+	ATF_TP_ADD_TC(tp, better_auth_scrypt);
+	ATF_TP_ADD_TC(tp, is_current);
 	return (atf_no_error());
 }
