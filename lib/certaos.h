@@ -241,6 +241,10 @@ enum imsg_type {
 				 *    str ip, str ua; <- IMSG_KEYS_AUTH (the
 				 *    token: a new one with AUTH_F_REVOKE,
 				 *    else the presented one) */
+	IMSG_KEYS_PW_CHECK,	/* web -> keys: u32 flags (AUTH_F_SIGNED),
+				 *    str presented, bytes password; is it
+				 *    the session user's? <- IMSG_KEYS_RESULT */
+	IMSG_KEYS_RESULT,	/* keys -> web: i32 status (AUTH_*) */
 	IMSG_DB_SESSION_CRED,	/* keys -> db: bytes token hash (32);
 				 *    <- IMSG_DB_CRED of the session's user
 				 *    (0: no live session, or no password) */

@@ -47,7 +47,8 @@ enum pend_state {
 	PEND_CRED,		/* IMSG_DB_CRED_GET sent */
 	PEND_SESSION,		/* IMSG_DB_SESSION_NEW sent */
 	PEND_PWCRED,		/* change-password: IMSG_DB_SESSION_CRED */
-	PEND_PWSET		/* change-password: IMSG_DB_PW_SET */
+	PEND_PWSET,		/* change-password: IMSG_DB_PW_SET */
+	PEND_PWCHECK		/* verify-password: IMSG_DB_SESSION_CRED */
 };
 
 /* A sign-up or sign-in waiting on db. */
@@ -107,6 +108,9 @@ static void	 auth_rehash(struct imsgev *, const char *, const char *,
 		    const unsigned char *, size_t);
 static void	 auth_pw_cred(struct imsgev *, struct pending *, int32_t,
 		    const char *, const char *);
+static void	 auth_pw_checked(struct pending *, int32_t, const char *,
+		    const char *);
+static void	 auth_result(struct imsgev *, uint32_t, int32_t);
 
 /* Token primitives. */
 
@@ -456,7 +460,10 @@ pending_timeout(int fd, short event, void *arg)
 
 	log_warnx("db did not answer request %u in %d s", p->id,
 	    CERTAOS_DB_TIMEOUT);
-	auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
+	if (p->state == PEND_PWCHECK)
+		auth_result(p->web, p->webid, AUTH_UNAVAILABLE);
+	else
+		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
 	pending_free(p);
 }
 
@@ -612,10 +619,16 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 		explicit_bzero(enc, sizeof(enc));
 		return;
 	}
-	if (p->state != PEND_CRED && p->state != PEND_PWCRED)
+	if (p->state != PEND_CRED && p->state != PEND_PWCRED &&
+	    p->state != PEND_PWCHECK)
 		fatalx("%s: IMSG_DB_CRED for request %u in state %d",
 		    __func__, p->id, p->state);
 	evtimer_del(&p->timer);
+	if (p->state == PEND_PWCHECK) {
+		auth_pw_checked(p, status, uid, enc);
+		explicit_bzero(enc, sizeof(enc));
+		return;
+	}
 	if (p->state == PEND_PWCRED) {
 		auth_pw_cred(db, p, status, uid, enc);
 		explicit_bzero(enc, sizeof(enc));
@@ -1033,4 +1046,87 @@ auth_user_update(struct imsgev *iev, struct imsg *imsg)
  done:
 	explicit_bzero(tok, sizeof(tok));
 	explicit_bzero(presented, sizeof(presented));
+}
+
+static void
+auth_result(struct imsgev *web, uint32_t id, int32_t status)
+{
+	mbuf_init(&amb);
+	mbuf_i32(&amb, status);
+	auth_send(web, IMSG_KEYS_RESULT, id);
+}
+
+/*
+ * IMSG_KEYS_PW_CHECK: u32 flags, str presented, bytes password.
+ * verify-password: is this the password of the session's user?
+ */
+void
+auth_pw_check(struct imsgev *iev, struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct pending	*p;
+	struct imsgev	*db;
+	uint32_t	 flags, id = imsg_get_id(imsg);
+	size_t		 pwlen;
+	int		 r;
+	char		 presented[CERTAOS_MAX_CTOKEN + 1];
+	char		 tok[CERTAOS_TOKEN_LEN + 1];
+	unsigned char	 pw[CERTAOS_MAX_PASSWORD];
+
+	mread_init(&mr, imsg);
+	flags = mread_u32(&mr);
+	mread_str(&mr, presented, sizeof(presented));
+	pwlen = mread_bytes(&mr, pw, sizeof(pw));
+	r = mread_end(&mr);
+	auth_wipe_imsg(imsg);
+	if (r == -1 || (flags & ~AUTH_F_SIGNED) != 0) {
+		explicit_bzero(pw, sizeof(pw));
+		explicit_bzero(presented, sizeof(presented));
+		fatalx("%s: bad IMSG_KEYS_PW_CHECK from %s", __func__,
+		    iev->name);
+	}
+	if (!as.configured || (db = auth_db()) == NULL ||
+	    (p = pending_new(iev, id, flags)) == NULL) {
+		auth_result(iev, id, AUTH_UNAVAILABLE);
+		goto done;
+	}
+	if (token_verify(&as.mac, presented, strlen(presented), flags,
+	    tok) == -1) {
+		auth_result(iev, id, AUTH_BAD_TOKEN);
+		pending_free(p);
+		goto done;
+	}
+	token_hash(tok, p->th);
+	memcpy(p->pw, pw, pwlen);
+	p->pwlen = pwlen;
+	p->state = PEND_PWCHECK;
+	mbuf_init(&amb);
+	mbuf_bytes(&amb, p->th, sizeof(p->th));
+	auth_send(db, IMSG_DB_SESSION_CRED, p->id);
+	pending_arm(p);
+ done:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(presented, sizeof(presented));
+}
+
+static void
+auth_pw_checked(struct pending *p, int32_t status, const char *uid,
+    const char *enc)
+{
+	int	 r = -1;
+
+	if (status == -1)
+		r = AUTH_UNAVAILABLE;
+	else if (uid[0] == '\0')
+		r = AUTH_NO_SESSION;
+	else if (status == 1)
+		r = pw_verify(enc, p->pw, p->pwlen) == 1 ? AUTH_OK :
+		    AUTH_BAD_PASSWORD;
+	else {
+		(void)pw_verify(as.dummy, p->pw, p->pwlen);
+		r = AUTH_BAD_PASSWORD;
+	}
+	auth_result(p->web, p->webid, r);
+	pending_free(p);
 }

@@ -593,6 +593,9 @@ keys_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYS_USER_UPDATE:
 		auth_user_update(iev, imsg);
 		break;
+	case IMSG_KEYS_PW_CHECK:
+		auth_pw_check(iev, imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}

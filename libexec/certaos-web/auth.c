@@ -1271,6 +1271,74 @@ auth_change_password(struct http_conn *c, const char *body, size_t len)
 	explicit_bzero(tok, sizeof(tok));
 }
 
+/* verify-password {password}: the session user's password, or not */
+static void
+auth_verify_password(struct http_conn *c, const char *body, size_t len)
+{
+	char		 pw[CERTAOS_MAX_PASSWORD * 4 + 1];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	int		 cookie;
+	struct jfield	 f[] = {
+		{ "password", JT_STRING, 1, pw, sizeof(pw), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+
+	tok[0] = '\0';
+	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+		return;
+	if (json_parse_fields(body, len, f, nitems(f), err,
+	    sizeof(err)) == -1) {
+		auth_body_error(c, err);
+		goto done;
+	}
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	if (strlen(pw) > CERTAOS_MAX_PASSWORD) {
+		auth_fail(c, 400, "INVALID_PASSWORD", "Invalid password");
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_str(&auth_mb, tok);
+	mbuf_bytes(&auth_mb, pw, strlen(pw));
+	auth_keys_send(iev, IMSG_KEYS_PW_CHECK, ar->id);
+ done:
+	explicit_bzero(pw, sizeof(pw));
+	explicit_bzero(tok, sizeof(tok));
+}
+
+/* IMSG_KEYS_RESULT: the outcome of a verify-password */
+void
+auth_keys_result(struct imsg *imsg)
+{
+	struct mread	 mr;
+	struct authreq	*ar;
+	int32_t		 status;
+
+	mread_init(&mr, imsg);
+	status = mread_i32(&mr);
+	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX)
+		fatalx("%s: bad IMSG_KEYS_RESULT", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		return;
+	if (ar->route != ROUTE_VERIFY_PASSWORD)
+		fatalx("%s: a result nobody asked for", __func__);
+	if (status == AUTH_OK)
+		http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+		    "{\"status\":true}", 15);
+	else if (status == AUTH_NO_SESSION || status == AUTH_BAD_TOKEN)
+		auth_unauthorized(ar->c);
+	else
+		auth_respond_status(ar, status);
+	authreq_free(ar);
+}
+
 void
 auth_dispatch(struct http_conn *c, const char *body, size_t len)
 {
@@ -1303,6 +1371,9 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 		break;
 	case ROUTE_CHANGE_PASSWORD:
 		auth_change_password(c, body, len);
+		break;
+	case ROUTE_VERIFY_PASSWORD:
+		auth_verify_password(c, body, len);
 		break;
 	default:
 		http_error(c, 404, NULL);

@@ -216,6 +216,7 @@ enum route_id {
 	ROUTE_UPDATE_USER,
 	ROUTE_CHANGE_PASSWORD,
 	ROUTE_TOKEN,
+	ROUTE_VERIFY_PASSWORD,
 	ROUTE_MAX
 };
 
@@ -244,6 +245,7 @@ void	 auth_keys_answer(struct imsg *);
 void	 auth_db_answer(struct imsg *);
 void	 auth_db_row(struct imsg *);
 void	 auth_keys_signed(struct imsg *);
+void	 auth_keys_result(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */
 int	 auth_keys_error(struct imsg *, const char *);
 

@@ -84,6 +84,7 @@ static const struct {
 	{ "/update-user",	ROUTE_UPDATE_USER,	HTTP_M_POST },
 	{ "/change-password",	ROUTE_CHANGE_PASSWORD,	HTTP_M_POST },
 	{ "/token",		ROUTE_TOKEN,		HTTP_M_GET },
+	{ "/verify-password",	ROUTE_VERIFY_PASSWORD,	HTTP_M_POST },
 };
 static char	*oidc_doc;
 static size_t	 oidc_len;

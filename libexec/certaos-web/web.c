@@ -174,6 +174,9 @@ web_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYS_SIGNED:
 		auth_keys_signed(imsg);
 		break;
+	case IMSG_KEYS_RESULT:
+		auth_keys_result(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}

@@ -597,6 +597,19 @@ account_body()
 	atf_check_equal 400 "$(auth_post /update-user '{}' -H "$b")"
 	atf_check_equal 401 "$(auth_post /update-user '{"name":"x"}')"
 
+	# verify-password
+	atf_check_equal 200 "$(auth_post /verify-password \
+	    '{"password":"password123"}' -H "$b")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	atf_check_equal 400 "$(auth_post /verify-password \
+	    '{"password":"wrong1234"}' -H "$b")"
+	atf_check -o inline:'{"message":"Invalid password","code":"INVALID_PASSWORD"}' \
+	    cat "$W/body"
+	atf_check_equal 400 "$(auth_post /verify-password '{}' -H "$b")"
+	atf_check -o inline:'"VALIDATION_ERROR"\n' jq .code "$W/body"
+	atf_check_equal 401 "$(auth_post /verify-password \
+	    '{"password":"password123"}')"
+
 	# change-password: wrong current, too short, right
 	atf_check_equal 400 "$(auth_post /change-password \
 	    '{"currentPassword":"nope12345","newPassword":"newpass123"}' \
