@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include <event.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,13 @@ main(int argc, char *argv[])
 	unsigned char	 seed[32];
 
 	proc_init(&pc, argc, argv, PROC_KEYS);
+	/*
+	 * argon2id and scrypt take tens of megabytes a hash.  A fixed mmap
+	 * threshold keeps glibc from raising it after the first free, so
+	 * that memory goes back to the system after each hash instead of
+	 * staying in the heap of an idle daemon.
+	 */
+	(void)mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 
 	/* No core file, no ptrace by the same uid: this process holds keys. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1)
