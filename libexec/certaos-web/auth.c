@@ -85,6 +85,10 @@ static void		 auth_jwt_sign(struct authreq *, const struct auth_rec *);
 static void		 auth_manage(struct http_conn *, const char *, size_t);
 static void		 auth_signed_out(struct http_conn *);
 static void		 auth_body_error(struct http_conn *, const char *);
+static int		 auth_parse(struct http_conn *, const char *, size_t,
+			    struct jfield *, size_t);
+static int		 auth_pw_policy(struct http_conn *, const char *);
+static void		 auth_unavailable(struct http_conn *);
 static struct imsgev	*auth_keys_peer(struct http_conn *);
 static void		 auth_keys_send(struct imsgev *, uint32_t, uint32_t);
 static int		 auth_callback_bad(struct http_conn *, int,
@@ -236,14 +240,20 @@ auth_cancel(struct http_conn *c)
 }
 
 static void
+auth_unavailable(struct http_conn *c)
+{
+	auth_fail(c, 503, "SERVICE_UNAVAILABLE",
+	    "The service is unavailable, try again later");
+}
+
+static void
 auth_timeout(struct http_conn *c)
 {
 	struct authreq	*ar = c->wait_arg;
 
 	if (ar != NULL)
 		authreq_free(ar);
-	auth_fail(c, 503, "SERVICE_UNAVAILABLE",
-	    "The service is unavailable, try again later");
+	auth_unavailable(c);
 }
 
 /*
@@ -348,8 +358,7 @@ auth_respond_status(struct authreq *ar, int status)
 {
 	switch (status) {
 	case AUTH_UNAVAILABLE:
-		auth_fail(ar->c, 503, "SERVICE_UNAVAILABLE",
-		    "The service is unavailable, try again later");
+		auth_unavailable(ar->c);
 		break;
 	case AUTH_BAD_CREDENTIALS:
 		auth_fail(ar->c, 401, "INVALID_EMAIL_OR_PASSWORD",
@@ -630,8 +639,7 @@ auth_keys_error(struct imsg *imsg, const char *why)
 	key.id = imsg_get_id(imsg);
 	if ((ar = RB_FIND(authreq_tree, &pending, &key)) == NULL)
 		return (0);
-	auth_fail(ar->c, 503, "SERVICE_UNAVAILABLE",
-	    "The service is unavailable, try again later");
+	auth_unavailable(ar->c);
 	authreq_free(ar);
 	return (1);
 }
@@ -729,6 +737,45 @@ auth_json_body(struct http_conn *c)
 		    "allowed. Allowed types: application/json",
 		    c->req.ctype_state == HTTP_F_OK ? c->req.ctype : "?");
 		auth_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", msg);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * A state-changing request's JSON body: media type, Origin, fields.
+ * -1 once the refusal is answered.
+ */
+static int
+auth_parse(struct http_conn *c, const char *body, size_t len,
+    struct jfield *f, size_t nf)
+{
+	char	 err[256];
+
+	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+		return (-1);
+	if (json_parse_fields(body, len, f, nf, err, sizeof(err)) == -1) {
+		auth_body_error(c, err);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The password policy (length in characters), and keys' bound in
+ * bytes.  -1 once the refusal is answered.
+ */
+static int
+auth_pw_policy(struct http_conn *c, const char *pw)
+{
+	size_t	 n = utf8_len(pw);
+
+	if (n < ac.pw_min) {
+		auth_fail(c, 400, "PASSWORD_TOO_SHORT", "Password too short");
+		return (-1);
+	}
+	if (n > ac.pw_max || strlen(pw) > CERTAOS_MAX_PASSWORD) {
+		auth_fail(c, 400, "PASSWORD_TOO_LONG", "Password too long");
 		return (-1);
 	}
 	return (0);
@@ -911,8 +958,7 @@ auth_keys_peer(struct http_conn *c)
 	struct imsgev	*iev;
 
 	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
-		auth_fail(c, 503, "SERVICE_UNAVAILABLE",
-		    "The service is unavailable, try again later");
+		auth_unavailable(c);
 	return (iev);
 }
 
@@ -944,7 +990,6 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	static char	 image[CERTAOS_MAX_IMAGE + 1];
 	static char	 cb[CERTAOS_MAX_IMAGE + 1];
 	char		 password[CERTAOS_MAX_PASSWORD * 4 + 1];
-	char		 err[256];
 	int		 remember = 1;
 	struct jfield	 f[] = {
 		{ "name", JT_STRING, 1, name, sizeof(name), 0 },
@@ -958,13 +1003,8 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	struct imsgev	*iev;
 	struct mbuf	*mb = &auth_mb;
 
-	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
-		return;
-	if (json_parse_fields(body, len, f, nitems(f), err,
-	    sizeof(err)) == -1) {
-		auth_body_error(c, err);
+	if (auth_parse(c, body, len, f, nitems(f)) == -1)
 		goto done;
-	}
 	if (email_normalize(email) == -1) {
 		auth_fail(c, 400, "VALIDATION_ERROR",
 		    "[body.email] Invalid email address");
@@ -975,16 +1015,8 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 		    "small: expected string to have >=1 characters");
 		goto done;
 	}
-	if (utf8_len(password) < ac.pw_min) {
-		auth_fail(c, 400, "PASSWORD_TOO_SHORT", "Password too short");
+	if (auth_pw_policy(c, password) == -1)
 		goto done;
-	}
-	/* keys takes at most CERTAOS_MAX_PASSWORD bytes */
-	if (utf8_len(password) > ac.pw_max ||
-	    strlen(password) > CERTAOS_MAX_PASSWORD) {
-		auth_fail(c, 400, "PASSWORD_TOO_LONG", "Password too long");
-		goto done;
-	}
 	if (auth_callback_bad(c, f[4].present, cb))
 		goto done;
 	if ((iev = auth_keys_peer(c)) == NULL)
@@ -1010,7 +1042,6 @@ auth_signin(struct http_conn *c, const char *body, size_t len)
 	static char	 email[CERTAOS_MAX_EMAIL + 1];
 	static char	 cb[CERTAOS_MAX_IMAGE + 1];
 	char		 password[CERTAOS_MAX_PASSWORD * 4 + 1];
-	char		 err[256];
 	int		 remember = 1;
 	struct jfield	 f[] = {
 		{ "email", JT_STRING, 1, email, sizeof(email), 0 },
@@ -1022,13 +1053,8 @@ auth_signin(struct http_conn *c, const char *body, size_t len)
 	struct imsgev	*iev;
 	struct mbuf	*mb = &auth_mb;
 
-	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
-		return;
-	if (json_parse_fields(body, len, f, nitems(f), err,
-	    sizeof(err)) == -1) {
-		auth_body_error(c, err);
+	if (auth_parse(c, body, len, f, nitems(f)) == -1)
 		goto done;
-	}
 	if (email_normalize(email) == -1) {
 		auth_fail(c, 400, "INVALID_EMAIL", "Invalid email");
 		goto done;
@@ -1166,18 +1192,13 @@ auth_update_user(struct http_conn *c, const char *body, size_t len)
 	};
 	struct authreq	*ar;
 	struct imsgev	*iev;
-	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
 	uint32_t	 mask = 0;
 	int		 cookie;
 
 	name[0] = image[0] = '\0';
-	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+	if (auth_parse(c, body, len, f, nitems(f)) == -1)
 		return;
-	if (json_parse_fields(body, len, f, nitems(f), err,
-	    sizeof(err)) == -1) {
-		auth_body_error(c, err);
-		return;
-	}
 	if (f[2].present) {
 		auth_fail(c, 400, "EMAIL_CAN_NOT_BE_UPDATED",
 		    "Email can not be updated");
@@ -1216,7 +1237,7 @@ auth_change_password(struct http_conn *c, const char *body, size_t len)
 {
 	char		 cur[CERTAOS_MAX_PASSWORD * 4 + 1];
 	char		 npw[CERTAOS_MAX_PASSWORD * 4 + 1];
-	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
 	int		 revoke = 0, cookie;
 	struct jfield	 f[] = {
 		{ "currentPassword", JT_STRING, 1, cur, sizeof(cur), 0 },
@@ -1228,21 +1249,10 @@ auth_change_password(struct http_conn *c, const char *body, size_t len)
 	struct imsgev	*iev;
 
 	tok[0] = '\0';
-	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
-		return;
-	if (json_parse_fields(body, len, f, nitems(f), err,
-	    sizeof(err)) == -1) {
-		auth_body_error(c, err);
+	if (auth_parse(c, body, len, f, nitems(f)) == -1)
 		goto done;
-	}
-	if (utf8_len(npw) < ac.pw_min) {
-		auth_fail(c, 400, "PASSWORD_TOO_SHORT", "Password too short");
+	if (auth_pw_policy(c, npw) == -1)
 		goto done;
-	}
-	if (utf8_len(npw) > ac.pw_max || strlen(npw) > CERTAOS_MAX_PASSWORD) {
-		auth_fail(c, 400, "PASSWORD_TOO_LONG", "Password too long");
-		goto done;
-	}
 	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
 		auth_unauthorized(c);
 		goto done;
@@ -1276,7 +1286,7 @@ static void
 auth_verify_password(struct http_conn *c, const char *body, size_t len)
 {
 	char		 pw[CERTAOS_MAX_PASSWORD * 4 + 1];
-	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
 	int		 cookie;
 	struct jfield	 f[] = {
 		{ "password", JT_STRING, 1, pw, sizeof(pw), 0 },
@@ -1285,13 +1295,8 @@ auth_verify_password(struct http_conn *c, const char *body, size_t len)
 	struct imsgev	*iev;
 
 	tok[0] = '\0';
-	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
-		return;
-	if (json_parse_fields(body, len, f, nitems(f), err,
-	    sizeof(err)) == -1) {
-		auth_body_error(c, err);
+	if (auth_parse(c, body, len, f, nitems(f)) == -1)
 		goto done;
-	}
 	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
 		auth_unauthorized(c);
 		goto done;
