@@ -75,6 +75,7 @@
 #define CERTAOS_SESSION_LIFETIME (7 * 86400)	/* s */
 #define CERTAOS_SESSION_UPDATE	86400		/* s: sliding-expiry step */
 #define CERTAOS_SESSION_SHORT	86400		/* s: rememberMe false */
+#define CERTAOS_SESSION_FRESH	86400		/* s: fresh-age, 0 off */
 #define CERTAOS_PW_MIN		8		/* characters */
 #define CERTAOS_PW_MAX		128
 #define CERTAOS_MAX_ORIGINS	16		/* trusted-origins entries */
@@ -336,6 +337,7 @@ struct cfg_web {
 	uint32_t	 pw_max;
 	uint32_t	 norigins;
 	char		 origins[CERTAOS_MAX_ORIGINS][CERTAOS_MAX_ORIGIN];
+	uint32_t	 session_fresh;		/* s: fresh-age, 0 off */
 };
 
 /*

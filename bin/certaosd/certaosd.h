@@ -57,6 +57,7 @@ struct certaosd_config {
 	uint32_t		 session_lifetime;	/* s */
 	uint32_t		 session_update;	/* s: sliding step */
 	uint32_t		 session_short;		/* s: not remembered */
+	uint32_t		 session_fresh;		/* s: fresh-age, 0 off */
 	char			 cookie_prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
 	uint32_t		 norigins;
 	/* normalized: lower case, no default port; without the issuer's */

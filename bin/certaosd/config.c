@@ -302,6 +302,7 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 	cw.session_lifetime = conf->session_lifetime;
 	cw.pw_min = conf->pw_min;
 	cw.pw_max = conf->pw_max;
+	cw.session_fresh = conf->session_fresh;
 	/* The issuer's own origin is not among them: web adds it. */
 	cw.norigins = conf->norigins;
 	for (i = 0; i < conf->norigins; i++)

@@ -139,6 +139,7 @@ enum {
 	SESS_LIFETIME = 0,
 	SESS_UPDATE,
 	SESS_SHORT,
+	SESS_FRESH,
 	SESS_MAX
 };
 static struct sessopt {
@@ -152,7 +153,8 @@ static struct sessopt {
 } sess[SESS_MAX] = {
 	{ .name = "lifetime" },
 	{ .name = "update-age" },
-	{ .name = "remember-off" }
+	{ .name = "remember-off" },
+	{ .name = "fresh-age" }
 };
 
 /*
@@ -231,6 +233,7 @@ typedef struct {
 %token	LIFETIME LIMIT LISTEN MAX MEMORY OFF ON PARALLELISM PASSWORD POOL
 %token	PORT PREFIX PREFORK RATELIMIT REMEMBEROFF SECRET SESSION SOCKET TIME
 %token	TIMEOUT TLS TRUSTEDORIGINS TRUSTEDPROXY UPDATEAGE USER WINDOW
+%token	FRESHAGE
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -520,6 +523,10 @@ sessopt		: LIFETIME timeval		{
 			session_set(SESS_SHORT, $2, $<lineno>1);
 			free($2);
 		}
+		| FRESHAGE timeval		{
+			session_set(SESS_FRESH, $2, $<lineno>1);
+			free($2);
+		}
 		;
 
 /* Origins may be written on one line or several. */
@@ -597,6 +604,7 @@ static const struct keywords keywords[] = {
 	{ "database",		DATABASE },
 	{ "entries",		ENTRIES },
 	{ "file",		FILENAME },
+	{ "fresh-age",		FRESHAGE },
 	{ "header",		HEADER },
 	{ "header-size",	HEADERSIZE },
 	{ "idle",		IDLE },
@@ -1425,7 +1433,8 @@ session_set(int i, const char *s, int line)
 	if ((o->file = strdup(file->name)) == NULL)
 		fatal("session_set");
 	(void)strlcpy(o->written, s, sizeof(o->written));
-	if (parse_seconds(what, s, i == SESS_UPDATE ? 0 : CERTAOS_SESSION_MIN,
+	if (parse_seconds(what, s, i == SESS_UPDATE || i == SESS_FRESH ? 0 :
+	    CERTAOS_SESSION_MIN,
 	    CERTAOS_SESSION_MAX, 1, &v) == 0) {
 		o->value = v;
 		o->ok = 1;
@@ -1452,7 +1461,7 @@ session_check(void)
 		return;
 	lifetime = sess[SESS_LIFETIME].ok ? sess[SESS_LIFETIME].value :
 	    CERTAOS_SESSION_LIFETIME;
-	for (i = SESS_UPDATE; i < SESS_MAX; i++) {
+	for (i = SESS_UPDATE; i <= SESS_SHORT; i++) {
 		o = &sess[i];
 		if (o->ok && o->value > lifetime)
 			yyerror_in(o->file, o->line, "session %s %s: longer "
@@ -1471,6 +1480,9 @@ session_check(void)
 	else
 		conf->session_short = lifetime < CERTAOS_SESSION_SHORT ?
 		    lifetime : CERTAOS_SESSION_SHORT;
+	/* 0 turns the check off; longer than the lifetime is harmless */
+	conf->session_fresh = sess[SESS_FRESH].ok ? sess[SESS_FRESH].value :
+	    CERTAOS_SESSION_FRESH;
 }
 
 static void
@@ -1965,6 +1977,7 @@ conf_defaults(struct certaosd_config *c)
 	c->session_lifetime = CERTAOS_SESSION_LIFETIME;
 	c->session_update = CERTAOS_SESSION_UPDATE;
 	c->session_short = CERTAOS_SESSION_SHORT;
+	c->session_fresh = CERTAOS_SESSION_FRESH;
 	(void)strlcpy(c->cookie_prefix, CERTAOS_COOKIE_PREFIX,
 	    sizeof(c->cookie_prefix));
 	c->norigins = 0;
@@ -2123,6 +2136,7 @@ print_config(FILE *fp, struct certaosd_config *c)
 	fprintf(fp, "password length %u %u\n", c->pw_min, c->pw_max);
 	fprintf(fp, "session lifetime %u update-age %u remember-off %u\n",
 	    c->session_lifetime, c->session_update, c->session_short);
+	fprintf(fp, "session fresh-age %u\n", c->session_fresh);
 	fprintf(fp, "cookie prefix ");
 	print_string(fp, c->cookie_prefix);
 	fprintf(fp, "\n");

@@ -51,6 +51,8 @@ struct authreq {
 	int			 has_url;	/* sign-in: callbackURL given */
 	int			 revoke;	/* change-password: new session */
 	struct json_out		*list;		/* list-sessions, as rows come */
+	uint64_t		 created;	/* list-sessions: the asking
+						 * session's, ms (0: unseen) */
 	char			 url[CERTAOS_MAX_IMAGE + 1];
 	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
 };
@@ -94,6 +96,7 @@ static void		 auth_keys_send(struct imsgev *, uint32_t, uint32_t);
 static int		 auth_callback_bad(struct http_conn *, int,
 			    const char *);
 static void		 auth_respond_status(struct authreq *, int);
+static int		 auth_created_fresh(uint64_t);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
 static struct mbuf		 auth_mb;	/* one message at a time */
@@ -105,6 +108,7 @@ static struct {
 	uint32_t	 lifetime;
 	uint32_t	 pw_min;
 	uint32_t	 pw_max;
+	uint32_t	 fresh;			/* s: fresh-age, 0 off */
 	uint32_t	 norigins;
 	char		 origins[CERTAOS_MAX_ORIGINS + 1][CERTAOS_MAX_ORIGIN];
 } ac;
@@ -157,6 +161,7 @@ auth_configure(const struct cfg_web *cw)
 	    CERTAOS_SESSION_LIFETIME;
 	ac.pw_min = cw->pw_min != 0 ? cw->pw_min : CERTAOS_PW_MIN;
 	ac.pw_max = cw->pw_max != 0 ? cw->pw_max : CERTAOS_PW_MAX;
+	ac.fresh = cw->session_fresh;
 
 	/* scheme://host[:port] of the issuer */
 	if ((p = strstr(cw->issuer, "://")) == NULL)
@@ -521,6 +526,38 @@ auth_db_row(struct imsg *imsg)
 		jout_arr_open(ar->list);
 	}
 	authrec_json_session(ar->list, &s, current ? ar->token : s.id);
+	if (current)
+		ar->created = s.created;
+}
+
+/*
+ * Better Auth's freshSessionMiddleware: what needs a recent sign-in
+ * refuses a session created fresh-age or longer ago (403
+ * SESSION_NOT_FRESH, see auth_not_fresh()).  1 if fresh enough.
+ */
+int
+auth_session_fresh(const struct auth_rec *rec)
+{
+	return (auth_created_fresh(rec->s.created));
+}
+
+static int
+auth_created_fresh(uint64_t created)
+{
+	struct timespec	 ts;
+	uint64_t	 now;
+
+	if (ac.fresh == 0)
+		return (1);
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (now < created || now - created < (uint64_t)ac.fresh * 1000);
+}
+
+void
+auth_not_fresh(struct http_conn *c)
+{
+	auth_fail(c, 403, "SESSION_NOT_FRESH", "Session is not fresh");
 }
 
 /* The end of list-sessions or of a revoke. */
@@ -542,6 +579,10 @@ auth_manage_done(struct authreq *ar, int status)
 		/* revokes and update-user */
 		http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
 		    "{\"status\":true}", 15);
+		return;
+	}
+	if (!auth_created_fresh(ar->created)) {
+		auth_not_fresh(ar->c);
 		return;
 	}
 	if (ar->list == NULL) {
@@ -1029,7 +1070,7 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(mb, name);
 	mbuf_nstr(mb, f[3].present, image);
 	mbuf_bytes(mb, password, strlen(password));
-	mbuf_str(mb, c->peer);
+	mbuf_str(mb, http_client_ip(c));
 	mbuf_str(mb, c->req.ua);
 	auth_keys_send(iev, IMSG_KEYS_SIGNUP, ar->id);
  done:
@@ -1078,7 +1119,7 @@ auth_signin(struct http_conn *c, const char *body, size_t len)
 	mbuf_u32(mb, remember ? 0 : AUTH_F_SHORT);
 	mbuf_str(mb, email);
 	mbuf_bytes(mb, password, strlen(password));
-	mbuf_str(mb, c->peer);
+	mbuf_str(mb, http_client_ip(c));
 	mbuf_str(mb, c->req.ua);
 	auth_keys_send(iev, IMSG_KEYS_SIGNIN, ar->id);
  done:
@@ -1272,7 +1313,7 @@ auth_change_password(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(&auth_mb, tok);
 	mbuf_bytes(&auth_mb, cur, strlen(cur));
 	mbuf_bytes(&auth_mb, npw, strlen(npw));
-	mbuf_str(&auth_mb, c->peer);
+	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
 	auth_keys_send(iev, IMSG_KEYS_PW_CHANGE, ar->id);
  done:

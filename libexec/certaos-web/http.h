@@ -248,5 +248,14 @@ void	 auth_keys_signed(struct imsg *);
 void	 auth_keys_result(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */
 int	 auth_keys_error(struct imsg *, const char *);
+/*
+ * Freshness (session fresh-age): 1 if the record's session was created
+ * less than fresh-age ago (or the check is off).  A route that needs a
+ * fresh session answers auth_not_fresh() otherwise: 403
+ * SESSION_NOT_FRESH, as Better Auth's freshSessionMiddleware.
+ */
+struct auth_rec;
+int	 auth_session_fresh(const struct auth_rec *);
+void	 auth_not_fresh(struct http_conn *);
 
 #endif

@@ -183,7 +183,8 @@ ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
 		"argon2id", "body-size", "certificate", "chroot", "control",
-		"cookie", "database", "entries", "file", "header",
+		"cookie", "database", "entries", "file", "fresh-age",
+		"header",
 		"header-size", "idle", "include", "issuer", "key", "length",
 		"lifetime", "limit", "listen", "max", "memory", "off", "on",
 		"parallelism", "password", "pool", "port", "prefix",
@@ -458,6 +459,10 @@ ATF_TC_BODY(ranges, tc)
 		    "session remember-off 299: out of range (5m-365d)" },
 		{ "session remember-off 0",
 		    "session remember-off 0: out of range (5m-365d)" },
+		{ "session fresh-age 0", NULL },
+		{ "session fresh-age 1s", NULL },
+		{ "session fresh-age 366d",
+		    "session fresh-age 366d: out of range (0-365d)" },
 		{ "session remember-off 7d", NULL },
 		{ "session remember-off 10081m",
 		    "session remember-off 10081m: longer than the session "
@@ -1258,6 +1263,7 @@ ATF_TC_BODY(reparse_accounts, tc)
 	ATF_CHECK_MSG(strstr(first,
 	    "password length 10 100\n"
 	    "session lifetime 7200 update-age 1800 remember-off 7200\n"
+	    "session fresh-age 86400\n"
 	    "cookie prefix \"better-auth\"\n"
 	    "trusted-origins {\n"
 	    "\t\"https://app.example\"\n"
@@ -1307,6 +1313,7 @@ ATF_TC_BODY(reparse, tc)
 	    "password argon2id memory 19456 time 3 parallelism 1\n"
 	    "password length 8 128\n"
 	    "session lifetime 604800 update-age 86400 remember-off 86400\n"
+	    "session fresh-age 86400\n"
 	    "cookie prefix \"certaos\"\n"
 	    RL_DEFAULTS
 	    "listen on 0.0.0.0 port 80\n"
