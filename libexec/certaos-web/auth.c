@@ -69,6 +69,7 @@ static void		 auth_timeout(struct http_conn *);
 static void		 auth_fail(struct http_conn *, int, const char *,
 			    const char *);
 static int		 auth_json_body(struct http_conn *);
+static int		 auth_body_type(struct http_conn *);
 static int		 auth_origin_ok(struct http_conn *);
 static int		 auth_url_ok(const char *);
 static int		 email_normalize(char *);
@@ -758,13 +759,18 @@ auth_db_answer(struct imsg *imsg)
  */
 
 /*
- * Bodies are JSON: 415 for another media type.  No media type at all
- * is a missing body, as Better Auth sees it.
+ * Bodies are JSON, and for sign-in and sign-up also form-encoded, as
+ * Better Auth takes them: 415 for another media type.  No media type at
+ * all is a missing body, as Better Auth sees it.  0 for JSON, 1 for a
+ * form, -1 once the refusal is answered.
  */
+#define AUTH_FORM_OK(r)	((r) == ROUTE_SIGN_UP || (r) == ROUTE_SIGN_IN)
+#define AUTH_CT_FORM	"application/x-www-form-urlencoded"
+
 static int
-auth_json_body(struct http_conn *c)
+auth_body_type(struct http_conn *c)
 {
-	char	 msg[160];
+	char	 msg[200];
 
 	if (c->req.ctype_state == HTTP_F_ABSENT) {
 		auth_fail(c, 400, "VALIDATION_ERROR",
@@ -772,19 +778,28 @@ auth_json_body(struct http_conn *c)
 		    "received undefined");
 		return (-1);
 	}
-	if (c->req.ctype_state != HTTP_F_OK ||
-	    strcmp(c->req.ctype, "application/json") != 0) {
-		(void)snprintf(msg, sizeof(msg), "Content-Type \"%s\" is not "
-		    "allowed. Allowed types: application/json",
-		    c->req.ctype_state == HTTP_F_OK ? c->req.ctype : "?");
-		auth_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", msg);
-		return (-1);
-	}
-	return (0);
+	if (c->req.ctype_state == HTTP_F_OK &&
+	    strcmp(c->req.ctype, "application/json") == 0)
+		return (0);
+	if (c->req.ctype_state == HTTP_F_OK && AUTH_FORM_OK(c->route) &&
+	    strcmp(c->req.ctype, AUTH_CT_FORM) == 0)
+		return (1);
+	(void)snprintf(msg, sizeof(msg), "Content-Type \"%s\" is not "
+	    "allowed. Allowed types: %sapplication/json",
+	    c->req.ctype_state == HTTP_F_OK ? c->req.ctype : "?",
+	    AUTH_FORM_OK(c->route) ? AUTH_CT_FORM ", " : "");
+	auth_fail(c, 415, "UNSUPPORTED_MEDIA_TYPE", msg);
+	return (-1);
+}
+
+static int
+auth_json_body(struct http_conn *c)
+{
+	return (auth_body_type(c) == 0 ? 0 : -1);
 }
 
 /*
- * A state-changing request's JSON body: media type, Origin, fields.
+ * A state-changing request's body: media type, Origin, fields.
  * -1 once the refusal is answered.
  */
 static int
@@ -792,10 +807,22 @@ auth_parse(struct http_conn *c, const char *body, size_t len,
     struct jfield *f, size_t nf)
 {
 	char	 err[256];
+	int	 form, r;
 
-	if (auth_json_body(c) == -1 || auth_origin_ok(c) == -1)
+	if ((form = auth_body_type(c)) == -1 || auth_origin_ok(c) == -1)
 		return (-1);
-	if (json_parse_fields(body, len, f, nf, err, sizeof(err)) == -1) {
+	if (form && len == 0) {
+		/* an empty form is no body, as for Better Auth */
+		auth_fail(c, 400, "VALIDATION_ERROR",
+		    "[body] Invalid input: expected object, "
+		    "received undefined");
+		return (-1);
+	}
+	if (form)
+		r = form_parse_fields(body, len, f, nf, err, sizeof(err));
+	else
+		r = json_parse_fields(body, len, f, nf, err, sizeof(err));
+	if (r == -1) {
 		auth_body_error(c, err);
 		return (-1);
 	}
@@ -834,6 +861,12 @@ auth_body_error(struct http_conn *c, const char *err)
 	    strcmp(err, "nesting too deep") == 0) {
 		auth_fail(c, 400, "BAD_REQUEST",
 		    "Invalid JSON in request body");
+		return;
+	}
+	if (strcmp(err, "invalid percent-encoding") == 0 ||
+	    strcmp(err, "invalid form encoding") == 0) {
+		auth_fail(c, 400, "BAD_REQUEST",
+		    "Invalid form data in request body");
 		return;
 	}
 	if (strcmp(err, "body must be a JSON object") == 0) {

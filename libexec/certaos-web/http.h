@@ -236,6 +236,16 @@ void	 routes_keys_jwks_changed(struct imsg *);
 void	 routes_keys_error(struct imsg *);
 void	 routes_jwks_fetch(void);
 
+/*
+ * form.c: an application/x-www-form-urlencoded body into json.h's
+ * typed fields; every value is a string.  0, or -1 with a message in
+ * err ("invalid percent-encoding", "invalid form encoding", or
+ * "<field>: <why>").
+ */
+struct jfield;
+int	 form_parse_fields(const char *, size_t, struct jfield *, size_t,
+	    char *, size_t);
+
 /* auth.c */
 #define ROUTE_IS_AUTH(r)	((r) >= ROUTE_SIGN_UP && (r) < ROUTE_MAX)
 int	 auth_configure(const struct cfg_web *);

@@ -715,6 +715,172 @@ jwt_cleanup()
 	e2e_cleanup
 }
 
+# POST a form body: auth_form PATH BODY [curl args...], as auth_post
+auth_form()
+{
+	_path=$1; _body=$2; shift 2
+	curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
+	    -H 'content-type: application/x-www-form-urlencoded' "$@" \
+	    --data-binary "$_body" "http://127.0.0.1:$PORT/api/auth$_path"
+}
+
+atf_test_case form cleanup
+form_head()
+{
+	atf_set "descr" "sign-up and sign-in take form-encoded bodies as" \
+	    "Better Auth does (every value a string); other routes do not"
+	e2e_head
+}
+form_body()
+{
+	auth_start
+	# %-escapes and '+' decode; the name keeps its spaces
+	atf_check_equal 200 "$(auth_form /sign-up/email \
+	    'name=Form+User%20%C3%A9&email=Form%40Example.com&password=password123&callbackURL=%2Fhome' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'"Form User é"\n"form@example.com"\n' \
+	    jq '.user.name, .user.email' "$W/body"
+	atf_check_equal 200 "$(auth_form /sign-in/email \
+	    'email=form%40example.com&password=password123&callbackURL=/x' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'true\n"/x"\n' jq '.redirect, .url' "$W/body"
+	atf_check_equal 401 "$(auth_form /sign-in/email \
+	    'email=form%40example.com&password=wrong-password')"
+	atf_check -o match:'"INVALID_EMAIL_OR_PASSWORD"' cat "$W/body"
+
+	# a boolean cannot be written in a form: Better Auth's zod error
+	atf_check_equal 400 "$(auth_form /sign-in/email \
+	    'email=form%40example.com&password=password123&rememberMe=false')"
+	atf_check -o inline:'{"message":"[body.rememberMe] Invalid input: expected boolean, received string","code":"VALIDATION_ERROR"}' \
+	    cat "$W/body"
+	# bad escapes, a decoded NUL, bad UTF-8, a repeated field: 400
+	for f in 'email=a%40b.c&password=pass%zzword' \
+	    'email=a%40b.c&password=pass%2' 'email=a%40b.c&pass%word=x' \
+	    'email=a%40b.c&password=%FF%FEpassword'; do
+		atf_check_equal 400 "$(auth_form /sign-in/email "$f")"
+		atf_check -o inline:'{"message":"Invalid form data in request body","code":"BAD_REQUEST"}' \
+		    cat "$W/body"
+	done
+	atf_check_equal 400 "$(auth_form /sign-in/email \
+	    'email=a%40b.c&password=x%00y')"
+	atf_check -o match:'password' cat "$W/body"
+	atf_check_equal 400 "$(auth_form /sign-in/email \
+	    'email=a%40b.c&password=abcdefgh&password=password123')"
+	atf_check -o match:'duplicate' cat "$W/body"
+	atf_check_equal 400 "$(auth_form /sign-in/email 'password=abcdefgh')"
+	atf_check -o match:'body.email' cat "$W/body"
+	# an empty form is no body at all
+	atf_check_equal 400 "$(auth_form /sign-in/email '')"
+	atf_check -o inline:'{"message":"[body] Invalid input: expected object, received undefined","code":"VALIDATION_ERROR"}' \
+	    cat "$W/body"
+	# the same size limit as JSON
+	head -c 1100000 /dev/zero | tr '\0' a > "$W/big"
+	atf_check_equal 413 "$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H 'content-type: application/x-www-form-urlencoded' \
+	    --data-binary "@$W/big" \
+	    "http://127.0.0.1:$PORT/api/auth/sign-in/email")"
+
+	# the other routes take JSON only, and say so
+	atf_check_equal 415 "$(auth_form /revoke-session 'token=x' \
+	    -H "$(auth_origin)")"
+	atf_check -o inline:'{"message":"Content-Type \"application/x-www-form-urlencoded\" is not allowed. Allowed types: application/json","code":"UNSUPPORTED_MEDIA_TYPE"}' \
+	    cat "$W/body"
+	atf_check_equal 415 "$(curl -s -o "$W/body" -w '%{http_code}' \
+	    -H 'content-type: text/plain' --data-binary x \
+	    "http://127.0.0.1:$PORT/api/auth/sign-in/email")"
+	atf_check -o inline:'{"message":"Content-Type \"text/plain\" is not allowed. Allowed types: application/x-www-form-urlencoded, application/json","code":"UNSUPPORTED_MEDIA_TYPE"}' \
+	    cat "$W/body"
+}
+form_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case fresh cleanup
+fresh_head()
+{
+	atf_set "descr" "session fresh-age: list-sessions refuses a session" \
+	    "older than it with 403 SESSION_NOT_FRESH; 0 turns it off"
+	e2e_head
+}
+fresh_body()
+{
+	auth_start "session fresh-age 2s"
+	atf_check_equal 200 "$(auth_signup Fay fay@example.com password123)"
+	tok=$(jq -r .token "$W/body")
+	list() {
+		curl -s -o "$W/body" -w '%{http_code}' \
+		    -H "authorization: Bearer $tok" \
+		    "http://127.0.0.1:$PORT/api/auth/list-sessions"
+	}
+	atf_check_equal 200 "$(list)"
+	atf_check -o inline:'1\n' jq length "$W/body"
+	sleep 3
+	atf_check_equal 403 "$(list)"
+	atf_check -o inline:'{"message":"Session is not fresh","code":"SESSION_NOT_FRESH"}' \
+	    cat "$W/body"
+	# get-session does not care
+	atf_check_equal 200 "$(curl -s -o "$W/body" -w '%{http_code}' \
+	    -H "authorization: Bearer $tok" \
+	    "http://127.0.0.1:$PORT/api/auth/get-session")"
+	atf_check -o inline:'"fay@example.com"\n' jq .user.email "$W/body"
+
+	# fresh-age 0: never stale
+	e2e_stop
+	e2e_conf "rate-limit off" "session fresh-age 0"
+	e2e_start
+	atf_check_equal 200 "$(list)"
+}
+fresh_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case client_ip cleanup
+client_ip_head()
+{
+	atf_set "descr" "sessions record the client's address: the peer, or" \
+	    "X-Forwarded-For's last hop from a trusted proxy"
+	e2e_head
+}
+client_ip_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_post /sign-up/email \
+	    '{"name":"Ian","email":"ian@example.com","password":"password123"}' \
+	    -H 'x-forwarded-for: 203.0.113.7')"
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"ian@example.com","password":"password123"}' \
+	    -H 'x-forwarded-for: 203.0.113.7')"
+	atf_check_equal "127.0.0.1 127.0.0.1" "$(e2e_psql "$DB" -tA -c \
+	    "select ip_address from sessions order by created_at" | xargs)"
+
+	e2e_stop
+	e2e_conf "rate-limit off" "trusted-proxy { 127.0.0.1 }"
+	e2e_start
+	atf_check_equal 200 "$(auth_post /sign-in/email \
+	    '{"email":"ian@example.com","password":"password123"}' \
+	    -H 'x-forwarded-for: 198.51.100.1, 203.0.113.9')"
+	tok=$(jq -r .token "$W/body")
+	atf_check_equal 200 "$(curl -s -o "$W/body" -w '%{http_code}' \
+	    -H "authorization: Bearer $tok" \
+	    "http://127.0.0.1:$PORT/api/auth/get-session")"
+	atf_check -o inline:'"203.0.113.9"\n' jq .session.ipAddress "$W/body"
+	# not an address: the proxy's own
+	atf_check_equal 200 "$(auth_form /sign-in/email \
+	    'email=ian%40example.com&password=password123' \
+	    -H 'x-forwarded-for: nonsense')"
+	atf_check_equal 127.0.0.1 "$(e2e_psql "$DB" -tA -c \
+	    "select ip_address from sessions order by created_at desc limit 1")"
+}
+client_ip_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -728,4 +894,7 @@ atf_init_test_cases()
 	atf_add_test_case scrypt
 	atf_add_test_case account
 	atf_add_test_case jwt
+	atf_add_test_case form
+	atf_add_test_case fresh
+	atf_add_test_case client_ip
 }
