@@ -895,6 +895,12 @@ origin_trusted(const char *o)
 	return (0);
 }
 
+int
+auth_origin_trusted(const char *o)
+{
+	return (origin_trusted(o));
+}
+
 /*
  * CSRF: a state-changing request that carries cookies must come from a
  * trusted origin.  A request authenticated by a bearer token carries

@@ -111,6 +111,8 @@ static void	 conn_event(struct bufferevent *, short, void *);
 static void	 conn_process(struct http_conn *);
 static int	 conn_head(struct http_conn *);
 static int	 conn_body(struct http_conn *);
+static void	 http_cors(struct http_conn *, const char *, char *, size_t);
+static void	 http_preflight(struct http_conn *);
 static void	 conn_dispatch(struct http_conn *, const char *, size_t);
 static void	 conn_send(struct http_conn *, struct iovec *, int);
 static void	 conn_log(struct http_conn *, int, size_t);
@@ -472,6 +474,8 @@ parse_field(const char *p, size_t n, struct http_req *req, int *nhost,
 		field_cookie(v, vl, req);
 	} else if (hdr_is(p, nl, "authorization")) {
 		field_authorization(v, vl, req);
+	} else if (hdr_is(p, nl, "access-control-request-method")) {
+		req->acrm_state = vl > 0 ? HTTP_F_OK : HTTP_F_BAD;
 	} else if (hdr_is(p, nl, "origin")) {
 		field_copy(v, vl, req->origin, sizeof(req->origin),
 		    &req->origin_state);
@@ -1193,6 +1197,11 @@ conn_dispatch(struct http_conn *c, const char *body, size_t len)
 	char		 hdr[64];
 
 	c->nreq++;
+	/* a browser's question before the request: not counted */
+	if (c->req.method == HTTP_M_OPTIONS && c->route != ROUTE_NONE) {
+		http_preflight(c);
+		return;
+	}
 	/* before routing, as Better Auth: unknown paths count too */
 	if (ratelimit_check(c))
 		return;
@@ -1310,12 +1319,60 @@ conn_log(struct http_conn *c, int status, size_t bytes)
 	    status, bytes, us);
 }
 
+/*
+ * CORS, for the issuer's origin and trusted-origins only (Better Auth
+ * sends none): the Origin echoed, with credentials, and the headers a
+ * client must read.  Another origin gets nothing, so its scripts can
+ * read no answer.
+ */
+static void
+http_cors(struct http_conn *c, const char *extra, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	if (c->req.origin_state != HTTP_F_OK || !auth_origin_trusted(
+	    c->req.origin))
+		return;
+	(void)snprintf(buf, len, "Access-Control-Allow-Origin: %s\r\n"
+	    "Access-Control-Allow-Credentials: true\r\n"
+	    "Vary: Origin\r\n%s", c->req.origin,
+	    extra != NULL && strcasestr(extra,
+	    "Access-Control-Expose-Headers:") != NULL ? "" :
+	    "Access-Control-Expose-Headers: set-auth-token, set-auth-jwt\r\n");
+}
+
+/*
+ * A preflight (OPTIONS with Access-Control-Request-Method) from a
+ * trusted origin: 204 with what the route takes.  Anything else that
+ * is OPTIONS: 404, as Better Auth answers it.
+ */
+static void
+http_preflight(struct http_conn *c)
+{
+	char		 hdr[256];
+	const char	*allow;
+
+	if (c->req.origin_state != HTTP_F_OK ||
+	    c->req.acrm_state != HTTP_F_OK ||
+	    !auth_origin_trusted(c->req.origin)) {
+		http_error(c, 404, NULL);
+		return;
+	}
+	(void)route_method_ok(c->route, HTTP_M_OTHER, &allow);
+	(void)snprintf(hdr, sizeof(hdr),
+	    "Access-Control-Allow-Methods: %s\r\n"
+	    "Access-Control-Allow-Headers: content-type, authorization\r\n"
+	    "Access-Control-Max-Age: %d\r\n", allow, HTTP_CORS_MAXAGE);
+	http_respond(c, 204, NULL, hdr, NULL, 0);
+}
+
 void
 http_respond(struct http_conn *c, int status, const char *ctype,
     const char *extra, const void *body, size_t len)
 {
 	struct iovec	 iov[2];
 	char		 head[4096];
+	char		 cors[CERTAOS_MAX_ORIGIN + 256];
+	char		 clen[48];
 	const char	*conn;
 	int		 n, close_after;
 
@@ -1331,22 +1388,29 @@ http_respond(struct http_conn *c, int status, const char *ctype,
 		conn = "Connection: keep-alive\r\n";
 	else
 		conn = "";
+	if (c->req.method == HTTP_M_HEAD || body == NULL || status == 204)
+		len = 0;
+	http_cors(c, extra, cors, sizeof(cors));
+	/* a 204 has no body, and says nothing of its length */
+	if (status == 204)
+		clen[0] = '\0';
+	else
+		(void)snprintf(clen, sizeof(clen), "Content-Length: %zu\r\n",
+		    len);
 	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
 	    "%s%s%s"
-	    "Content-Length: %zu\r\n"
+	    "%s"
 	    "Date: %s\r\n"
 	    "X-Content-Type-Options: nosniff\r\n"
-	    "%s%s\r\n",
+	    "%s%s%s\r\n",
 	    status, http_reason(status),
 	    ctype != NULL ? "Content-Type: " : "",
 	    ctype != NULL ? ctype : "", ctype != NULL ? "\r\n" : "",
-	    len, http_date(), extra != NULL ? extra : "", conn);
+	    clen, http_date(), extra != NULL ? extra : "", cors, conn);
 	if (n < 0 || (size_t)n >= sizeof(head))
 		fatalx("%s: response head too long", __func__);
 	iov[0].iov_base = head;
 	iov[0].iov_len = n;
-	if (c->req.method == HTTP_M_HEAD || body == NULL)
-		len = 0;
 	iov[1].iov_base = (void *)(uintptr_t)body;
 	iov[1].iov_len = len;
 	conn_send(c, iov, len > 0 ? 2 : 1);

@@ -25,6 +25,7 @@
 #define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
 #define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
 #define HTTP_MAX_COOKIEVAL	(CERTAOS_MAX_CTOKEN * 3 + 1)
+#define HTTP_CORS_MAXAGE	600	/* s a preflight's answer is kept */
 #define HTTP_LINGER		2	/* s to read and drop after the last
 					 * response before closing */
 
@@ -79,6 +80,7 @@ struct http_req {
 	char		 bearer[HTTP_MAX_COOKIEVAL];
 	int		 origin_state;
 	char		 origin[CERTAOS_MAX_ORIGIN];
+	int		 acrm_state;	/* Access-Control-Request-Method */
 	int		 ctype_state;
 	char		 ctype[64];	/* media type, lower case, no params */
 	char		 ua[CERTAOS_MAX_UA + 1];	/* cut to fit */
@@ -267,5 +269,7 @@ int	 auth_keys_error(struct imsg *, const char *);
 struct auth_rec;
 int	 auth_session_fresh(const struct auth_rec *);
 void	 auth_not_fresh(struct http_conn *);
+/* the issuer's origin or a trusted-origins entry (CORS, CSRF) */
+int	 auth_origin_trusted(const char *);
 
 #endif

@@ -881,6 +881,93 @@ client_ip_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case cors cleanup
+cors_head()
+{
+	atf_set "descr" "CORS for trusted origins only, with credentials;" \
+	    "preflights from them get 204, from others 404"
+	e2e_head
+}
+cors_body()
+{
+	auth_start 'trusted-origins { "http://app.example:3000" }'
+	app="origin: http://app.example:3000"
+	u="http://127.0.0.1:$PORT/api/auth"
+
+	# a sign-up from the app: readable by it, token exposed
+	atf_check_equal 200 "$(auth_post /sign-up/email \
+	    '{"name":"Cy","email":"cy@example.com","password":"password123"}' \
+	    -H "$app")"
+	tr -d '\r' < "$W/headers" > "$W/h"
+	atf_check -o inline:'Access-Control-Allow-Origin: http://app.example:3000\n' \
+	    grep -i '^access-control-allow-origin:' "$W/h"
+	atf_check -o inline:'Access-Control-Allow-Credentials: true\n' \
+	    grep -i '^access-control-allow-credentials:' "$W/h"
+	atf_check -o inline:'Vary: Origin\n' grep -i '^vary:' "$W/h"
+	atf_check -o match:'set-auth-token' \
+	    grep -i '^access-control-expose-headers:' "$W/h"
+	tok=$(jq -r .token "$W/body")
+
+	# get-session from the issuer's own origin, by bearer
+	curl -s -o "$W/body" -D "$W/headers" -H "$(auth_origin)" \
+	    -H "authorization: Bearer $tok" "$u/get-session"
+	tr -d '\r' < "$W/headers" > "$W/h"
+	atf_check -o inline:"Access-Control-Allow-Origin: http://127.0.0.1:$PORT\n" \
+	    grep -i '^access-control-allow-origin:' "$W/h"
+	atf_check -o match:'set-auth-jwt' \
+	    grep -i '^access-control-expose-headers:' "$W/h"
+
+	# a foreign origin, or none: no CORS header at all
+	for o in "origin: http://evil.example" "origin: null" "x-no: origin"; do
+		curl -s -o /dev/null -D "$W/headers" -H "$o" \
+		    -H "authorization: Bearer $tok" "$u/get-session"
+		if grep -qi '^access-control-allow\|^vary:' "$W/headers"; then
+			atf_fail "CORS headers for $o"
+		fi
+	done
+
+	# preflights
+	pre() {
+		curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
+		    -X OPTIONS "$@"
+	}
+	atf_check_equal 204 "$(pre -H "$app" \
+	    -H 'access-control-request-method: POST' \
+	    -H 'access-control-request-headers: content-type' \
+	    "$u/sign-in/email")"
+	tr -d '\r' < "$W/headers" > "$W/h"
+	atf_check -o inline:'Access-Control-Allow-Methods: POST\n' \
+	    grep -i '^access-control-allow-methods:' "$W/h"
+	atf_check -o match:'content-type, authorization' \
+	    grep -i '^access-control-allow-headers:' "$W/h"
+	atf_check -o inline:'Access-Control-Max-Age: 600\n' \
+	    grep -i '^access-control-max-age:' "$W/h"
+	atf_check -o match:'^Access-Control-Allow-Credentials: true' cat "$W/h"
+	if grep -qi '^content-length:' "$W/h"; then
+		atf_fail "204 with a Content-Length"
+	fi
+	atf_check -s exit:0 test ! -s "$W/body"
+	atf_check_equal 204 "$(pre -H "$app" \
+	    -H 'access-control-request-method: GET' "$u/get-session")"
+	atf_check -o match:'^Access-Control-Allow-Methods: GET, HEAD' \
+	    tr -d '\r' < "$W/headers"
+	# untrusted, no origin, or not a preflight: 404 as Better Auth
+	atf_check_equal 404 "$(pre -H 'origin: http://evil.example' \
+	    -H 'access-control-request-method: POST' "$u/sign-in/email")"
+	if grep -qi '^access-control-' "$W/headers"; then
+		atf_fail "CORS headers for a foreign preflight"
+	fi
+	atf_check_equal 404 "$(pre "$u/sign-in/email")"
+	atf_check_equal 404 "$(pre -H "$app" "$u/sign-in/email")"
+	atf_check_equal 404 "$(pre -H "$app" \
+	    -H 'access-control-request-method: POST' "$u/nope")"
+}
+cors_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -897,4 +984,5 @@ atf_init_test_cases()
 	atf_add_test_case form
 	atf_add_test_case fresh
 	atf_add_test_case client_ip
+	atf_add_test_case cors
 }
