@@ -8,6 +8,7 @@
  *					IMSG_KEYS_AUTH (bad token)
  *	POST <base>/sign-out		IMSG_KEYS_SESSION (op DELETE)
  *	GET  <base>/ok			{"ok":true}, here
+ *	GET  <base>/error		an HTML error page, here
  *
  * web holds no secret: a password or a presented token goes to keys,
  * which hashes, verifies or signs, and asks db with hashes only.  A
@@ -98,6 +99,8 @@ static int		 auth_callback_bad(struct http_conn *, int,
 			    const char *);
 static void		 auth_respond_status(struct authreq *, int);
 static int		 auth_created_fresh(uint64_t);
+static void		 html_escape(char *, size_t, const char *);
+static void		 auth_error_page(struct http_conn *);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
 static struct mbuf		 auth_mb;	/* one message at a time */
@@ -1424,6 +1427,109 @@ auth_keys_result(struct imsg *imsg)
 	authreq_free(ar);
 }
 
+/*
+ * GET /error: where a flow that failed sends the browser.  A short page
+ * of our own, no external resource (the CSP says so), with the error
+ * and error_description query parameters HTML-escaped.  200, as Better
+ * Auth answers outside production.
+ */
+#define AUTH_ERR_CODE_MAX	128
+#define AUTH_ERR_DESC_MAX	512
+#define AUTH_HTML_HDR	"Cache-Control: no-store\r\n" \
+			"Content-Security-Policy: default-src 'none'; " \
+			"style-src 'unsafe-inline'; frame-ancestors 'none'\r\n" \
+			"Referrer-Policy: no-referrer\r\n"
+
+static void
+html_escape(char *dst, size_t dstsz, const char *s)
+{
+	const char	*r;
+	size_t		 o = 0, n;
+	char		 one[2];
+
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			r = "&amp;";
+			break;
+		case '<':
+			r = "&lt;";
+			break;
+		case '>':
+			r = "&gt;";
+			break;
+		case '"':
+			r = "&quot;";
+			break;
+		case '\'':
+			r = "&#39;";
+			break;
+		default:
+			one[0] = *s;
+			one[1] = '\0';
+			r = one;
+			break;
+		}
+		n = strlen(r);
+		if (o + n >= dstsz)
+			break;
+		memcpy(dst + o, r, n);
+		o += n;
+	}
+	dst[o] = '\0';
+}
+
+static void
+auth_error_page(struct http_conn *c)
+{
+	static char	 code[AUTH_ERR_CODE_MAX + 1];
+	static char	 desc[AUTH_ERR_DESC_MAX + 1];
+	static char	 ecode[AUTH_ERR_CODE_MAX * 6 + 1];
+	static char	 edesc[AUTH_ERR_DESC_MAX * 6 + 1];
+	static char	 page[sizeof(ecode) + sizeof(edesc) + 1024];
+	struct jfield	 f[] = {
+		{ "error", JT_STRING, 0, code, sizeof(code), 0 },
+		{ "error_description", JT_STRING, 0, desc, sizeof(desc), 0 },
+	};
+	char		 err[128];
+	int		 n;
+
+	code[0] = desc[0] = '\0';
+	/* a query is form-encoded; one we cannot read shows nothing of it */
+	if (c->req.query != NULL && form_parse_fields(c->req.query,
+	    c->req.querylen, f, nitems(f), err, sizeof(err)) == -1)
+		code[0] = desc[0] = '\0';
+	html_escape(ecode, sizeof(ecode), code[0] != '\0' ? code : "unknown");
+	html_escape(edesc, sizeof(edesc), desc);
+	n = snprintf(page, sizeof(page),
+	    "<!DOCTYPE html>\n"
+	    "<html lang=\"en\">\n"
+	    "<head>\n"
+	    "<meta charset=\"utf-8\">\n"
+	    "<meta name=\"viewport\" content=\"width=device-width, "
+	    "initial-scale=1\">\n"
+	    "<title>Sign-in error</title>\n"
+	    "<style>body{font-family:system-ui,sans-serif;max-width:32em;"
+	    "margin:4em auto;padding:0 1em;color:#222}"
+	    "code{background:#f2f2f2;padding:.1em .3em}</style>\n"
+	    "</head>\n"
+	    "<body>\n"
+	    "<h1>That did not work</h1>\n"
+	    "<p>The sign-in could not be completed. Go back and try again; "
+	    "if it keeps happening, tell the site's administrator the "
+	    "error below.</p>\n"
+	    "<p>Error: <code id=\"error\">%s</code></p>\n"
+	    "%s%s%s"
+	    "</body>\n"
+	    "</html>\n", ecode,
+	    edesc[0] != '\0' ? "<p id=\"error_description\">" : "", edesc,
+	    edesc[0] != '\0' ? "</p>\n" : "");
+	if (n < 0 || (size_t)n >= sizeof(page))
+		fatalx("%s: page too long", __func__);
+	http_respond(c, 200, "text/html; charset=utf-8", AUTH_HTML_HDR, page,
+	    n);
+}
+
 void
 auth_dispatch(struct http_conn *c, const char *body, size_t len)
 {
@@ -1459,6 +1565,9 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 		break;
 	case ROUTE_VERIFY_PASSWORD:
 		auth_verify_password(c, body, len);
+		break;
+	case ROUTE_ERROR:
+		auth_error_page(c);
 		break;
 	default:
 		http_error(c, 404, NULL);

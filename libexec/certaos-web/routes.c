@@ -85,6 +85,7 @@ static const struct {
 	{ "/change-password",	ROUTE_CHANGE_PASSWORD,	HTTP_M_POST },
 	{ "/token",		ROUTE_TOKEN,		HTTP_M_GET },
 	{ "/verify-password",	ROUTE_VERIFY_PASSWORD,	HTTP_M_POST },
+	{ "/error",		ROUTE_ERROR,		HTTP_M_GET },
 };
 static char	*oidc_doc;
 static size_t	 oidc_len;

@@ -968,6 +968,51 @@ cors_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case error_page cleanup
+error_page_head()
+{
+	atf_set "descr" "GET /error: our own HTML page, the query's error" \
+	    "and error_description shown escaped, nothing loaded from outside"
+	e2e_head
+}
+error_page_body()
+{
+	auth_start
+	u="http://127.0.0.1:$PORT/api/auth/error"
+	atf_check_equal 200 "$(curl -s -o "$W/body" -D "$W/headers" \
+	    -w '%{http_code}' "$u?error=access_denied&error_description=%3Cscript%3Ealert(1)%3C%2Fscript%3E+%26+more")"
+	tr -d '\r' < "$W/headers" > "$W/h"
+	atf_check -o inline:'Content-Type: text/html; charset=utf-8\n' \
+	    grep -i '^content-type:' "$W/h"
+	atf_check -o match:"default-src 'none'" \
+	    grep -i '^content-security-policy:' "$W/h"
+	atf_check -o match:'<code id="error">access_denied</code>' cat "$W/body"
+	atf_check -o match:'<p id="error_description">&lt;script&gt;alert\(1\)&lt;/script&gt; &amp; more</p>' \
+	    cat "$W/body"
+	if grep -q '<script\|src=\|href=' "$W/body"; then
+		atf_fail "the page loads or runs something"
+	fi
+	atf_check_equal 200 "$(curl -s -o "$W/body" -w '%{http_code}' \
+	    "$u?error=%22%27%3E")"
+	atf_check -o match:'<code id="error">&quot;&#39;&gt;</code>' \
+	    cat "$W/body"
+	# no query, or one that cannot be read: "unknown"
+	for q in "" "?error=%zz" "?error=a&error=b"; do
+		atf_check_equal 200 "$(curl -s -o "$W/body" -w '%{http_code}' \
+		    "$u$q")"
+		atf_check -o match:'<code id="error">unknown</code>' \
+		    cat "$W/body"
+		atf_check -s exit:1 grep -q error_description "$W/body"
+	done
+	atf_check_equal 405 "$(curl -s -o /dev/null -w '%{http_code}' \
+	    -X POST "$u")"
+}
+error_page_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -985,4 +1030,5 @@ atf_init_test_cases()
 	atf_add_test_case fresh
 	atf_add_test_case client_ip
 	atf_add_test_case cors
+	atf_add_test_case error_page
 }
