@@ -265,11 +265,66 @@ enum imsg_type {
 				 *    (authrec_write_session) + u32 1 if it
 				 *    is the asking session */
 
+	/*
+	 * Operator commands (certaosctl user, audit, import): certaosctl
+	 * -> parent -> db and back, the same types on both hops.  On the
+	 * control socket the peerid is CTL_VERSION; on the parent<->db
+	 * hop it is the control connection's id, by which the parent
+	 * relays the answer (and drops it if the client went).  Every
+	 * payload is read and written by lib/ctlrec.c.  Answers: rows
+	 * then IMSG_CTL_END, or IMSG_CTL_OK, IMSG_CTL_IMPORTED, or
+	 * IMSG_CTL_FAIL (NUL-terminated reason).
+	 */
+	IMSG_CTL_USER_LIST,	/* -> str role ("" any), u32 limit;
+				 *    <- IMSG_CTL_USER* then IMSG_CTL_END */
+	IMSG_CTL_USER_SHOW,	/* -> str email; <- IMSG_CTL_USER then END,
+				 *    or FAIL */
+	IMSG_CTL_USER,		/* <- a user (struct ctl_user) */
+	IMSG_CTL_USER_SET,	/* -> u32 CTL_USER_*, str email, str arg
+				 *    (the role, or the ban reason);
+				 *    <- IMSG_CTL_OK or FAIL */
+	IMSG_CTL_AUDIT,		/* -> str email ("" any), u64 since (ms,
+				 *    0 any), u32 limit; <- IMSG_CTL_AUDIT_ROW*
+				 *    then IMSG_CTL_END (oldest first) */
+	IMSG_CTL_AUDIT_ROW,	/* <- struct ctl_audit */
+	IMSG_CTL_IMPORT,	/* -> u32 CTL_IMPORT_*, u32 n (1 to
+				 *    CTL_IMPORT_BATCH), n rows of that kind;
+				 *    <- IMSG_CTL_IMPORTED */
+	IMSG_CTL_IMPORTED,	/* <- u32 imported, u32 skipped */
+	/* keys -> db: a sign-in refused before a session was asked for */
+	IMSG_DB_AUDIT_SIGNIN,	/* -> str user id ("" none), str email,
+				 *    u32 AUDIT_SIGNIN_*, str ip, str ua;
+				 *    no answer */
+
 	IMSG_MAX
 };
 
 /* Version of the control protocol, carried in every request's peerid. */
 #define CTL_VERSION		1
+
+/* IMSG_CTL_USER_SET: what to change */
+enum ctl_user_op {
+	CTL_USER_ROLE = 1,	/* arg: the new role */
+	CTL_USER_DISABLE,	/* arg: the reason ("" none) */
+	CTL_USER_ENABLE,	/* arg: "" */
+	CTL_USER_MAX
+};
+
+/* IMSG_CTL_IMPORT: the kind of rows */
+enum ctl_import_kind {
+	CTL_IMPORT_USERS = 1,
+	CTL_IMPORT_ACCOUNTS,
+	CTL_IMPORT_SESSIONS,
+	CTL_IMPORT_MAX
+};
+
+/* IMSG_DB_AUDIT_SIGNIN: why a sign-in was refused */
+enum audit_signin {
+	AUDIT_SIGNIN_UNKNOWN_EMAIL = 1,
+	AUDIT_SIGNIN_NO_PASSWORD,	/* the user has no credential */
+	AUDIT_SIGNIN_BAD_PASSWORD,
+	AUDIT_SIGNIN_MAX
+};
 
 /* HMAC purposes: each has its own HKDF-derived key in certaos-keys. */
 /* Outcomes of an account or session request (IMSG_*_AUTH*, _INFO). */

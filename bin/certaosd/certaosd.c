@@ -400,6 +400,17 @@ master_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		st.pid = c->pid;
 		control_status_reply(imsg_get_id(imsg), &st);
 		break;
+	case IMSG_CTL_USER:
+	case IMSG_CTL_AUDIT_ROW:
+	case IMSG_CTL_END:
+	case IMSG_CTL_OK:
+	case IMSG_CTL_FAIL:
+	case IMSG_CTL_IMPORTED:
+		/* operator commands: db only, relayed by connection id */
+		if (c->proc != PROC_DB)
+			imsgev_unexpected(iev, imsg);
+		control_db_reply(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "certaos.h"
+#include "ctlrec.h"
 #include "log.h"
 #include "master.h"
 
@@ -27,6 +28,8 @@ struct ctl_conn {
 	uid_t			 uid;
 	int			 status_pending;	/* replies awaited */
 	int			 waiting_reload;
+	int			 db_pending;	/* a request at db */
+	int			 dropped;	/* closed at the next turn */
 	struct imsgev		 iev;
 };
 
@@ -40,6 +43,9 @@ static void	 control_dispatch(struct imsgev *, struct imsg *);
 static void	 control_close(struct imsgev *);
 static struct ctl_conn *control_byid(uint32_t);
 static void	 control_fail(struct ctl_conn *, const char *);
+static void	 control_drop(struct ctl_conn *, const char *);
+static void	 control_reap(int, short, void *);
+static int	 control_db_request(struct ctl_conn *, struct imsg *);
 
 int
 control_init(const char *path)
@@ -202,10 +208,14 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 	const char		*why;
 	int			 verbose;
 
+	if (c->dropped)
+		return;
 	if (imsg_get_id(imsg) != CTL_VERSION) {
 		control_fail(c, "protocol version mismatch");
 		return;
 	}
+	if (control_db_request(c, imsg))
+		return;
 	if (imsg_get_len(imsg) != 0) {
 		control_fail(c, "unexpected payload");
 		return;
@@ -282,4 +292,120 @@ control_reload_done(int ok, const char *why)
 		else
 			control_fail(c, why);
 	}
+}
+
+/*
+ * A client that broke the protocol: its connection goes, nothing else.
+ * Not at once: the handler that called us still reads from it.
+ */
+static void
+control_drop(struct ctl_conn *c, const char *why)
+{
+	struct timeval	 tv;
+
+	log_warnx("control: uid %u: %s, connection closed", (unsigned)c->uid,
+	    why);
+	if (c->dropped)
+		return;
+	c->dropped = 1;
+	timerclear(&tv);
+	if (event_once(-1, EV_TIMEOUT, control_reap,
+	    (void *)(uintptr_t)c->id, &tv) == -1)
+		fatalx("event_once");
+}
+
+static void
+control_reap(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c;
+
+	/* by id: it may have closed meanwhile */
+	if ((c = control_byid((uint32_t)(uintptr_t)arg)) != NULL)
+		control_close(&c->iev);
+}
+
+/*
+ * The operator commands db answers (user, audit, import): checked in
+ * full, then relayed to db with the connection's id as peerid, one at a
+ * time per connection.  Only root, or the user a development daemon
+ * runs as, may use them: the socket's group may read the status only.
+ * 1 if the message was one of them (taken, refused or dropped).
+ */
+static int
+control_db_request(struct ctl_conn *c, struct imsg *imsg)
+{
+	struct child	*db;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_USER_LIST:
+	case IMSG_CTL_USER_SHOW:
+	case IMSG_CTL_USER_SET:
+	case IMSG_CTL_AUDIT:
+	case IMSG_CTL_IMPORT:
+		break;
+	default:
+		return (0);
+	}
+	if (c->uid != 0 && c->uid != getuid()) {
+		log_warnx("control: uid %u may not use request %u",
+		    (unsigned)c->uid, imsg_get_type(imsg));
+		control_fail(c, "permission denied: only root may manage "
+		    "users");
+		return (1);
+	}
+	if (ctlrec_check(imsg) == -1) {
+		control_drop(c, "malformed request");
+		return (1);
+	}
+	if (c->db_pending) {
+		control_drop(c, "request while one is in progress");
+		return (1);
+	}
+	if ((db = master_child(PROC_DB, 0)) == NULL) {
+		control_fail(c, "database process not running");
+		return (1);
+	}
+	if (imsgev_compose(&db->iev, imsg_get_type(imsg), c->id, 0, -1,
+	    imsg->data, imsg_get_len(imsg)) == -1)
+		fatal("compose to db");
+	c->db_pending = 1;
+	return (1);
+}
+
+/*
+ * db's answer to connection id: checked (db is a child: a bad one is
+ * fatal), relayed if the client is still there, dropped if it went.
+ */
+void
+control_db_reply(struct imsg *imsg)
+{
+	struct ctl_conn	*c;
+	uint32_t	 type = imsg_get_type(imsg);
+
+	switch (type) {
+	case IMSG_CTL_USER:
+	case IMSG_CTL_AUDIT_ROW:
+	case IMSG_CTL_END:
+	case IMSG_CTL_OK:
+	case IMSG_CTL_FAIL:
+	case IMSG_CTL_IMPORTED:
+		if (ctlrec_check(imsg) == 0)
+			break;
+		/* FALLTHROUGH */
+	default:
+		fatalx("bad control answer %u from db (len %zu)", type,
+		    imsg_get_len(imsg));
+	}
+	if ((c = control_byid(imsg_get_id(imsg))) == NULL || c->dropped) {
+		log_debug("control: answer %u for connection %u, gone",
+		    type, imsg_get_id(imsg));
+		return;
+	}
+	if (!c->db_pending)
+		fatalx("control answer %u from db for connection %u, which "
+		    "asked nothing", type, c->id);
+	if (type != IMSG_CTL_USER && type != IMSG_CTL_AUDIT_ROW)
+		c->db_pending = 0;
+	(void)imsgev_compose(&c->iev, type, CTL_VERSION, 0, -1, imsg->data,
+	    imsg_get_len(imsg));
 }

@@ -66,5 +66,6 @@ void	 control_listen(void);
 void	 control_cleanup(const char *);
 void	 control_reload_done(int, const char *);
 void	 control_status_reply(uint32_t, struct ctl_status *);
+void	 control_db_reply(struct imsg *);
 
 #endif

@@ -130,6 +130,24 @@ db_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		imsgev_compose(iev, IMSG_CTL_STATUS_REPLY, imsg_get_id(imsg),
 		    0, -1, &st, sizeof(st));
 		break;
+	/* operator commands, relayed by the parent (ctlops.c) */
+	case IMSG_CTL_USER_LIST:
+		db_submit(iev, imsg, OP_CTL_USER_LIST);
+		break;
+	case IMSG_CTL_USER_SHOW:
+		db_submit(iev, imsg, OP_CTL_USER_SHOW);
+		break;
+	case IMSG_CTL_USER_SET:
+		/* the payload's op picks the statement */
+		db_submit(iev, imsg, OP_CTL_USER_ROLE);
+		break;
+	case IMSG_CTL_AUDIT:
+		db_submit(iev, imsg, OP_CTL_AUDIT);
+		break;
+	case IMSG_CTL_IMPORT:
+		/* the payload's kind picks the statement */
+		db_submit(iev, imsg, OP_CTL_IMPORT_USERS);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -209,6 +227,10 @@ db_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_PW_REHASH:
 		/* no answer */
 		db_submit(iev, imsg, OP_PW_REHASH);
+		break;
+	case IMSG_DB_AUDIT_SIGNIN:
+		/* no answer */
+		db_submit(iev, imsg, OP_AUDIT_SIGNIN);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

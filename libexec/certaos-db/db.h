@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "certaos.h"
+#include "ctlrec.h"
 
 struct auth_rec;
 struct imsgev;
@@ -83,6 +84,17 @@ enum db_op {
 	OP_PW_SET_REVOKE,	/* change-password, every session revoked */
 	OP_PW_REHASH,		/* an old kind of hash replaced */
 	OP_USER_UPDATE,		/* update-user: name, image */
+	/* operator commands (ctlops.c), asked by the parent */
+	OP_CTL_USER_LIST,
+	OP_CTL_USER_SHOW,
+	OP_CTL_USER_ROLE,
+	OP_CTL_USER_DISABLE,	/* banned, sessions deleted */
+	OP_CTL_USER_ENABLE,
+	OP_CTL_AUDIT,
+	OP_CTL_IMPORT_USERS,	/* a batch of Better Auth rows */
+	OP_CTL_IMPORT_ACCOUNTS,
+	OP_CTL_IMPORT_SESSIONS,
+	OP_AUDIT_SIGNIN,	/* keys: a refused sign-in; no answer */
 	OP_MAX
 };
 
@@ -121,6 +133,17 @@ struct db_auth {
 	uint32_t	 revoke;		/* PW_SET */
 	unsigned char	 new_hash[DB_HASH_LEN];	/* PW_SET with revoke */
 	char		 old_pwhash[CERTAOS_MAX_PWHASH + 1];	/* REHASH */
+	uint32_t	 reason;		/* AUDIT_SIGNIN_* */
+};
+
+/*
+ * The operator commands: the request, and for an import the batch as
+ * one two-dimensional text[] literal (a row per row), allocated.
+ */
+struct db_ctl {
+	struct ctl_req	 r;
+	uint32_t	 nrows;
+	char		*rows;
 };
 
 /*
@@ -155,6 +178,7 @@ struct db_req {
 		struct db_jwk	 jwk;		/* OP_JWKS_INSERT */
 		struct db_auth	 auth;		/* SIGNUP, CRED_GET, NEW */
 		struct db_sess	 sess;		/* the to-web session ops */
+		struct db_ctl	 ctl;		/* OP_CTL_* */
 	};
 };
 TAILQ_HEAD(db_reqq, db_req);
@@ -303,5 +327,20 @@ int	 ops_rec_get(const PGresult *, int, struct auth_rec *);
 void	 ops_answer_i32(struct imsgev *, uint32_t, uint32_t, int32_t);
 /* get-session from the cache: 1 if answered, 0 if it must be asked */
 int	 ops_cached(struct db_req *);
+/* result columns, shared with ctlops.c */
+int	 ops_col_str(const PGresult *, int, int, char *, size_t, int);
+int	 ops_col_nstr(const PGresult *, int, int, char *, size_t, int32_t *);
+int	 ops_col_ms(const PGresult *, int, int, uint64_t *, int);
+int	 ops_col_bool(const PGresult *, int, int, int32_t *);
+void	 ops_compose(struct imsgev *, uint32_t, uint32_t, struct mbuf *);
+const char *ops_errmsg(const PGresult *, char *, size_t);
+
+/* ctlops.c: the operator commands and the sign-in audit */
+int	 ctlops_is(enum db_op);
+int	 ctlops_req_read(struct imsg *, enum db_op, struct db_req *);
+int	 ctlops_send(struct db_conn *, struct db_req *);
+int	 ctlops_result(struct db_req *, PGresult *);
+void	 ctlops_unavailable(struct db_req *);
+void	 ctlops_free(struct db_req *);
 
 #endif

@@ -88,6 +88,43 @@
 	" FROM a JOIN users u ON u.id = a.user_id)"			\
 	" SELECT " REC_COLS " FROM a s JOIN users u ON u.id = s.user_id"
 
+/*
+ * The operator commands (ctlops.c).  A user as user list and user show
+ * print it, in the order of ctlops_user_get(): the credential's kind,
+ * the live sessions, the last sign-in from the audit trail.
+ */
+#define CTL_USER_COLS							\
+	"u.id, u.name, u.email, u.email_verified, u.image, "		\
+	MS("u.created_at") ", " MS("u.updated_at") ", u.role, u.banned,"	\
+	" u.ban_reason, " MS("u.ban_expires") ", u.two_factor_enabled,"	\
+	" coalesce((SELECT CASE WHEN a.password IS NULL THEN 'none'"	\
+	" WHEN starts_with(a.password, chr(36) || 'argon2id' || chr(36))" \
+	" THEN 'argon2id'"						\
+	" WHEN a.password ~ '^[0-9a-f]+:[0-9a-f]+' THEN 'scrypt-imported'" \
+	" ELSE 'other' END FROM accounts a"				\
+	" WHERE a.provider_id = 'credential' AND a.account_id = u.id"	\
+	" AND a.user_id = u.id), 'none'),"				\
+	" (SELECT count(*) FROM sessions s WHERE s.user_id = u.id"	\
+	" AND s.expires_at > now())::int4,"				\
+	" (SELECT " MS("max(l.at)") " FROM audit_log l"		\
+	" WHERE l.user_id = u.id AND l.event = 'sign-in'"		\
+	" AND l.outcome = 'ok')"
+/* the user an operator names, locked for the change */
+#define CTL_TARGET	"o AS (SELECT id, email, role, banned, ban_reason"	\
+			" FROM users"					\
+			" WHERE email = lower($1) FOR UPDATE)"
+#define CTL_AUDIT(event, detail)					\
+	" l AS (INSERT INTO audit_log (user_id, email, event, outcome,"	\
+	" detail) SELECT o.id, o.email, '" event "', 'ok',"		\
+	" 'certaosctl: ' || " detail " FROM o)"
+/* row i, column c of an import batch (a 2-D text[]), and as a time */
+#define IMP(c)		"b.a[i][" #c "]"
+#define IMP_TS(c)	"to_timestamp(" IMP(c) "::int8 / 1000.0)"
+#define IMP_ROWS	" FROM (SELECT $1::text[] AS a) b,"		\
+			" generate_subscripts(b.a, 1) AS i"
+#define IMP_COUNT	" SELECT (SELECT count(*) FROM i)::int4,"	\
+			" (SELECT count(*) FROM x)::int4"
+
 static int	 ops_jwks_load_result(struct db_req *, const PGresult *);
 static int	 ops_jwks_insert_result(struct db_req *, PGresult *);
 static int	 ops_auth_result(struct db_req *, const PGresult *);
@@ -100,20 +137,11 @@ static int	 ops_to_web(enum db_op);
 static void	 ops_cache_update(struct db_req *, int32_t,
 		    const struct auth_rec *);
 static uint64_t	 ops_now_ms(void);
-static int	 ops_col_str(const PGresult *, int, int, char *, size_t,
-		    int);
-static int	 ops_col_nstr(const PGresult *, int, int, char *, size_t,
-		    int32_t *);
-static int	 ops_col_ms(const PGresult *, int, int, uint64_t *, int);
-static int	 ops_col_bool(const PGresult *, int, int, int32_t *);
 static int	 ops_copy_text(const PGresult *, int, int, char *, size_t);
-static void	 ops_compose(struct imsgev *, uint32_t, uint32_t,
-		    struct mbuf *);
 static void	 ops_answer_auth(struct db_req *, int32_t,
 		    const struct auth_rec *);
 static void	 ops_answer_cred(struct db_req *, int32_t, const char *,
 		    const char *);
-static const char *ops_errmsg(const PGresult *, char *, size_t);
 static const char *ops_msgname(enum db_op);
 
 static const Oid jwks_insert_types[] = {
@@ -148,6 +176,20 @@ static const Oid pw_set_revoke_types[] = {
 };
 /* user id, old hash, new hash */
 static const Oid pw_rehash_types[] = { TEXTOID, TEXTOID, TEXTOID };
+/* role ("" any), limit */
+static const Oid ctl_list_types[] = { TEXTOID, INT4OID };
+/* email */
+static const Oid ctl_email_types[] = { TEXTOID };
+/* email, role or reason */
+static const Oid ctl_set_types[] = { TEXTOID, TEXTOID };
+/* email ("" any), since (ms, 0 any), limit */
+static const Oid ctl_audit_types[] = { TEXTOID, INT8OID, INT4OID };
+/* the batch: a text[] literal */
+static const Oid ctl_import_types[] = { TEXTOID };
+/* user id ("" none), email, ip, ua, outcome */
+static const Oid audit_signin_types[] = {
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID
+};
 /* asking token hash, mask (USER_F_*), name, image (nullable) */
 static const Oid user_update_types[] = {
 	BYTEAOID, INT4OID, TEXTOID, TEXTOID
@@ -213,7 +255,13 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " SELECT $2, id, " EXPIRES("$3") ", " LIFETIME("$3") ", $4, $5"
 	    " FROM u WHERE NOT (banned AND"
 	    " (ban_expires IS NULL OR ban_expires > now()))"
-	    " RETURNING *)"
+	    " RETURNING *),"
+	    " l AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome)"
+	    " SELECT id, email, $4, $5, 'sign-in',"
+	    " CASE WHEN EXISTS (SELECT 1 FROM s) THEN 'ok' ELSE 'banned' END"
+	    " FROM u)"
 	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
 	    nitems(session_new_types), session_new_types },
 	/*
@@ -239,7 +287,11 @@ static const struct db_stmt stmts[OP_MAX] = {
 	/* expired or not: signing out removes it */
 	[OP_SESSION_DELETE] = { "session_delete",
 	    "WITH s AS ("
-	    " DELETE FROM sessions WHERE token_hash = $1 RETURNING *)"
+	    " DELETE FROM sessions WHERE token_hash = $1 RETURNING *),"
+	    " l AS ("
+	    " INSERT INTO audit_log (user_id, email, event, outcome, detail)"
+	    " SELECT u.id, u.email, 'sign-out', 'ok', s.id"
+	    " FROM s JOIN users u ON u.id = s.user_id)"
 	    " SELECT " REC_COLS " FROM s JOIN users u ON u.id = s.user_id",
 	    nitems(session_delete_types), session_delete_types },
 	/*
@@ -340,6 +392,119 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " WHERE id = (SELECT user_id FROM a) RETURNING *)"
 	    " SELECT " REC_COLS " FROM a s JOIN u ON u.id = s.user_id",
 	    nitems(user_update_types), user_update_types },
+	/* user list: by role (one of a comma-separated list, as the admin
+	 * plugin keeps them), oldest first */
+	[OP_CTL_USER_LIST] = { "ctl_user_list",
+	    "SELECT " CTL_USER_COLS " FROM users u"
+	    " WHERE $1 = '' OR $1 = ANY (string_to_array(u.role, ','))"
+	    " ORDER BY u.created_at, u.id LIMIT $2",
+	    nitems(ctl_list_types), ctl_list_types },
+	[OP_CTL_USER_SHOW] = { "ctl_user_show",
+	    "SELECT " CTL_USER_COLS " FROM users u WHERE u.email = lower($1)",
+	    nitems(ctl_email_types), ctl_email_types },
+	/*
+	 * The changes: the user's id back (no row: no such user), and an
+	 * audit row in the same statement.  The users trigger of sql/0003
+	 * tells the other daemons' session caches.
+	 */
+	[OP_CTL_USER_ROLE] = { "ctl_user_role",
+	    "WITH " CTL_TARGET ","
+	    " u AS (UPDATE users SET role = $2, updated_at = now()"
+	    " FROM o WHERE users.id = o.id RETURNING users.id),"
+	    CTL_AUDIT("role-change", "'role ' || o.role || ' -> ' || $2")
+	    " SELECT o.id FROM o",
+	    nitems(ctl_set_types), ctl_set_types },
+	/* banned for good, with the reason, and every session deleted */
+	[OP_CTL_USER_DISABLE] = { "ctl_user_disable",
+	    "WITH " CTL_TARGET ","
+	    " u AS (UPDATE users SET banned = true,"
+	    " ban_reason = nullif($2, ''), ban_expires = NULL,"
+	    " updated_at = now() FROM o WHERE users.id = o.id"
+	    " RETURNING users.id),"
+	    " d AS (DELETE FROM sessions"
+	    " WHERE user_id = (SELECT id FROM o) RETURNING id),"
+	    CTL_AUDIT("disable", "'role ' || o.role || ', reason: ' ||"
+	    " coalesce(nullif($2, ''), '-') || ', sessions deleted: ' ||"
+	    " (SELECT count(*) FROM d)")
+	    " SELECT o.id FROM o",
+	    nitems(ctl_set_types), ctl_set_types },
+	[OP_CTL_USER_ENABLE] = { "ctl_user_enable",
+	    "WITH " CTL_TARGET ","
+	    " u AS (UPDATE users SET banned = false, ban_reason = NULL,"
+	    " ban_expires = NULL, updated_at = now() FROM o"
+	    " WHERE users.id = o.id RETURNING users.id),"
+	    CTL_AUDIT("enable", "'role ' || o.role || ', was: ' ||"
+	    " CASE WHEN o.banned THEN 'disabled (' ||"
+	    " coalesce(o.ban_reason, '-') || ')' ELSE 'enabled' END")
+	    " SELECT o.id FROM o",
+	    nitems(ctl_email_types), ctl_email_types },
+	/* the newest $3 rows, given oldest first */
+	[OP_CTL_AUDIT] = { "ctl_audit",
+	    "SELECT " MS("l.at") ", l.event, l.outcome,"
+	    " coalesce(l.email, ''), coalesce(l.ip, ''),"
+	    " coalesce(l.user_agent, ''), coalesce(l.detail, '')"
+	    " FROM (SELECT * FROM audit_log"
+	    " WHERE ($1 = '' OR email = lower($1) OR user_id ="
+	    " (SELECT id FROM users WHERE email = lower($1)))"
+	    " AND ($2 = 0 OR at >= to_timestamp($2 / 1000.0))"
+	    " ORDER BY at DESC, id DESC LIMIT $3) l"
+	    " ORDER BY l.at, l.id",
+	    nitems(ctl_audit_types), ctl_audit_types },
+	/*
+	 * Imports keep the rows' ids and skip what exists (any unique
+	 * key: a second run imports nothing); accounts and sessions only
+	 * of users that are here.  Answer: imported, rows in the batch.
+	 */
+	[OP_CTL_IMPORT_USERS] = { "ctl_import_users",
+	    "WITH x AS (SELECT " IMP(1) " AS id, lower(" IMP(2) ") AS email,"
+	    " " IMP(3) " AS name, " IMP(4) "::bool AS verified,"
+	    " " IMP(5) " AS image, " IMP_TS(6) " AS created,"
+	    " " IMP_TS(7) " AS updated, " IMP(8) " AS role,"
+	    " " IMP(9) "::bool AS banned, " IMP(10) " AS reason,"
+	    " " IMP_TS(11) " AS ban_expires, " IMP(12) "::bool AS tf"
+	    IMP_ROWS "),"
+	    " i AS (INSERT INTO users (id, email, name, email_verified,"
+	    " image, created_at, updated_at, role, banned, ban_reason,"
+	    " ban_expires, two_factor_enabled)"
+	    " SELECT * FROM x ON CONFLICT DO NOTHING RETURNING 1)"
+	    IMP_COUNT,
+	    nitems(ctl_import_types), ctl_import_types },
+	[OP_CTL_IMPORT_ACCOUNTS] = { "ctl_import_accounts",
+	    "WITH x AS (SELECT " IMP(1) " AS id, " IMP(2) " AS account_id,"
+	    " " IMP(3) " AS provider_id, " IMP(4) " AS user_id,"
+	    " " IMP(5) " AS password, " IMP_TS(6) " AS created,"
+	    " " IMP_TS(7) " AS updated" IMP_ROWS "),"
+	    " i AS (INSERT INTO accounts (id, account_id, provider_id,"
+	    " user_id, password, created_at, updated_at)"
+	    " SELECT x.* FROM x JOIN users u ON u.id = x.user_id"
+	    " WHERE x.provider_id <> 'credential'"
+	    " OR x.account_id = x.user_id"
+	    " ON CONFLICT DO NOTHING RETURNING 1)"
+	    IMP_COUNT,
+	    nitems(ctl_import_types), ctl_import_types },
+	/* live sessions only; the lifetime is what the last renewal gave */
+	[OP_CTL_IMPORT_SESSIONS] = { "ctl_import_sessions",
+	    "WITH x AS (SELECT " IMP(1) " AS id,"
+	    " decode(" IMP(2) ", 'hex') AS token_hash, " IMP(3) " AS user_id,"
+	    " " IMP_TS(4) " AS expires, " IMP_TS(5) " AS created,"
+	    " " IMP_TS(6) " AS updated, " IMP(7) " AS ip, " IMP(8) " AS ua"
+	    IMP_ROWS "),"
+	    " i AS (INSERT INTO sessions (id, token_hash, user_id,"
+	    " expires_at, lifetime, created_at, updated_at, ip_address,"
+	    " user_agent)"
+	    " SELECT x.id, x.token_hash, x.user_id, x.expires,"
+	    " least(greatest(round(extract(epoch FROM x.expires - x.updated)),"
+	    " 1), 2147483647)::integer, x.created, x.updated, x.ip, x.ua"
+	    " FROM x JOIN users u ON u.id = x.user_id"
+	    " WHERE x.expires > now()"
+	    " ON CONFLICT DO NOTHING RETURNING 1)"
+	    IMP_COUNT,
+	    nitems(ctl_import_types), ctl_import_types },
+	[OP_AUDIT_SIGNIN] = { "audit_signin",
+	    "INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome)"
+	    " VALUES (nullif($1, ''), lower($2), $3, $4, 'sign-in', $5)",
+	    nitems(audit_signin_types), audit_signin_types },
 };
 
 /* Answers are built here: one at a time, never on the stack. */
@@ -402,8 +567,10 @@ ops_msgname(enum db_op op)
 		return ("IMSG_DB_PW_REHASH");
 	case OP_USER_UPDATE:
 		return ("IMSG_DB_USER_UPDATE");
+	case OP_AUDIT_SIGNIN:
+		return ("IMSG_DB_AUDIT_SIGNIN");
 	default:
-		return ("request");
+		return (ctlops_is(op) ? "control request" : "request");
 	}
 }
 
@@ -466,7 +633,7 @@ ops_jwk_write(struct mbuf *mb, const struct db_jwk *jwk)
 	mbuf_u64(mb, jwk->created);
 }
 
-static void
+void
 ops_compose(struct imsgev *iev, uint32_t type, uint32_t id, struct mbuf *mb)
 {
 	if (mbuf_compose(mb, &iev->ibuf, type, id) == -1)
@@ -592,6 +759,7 @@ ops_free(struct db_req *req)
 {
 	if (req == NULL)
 		return;
+	ctlops_free(req);
 	if (ops_ncache < DB_REQ_CACHE) {
 		ops_cache[ops_ncache++] = req;
 		return;
@@ -613,6 +781,8 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 	size_t		 n = 0, tn = 0;
 
 	req->op = op;
+	if (ctlops_is(op))
+		return (ctlops_req_read(imsg, op, req));
 	mread_init(&mr, imsg);
 	switch (op) {
 	case OP_JWKS_LOAD:
@@ -927,6 +1097,8 @@ ops_send(struct db_conn *c, struct db_req *req)
 		return (PQsendQueryPrepared(c->pg, name, 4, values, lengths,
 		    formats, 1));
 	default:
+		if (ctlops_is(req->op))
+			return (ctlops_send(c, req));
 		fatalx("%s: op %d", __func__, req->op);
 	}
 }
@@ -964,7 +1136,10 @@ ops_unavailable(struct db_req *req)
 		    req->auth.user_id);
 		break;
 	default:
-		fatalx("%s: op %d", __func__, req->op);
+		if (!ctlops_is(req->op))
+			fatalx("%s: op %d", __func__, req->op);
+		ctlops_unavailable(req);
+		break;
 	}
 }
 
@@ -995,11 +1170,13 @@ ops_result(struct db_req *req, PGresult *res)
 	case OP_PW_REHASH:
 		return (ops_rehash_result(req, res));
 	default:
-		fatalx("%s: op %d", __func__, req->op);
+		if (!ctlops_is(req->op))
+			fatalx("%s: op %d", __func__, req->op);
+		return (ctlops_result(req, res));
 	}
 }
 
-static const char *
+const char *
 ops_errmsg(const PGresult *res, char *buf, size_t len)
 {
 	const char	*msg;
@@ -1018,7 +1195,7 @@ ops_errmsg(const PGresult *res, char *buf, size_t len)
  * Copy a binary-format text column into dst, NUL-terminated: 0, or -1 if
  * it is NULL, empty (unless empty_ok), holds a NUL or does not fit.
  */
-static int
+int
 ops_col_str(const PGresult *res, int row, int col, char *dst, size_t dstsz,
     int empty_ok)
 {
@@ -1044,7 +1221,7 @@ ops_copy_text(const PGresult *res, int row, int col, char *dst, size_t dstsz)
 }
 
 /* A nullable text column: NULL is an empty string and *present 0. */
-static int
+int
 ops_col_nstr(const PGresult *res, int row, int col, char *dst, size_t dstsz,
     int32_t *present)
 {
@@ -1057,7 +1234,7 @@ ops_col_nstr(const PGresult *res, int row, int col, char *dst, size_t dstsz,
 }
 
 /* An int8 of ms since the epoch, not before it; NULL is 0 if null_ok. */
-static int
+int
 ops_col_ms(const PGresult *res, int row, int col, uint64_t *v, int null_ok)
 {
 	uint64_t	 be;
@@ -1076,7 +1253,7 @@ ops_col_ms(const PGresult *res, int row, int col, uint64_t *v, int null_ok)
 	return (0);
 }
 
-static int
+int
 ops_col_bool(const PGresult *res, int row, int col, int32_t *v)
 {
 	const char	*p;

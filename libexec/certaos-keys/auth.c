@@ -69,6 +69,7 @@ struct pending {
 	char			 token[CERTAOS_TOKEN_LEN + 1];
 	char			 ip[CERTAOS_MAX_IP + 1];
 	char			 ua[CERTAOS_MAX_UA + 1];
+	char			 email[CERTAOS_MAX_EMAIL + 1];	/* sign-in */
 };
 TAILQ_HEAD(pendlist, pending);
 
@@ -111,6 +112,8 @@ static void	 auth_pw_cred(struct imsgev *, struct pending *, int32_t,
 static void	 auth_pw_checked(struct pending *, int32_t, const char *,
 		    const char *);
 static void	 auth_result(struct imsgev *, uint32_t, int32_t);
+static void	 auth_audit_refused(struct imsgev *, struct pending *,
+		    const char *, int32_t);
 
 /* Token primitives. */
 
@@ -582,6 +585,7 @@ auth_signin(struct imsgev *iev, struct imsg *imsg)
 	explicit_bzero(pw, sizeof(pw));
 	(void)strlcpy(p->ip, ip, sizeof(p->ip));
 	(void)strlcpy(p->ua, ua, sizeof(p->ua));
+	(void)strlcpy(p->email, email, sizeof(p->email));
 	p->state = PEND_CRED;
 
 	mbuf_init(&amb);
@@ -649,6 +653,8 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 		(void)pw_verify(as.dummy, p->pw, p->pwlen);
 	else
 		match = (r == 1);
+	if (!match)
+		auth_audit_refused(db, p, uid, status);
 	/* an imported scrypt hash or an older cost: argon2id from now on */
 	if (match && !pw_is_current(enc, &as.ap))
 		auth_rehash(db, uid, enc, p->pw, p->pwlen);
@@ -678,6 +684,35 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 	auth_send(db, IMSG_DB_SESSION_NEW, p->id);
 	pending_arm(p);
 	explicit_bzero(th, sizeof(th));
+}
+
+/*
+ * The audit row of a refused sign-in: every refusal (unknown email,
+ * no password, wrong password) sends the same message at the same
+ * point, after the argon2id run and before the answer, and nobody waits
+ * for it, so the trail costs every kind the same time.  A sign-in that
+ * gets a session, or is refused for a ban, is written by db with the
+ * session (IMSG_DB_SESSION_NEW).
+ */
+static void
+auth_audit_refused(struct imsgev *db, struct pending *p, const char *uid,
+    int32_t status)
+{
+	uint32_t	 reason;
+
+	if (uid[0] == '\0')
+		reason = AUDIT_SIGNIN_UNKNOWN_EMAIL;
+	else if (status == 0)
+		reason = AUDIT_SIGNIN_NO_PASSWORD;
+	else
+		reason = AUDIT_SIGNIN_BAD_PASSWORD;
+	mbuf_init(&amb);
+	mbuf_str(&amb, uid);
+	mbuf_str(&amb, p->email);
+	mbuf_u32(&amb, reason);
+	mbuf_str(&amb, p->ip);
+	mbuf_str(&amb, p->ua);
+	auth_send(db, IMSG_DB_AUDIT_SIGNIN, 0);
 }
 
 /*

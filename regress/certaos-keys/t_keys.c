@@ -1458,6 +1458,33 @@ signin_cred_get(struct kchild *kc, uint32_t id, uint32_t flags,
 	return (dbid);
 }
 
+/* The audit row of a refused sign-in: what db gets, no password. */
+static void
+expect_audit(struct kchild *kc, const char *want_uid, uint32_t want_reason)
+{
+	struct imsg	 imsg;
+	struct mread	 mr;
+	uint32_t	 reason;
+	char		 uid[CERTAOS_MAX_ID + 1];
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+	char		 ip[CERTAOS_MAX_IP + 1], ua[CERTAOS_MAX_UA + 1];
+
+	xexpect(&kc->db, &imsg, IMSG_DB_AUDIT_SIGNIN);
+	mread_init(&mr, &imsg);
+	mread_str(&mr, uid, sizeof(uid));
+	mread_str(&mr, email, sizeof(email));
+	reason = mread_u32(&mr);
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
+	ATF_REQUIRE_MSG(mread_end(&mr) == 0, "malformed IMSG_DB_AUDIT_SIGNIN");
+	imsg_free(&imsg);
+	ATF_REQUIRE_STREQ(uid, want_uid);
+	ATF_REQUIRE_STREQ(email, T_EMAIL);
+	ATF_REQUIRE_EQ(reason, want_reason);
+	ATF_REQUIRE_STREQ(ip, T_IP);
+	ATF_REQUIRE_STREQ(ua, T_UA);
+}
+
 ATF_TC(auth_signin);
 ATF_TC_HEAD(auth_signin, tc)
 {
@@ -1537,13 +1564,20 @@ ATF_TC_BODY(auth_signin, tc)
 	dbid = signin_cred_get(&kc, 34, 0, "password2");
 	send_cred(&kc, dbid, 1, "user-1", enc);
 	ATF_REQUIRE_EQ(recv_auth(&kc, 34, NULL, NULL), AUTH_BAD_CREDENTIALS);
+	expect_audit(&kc, "user-1", AUDIT_SIGNIN_BAD_PASSWORD);
 	dbid = signin_cred_get(&kc, 35, 0, "password1");
 	send_cred(&kc, dbid, 0, "", "");
 	ATF_REQUIRE_EQ(recv_auth(&kc, 35, NULL, NULL), AUTH_BAD_CREDENTIALS);
-	/* Better Auth's scrypt "salt:key": not verified yet */
+	expect_audit(&kc, "", AUDIT_SIGNIN_UNKNOWN_EMAIL);
+	dbid = signin_cred_get(&kc, 38, 0, "password1");
+	send_cred(&kc, dbid, 0, "user-1", "");
+	ATF_REQUIRE_EQ(recv_auth(&kc, 38, NULL, NULL), AUTH_BAD_CREDENTIALS);
+	expect_audit(&kc, "user-1", AUDIT_SIGNIN_NO_PASSWORD);
+	/* a hash of no known kind: refused like a wrong password */
 	dbid = signin_cred_get(&kc, 36, 0, "password1");
 	send_cred(&kc, dbid, 1, "user-1", "0123456789abcdef:0123456789abcdef");
 	ATF_REQUIRE_EQ(recv_auth(&kc, 36, NULL, NULL), AUTH_BAD_CREDENTIALS);
+	expect_audit(&kc, "user-1", AUDIT_SIGNIN_BAD_PASSWORD);
 	dbid = signin_cred_get(&kc, 37, 0, "password1");
 	send_cred(&kc, dbid, -1, "", "");
 	ATF_REQUIRE_EQ(recv_auth(&kc, 37, NULL, NULL), AUTH_UNAVAILABLE);
@@ -1565,6 +1599,7 @@ ATF_TC_BODY(auth_signin, tc)
 		t = mono() - t;
 		if (t < wrong)
 			wrong = t;
+		expect_audit(&kc, "user-1", AUDIT_SIGNIN_BAD_PASSWORD);
 		dbid = signin_cred_get(&kc, 41, 0, "password2");
 		t = mono();
 		send_cred(&kc, dbid, 0, "", "");
@@ -1573,6 +1608,7 @@ ATF_TC_BODY(auth_signin, tc)
 		t = mono() - t;
 		if (t < unknown)
 			unknown = t;
+		expect_audit(&kc, "", AUDIT_SIGNIN_UNKNOWN_EMAIL);
 	}
 	ATF_REQUIRE_MSG(unknown > wrong / 2 && unknown < wrong * 2,
 	    "unknown email %.3f s, wrong password %.3f s", unknown, wrong);
