@@ -33,7 +33,8 @@ CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \
 	   -Wpointer-arith -Wcast-qual -Wsign-compare -fno-common
-CPPFLAGS += -Ilib -I$(OBJ)/gen $(PKG_CFLAGS) -D_GNU_SOURCE
+CPPFLAGS += -Ilib -I$(OBJ)/gen $(PKG_CFLAGS) -D_GNU_SOURCE \
+	    -DCERTAOS_SHAREDIR='"$(SHAREDIR)"'
 LDLIBS	+= $(PKG_LIBS) -lm
 # Each program maps only the libraries it uses: less memory per process.
 LDFLAGS	+= -Wl,--as-needed
@@ -55,7 +56,7 @@ LIBA	:= $(OBJ)/lib/libcertaos.a
 
 # Programs: every .c in the directory, plus what is generated for it.
 PROGS	:= bin/certaosd bin/certaosctl libexec/certaos-web \
-	   libexec/certaos-keys libexec/certaos-db
+	   libexec/certaos-keys libexec/certaos-db libexec/certaos-mail
 srcs_of	= $(sort $(wildcard $(1)/*.c))
 objs_of	= $(patsubst %.c,$(OBJ)/o/%.o,$(call srcs_of,$(1)))
 
@@ -64,10 +65,15 @@ CERTAOSCTL_OBJS := $(call objs_of,bin/certaosctl)
 WEB_OBJS := $(call objs_of,libexec/certaos-web)
 KEYS_OBJS := $(call objs_of,libexec/certaos-keys)
 DB_OBJS	:= $(call objs_of,libexec/certaos-db)
+MAIL_OBJS := $(call objs_of,libexec/certaos-mail)
 
 BINS	:= $(OBJ)/bin/certaosd $(OBJ)/bin/certaosctl \
 	   $(OBJ)/libexec/certaos-web $(OBJ)/libexec/certaos-keys \
-	   $(OBJ)/libexec/certaos-db
+	   $(OBJ)/libexec/certaos-db $(OBJ)/libexec/certaos-mail
+
+# The shipped mail templates, where the build tree's certaosd finds them.
+TEMPLATES := $(sort $(wildcard etc/templates/*.txt etc/templates/*.html))
+TEMPLATES_OBJ := $(TEMPLATES:etc/templates/%=$(OBJ)/share/templates/%)
 
 # Tests: regress/<dir>/t_*.c are atf-c programs.  Those under
 # regress/<prog>/ also link that program's objects but its main file
@@ -86,7 +92,7 @@ SQLS	:= $(sort $(wildcard sql/*.sql))
 
 .PHONY: all deps run test check clean install lint man-lint bench fuzz
 
-all: $(BINS) $(TESTS_C) $(TESTS_SH) $(KYUAFILES) $(REGRESS_DATA)
+all: $(BINS) $(TEMPLATES_OBJ) $(TESTS_C) $(TESTS_SH) $(KYUAFILES) $(REGRESS_DATA)
 
 .SECONDEXPANSION:
 
@@ -128,6 +134,12 @@ $(OBJ)/libexec/certaos-keys: $(KEYS_OBJS) $(LIBA)
 $(OBJ)/libexec/certaos-db: $(DB_OBJS) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(OBJ)/libexec/certaos-mail: $(MAIL_OBJS) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(TEMPLATES_OBJ): $(OBJ)/share/templates/%: etc/templates/%
+	@mkdir -p $(dir $@)
+	cp $< $@
 
 # atf-c programs; regress/certaosd/ ones link the grammar, the others
 # their program's objects minus its main file.
@@ -138,8 +150,11 @@ prog_objs_for = $(if $(filter regress/certaosd/%,$(1)),$(OBJ)/gen/parse.o,$(if $
 	$(OBJ)/o/libexec/certaos-db/db.o,$(DB_OBJS)),$(if $(filter \
 	regress/certaos-web/%,$(1)),$(filter-out \
 	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS)),$(if $(filter \
+	regress/certaos-mail/%,$(1)),$(filter-out \
+	$(OBJ)/o/libexec/certaos-mail/mail.o,$(MAIL_OBJS)),$(if $(filter \
 	regress/fuzz/%,$(1)),$(filter-out \
-	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS)) $(OBJ)/gen/parse.o)))))
+	$(OBJ)/o/libexec/certaos-web/web.o,$(WEB_OBJS)) \
+	$(OBJ)/gen/parse.o))))))
 
 $(TESTS_C): $(OBJ)/%: %.c $$(call prog_objs_for,%.c) $(LIBA)
 	@mkdir -p $(dir $@)
@@ -183,15 +198,17 @@ bench: all
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples
+	    $(DESTDIR)$(SHAREDIR)/sql $(DESTDIR)$(SHAREDIR)/examples \
+	    $(DESTDIR)$(SHAREDIR)/templates
 	install -m 0555 $(OBJ)/bin/certaosd $(OBJ)/bin/certaosctl \
 	    $(DESTDIR)$(BINDIR)
 	install -m 0555 $(OBJ)/libexec/certaos-web \
 	    $(OBJ)/libexec/certaos-keys $(OBJ)/libexec/certaos-db \
-	    $(DESTDIR)$(LIBEXECDIR)
+	    $(OBJ)/libexec/certaos-mail $(DESTDIR)$(LIBEXECDIR)
 	install -m 0444 $(wildcard docs/*.5) $(DESTDIR)$(MANDIR)/man5
 	install -m 0444 $(wildcard docs/*.8) $(DESTDIR)$(MANDIR)/man8
 	install -m 0444 $(SQLS) $(DESTDIR)$(SHAREDIR)/sql
+	install -m 0444 $(TEMPLATES) $(DESTDIR)$(SHAREDIR)/templates
 	install -m 0444 etc/certaos.conf etc/certaosd.service \
 	    $(DESTDIR)$(SHAREDIR)/examples
 	install -m 0555 etc/rc.d/certaosd $(DESTDIR)$(SHAREDIR)/examples

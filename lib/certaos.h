@@ -99,6 +99,7 @@ enum certaos_proc {
 	PROC_KEYS,
 	PROC_DB,
 	PROC_CONTROL,		/* certaosctl, on the control socket */
+	PROC_MAIL,		/* outbox delivery: sendmail, SMTP, files */
 	PROC_MAX
 };
 
@@ -296,7 +297,56 @@ enum imsg_type {
 				 *    u32 AUDIT_SIGNIN_*, str ip, str ua;
 				 *    no answer */
 
+	/*
+	 * Mail (libexec/certaos-mail).  An outbox row holds its message
+	 * sealed by keys (AES-256-GCM under the HKDF "mail" sub-key): db
+	 * never sees the links' tokens.  The sealed plaintext is msg.h
+	 * fields: str recipient, str template, u32 n, n x (str name, str
+	 * value).  mail claims due rows from db, has keys open each,
+	 * renders and delivers, and tells db the outcome.
+	 */
+	IMSG_CFG_MAIL,		/* parent -> mail: struct cfg_mail */
+	IMSG_DB_MAIL_NUDGE,	/* db -> mail: no payload; the outbox has a
+				 *    new row, deliver now */
+	IMSG_DB_MAIL_CLAIM,	/* mail -> db: u32 max rows, u32 lease (s);
+				 *    <- IMSG_DB_MAIL_ROW* then _CLAIMED */
+	IMSG_DB_MAIL_ROW,	/* u64 id, u32 attempts, bytes sealed */
+	IMSG_DB_MAIL_CLAIMED,	/* i32: rows, or -1 database unavailable */
+	IMSG_DB_MAIL_DONE,	/* mail -> db: u64 id, u32 outcome (MAIL_*),
+				 *    str error, u32 retry base (s), u32 max
+				 *    attempts; no answer */
+	IMSG_KEYS_MAIL_OPEN,	/* mail -> keys: u64 id, bytes sealed;
+				 *    <- IMSG_KEYS_MAIL_OPENED */
+	IMSG_KEYS_MAIL_OPENED,	/* i32 1 ok / 0 does not open, u64 id,
+				 *    bytes plaintext (empty unless ok) */
+	/* certaosctl mail test: control -> parent -> keys -> parent -> db */
+	IMSG_CTL_MAIL_TEST,	/* control -> parent: str address */
+	IMSG_CTL_MAIL_QUEUE,	/* control -> parent: no payload;
+				 *    <- IMSG_CTL_MAIL_QROW* then IMSG_CTL_END */
+	IMSG_CTL_MAIL_QROW,	/* u64 id, str recipient, str template, u32
+				 *    attempts, u64 next attempt (ms), u32 1
+				 *    if failed, str last error */
+	IMSG_KEYS_MAIL_TEST,	/* parent -> keys: str address (peerid: the
+				 *    control request); <- IMSG_KEYS_MAIL_SEALED
+				 *    or IMSG_KEYS_ERROR */
+	IMSG_KEYS_MAIL_SEALED,	/* keys -> parent: str recipient, str
+				 *    template, bytes sealed */
+	IMSG_DB_MAIL_ENQUEUE,	/* parent -> db: the fields of _SEALED;
+				 *    <- IMSG_DB_MAIL_QUEUED */
+	IMSG_DB_MAIL_QUEUED,	/* i32: 1 queued, -1 database unavailable */
+	IMSG_DB_MAIL_QUEUE,	/* parent -> db: no payload; <- IMSG_CTL_MAIL_
+				 *    QROW* then IMSG_DB_MAIL_QUEUE_END */
+	IMSG_DB_MAIL_QUEUE_END,	/* i32: rows, or -1 database unavailable */
+
 	IMSG_MAX
+};
+
+/* Outcome of one delivery (IMSG_DB_MAIL_DONE). */
+enum mail_outcome {
+	MAIL_SENT = 0,
+	MAIL_TEMPFAIL,		/* retried after a backoff */
+	MAIL_PERMFAIL,		/* given up: failed_at is set */
+	MAIL_OUTCOME_MAX
 };
 
 /* Version of the control protocol, carried in every request's peerid. */
@@ -460,6 +510,61 @@ struct cfg_db {
 	uint32_t	 pool;
 	uint32_t	 session_lifetime;	/* s */
 	uint32_t	 session_update;	/* s: sliding step */
+};
+
+/*
+ * Mail.  The sealed message, its fields and the outbox's delivery
+ * bounds.
+ */
+#define CERTAOS_MAX_MAIL_SEALED	8192		/* a sealed outbox message */
+#define CERTAOS_MAX_MAIL_VARS	16		/* template variables */
+#define CERTAOS_MAX_MAIL_VAR	2048		/* bytes of one value */
+#define CERTAOS_MAX_MAIL_TMPL	64		/* template name bytes */
+#define CERTAOS_MAX_MAIL_ERROR	512		/* last_error bytes kept */
+#define CERTAOS_MAX_MAIL_CMD	1024		/* mail sendmail "..." */
+#define CERTAOS_MAX_MAIL_HOST	256
+#define CERTAOS_MAX_MAIL_AUTH	256		/* user, password bytes */
+#define CERTAOS_MAX_MAIL_FROM	512
+#define CERTAOS_MAX_MAIL_APP	128
+#define CERTAOS_MAX_MAIL_PATH	1024		/* dir, templates, ca paths */
+#define CERTAOS_MAIL_RETRY_DEF	30		/* s: first backoff */
+#define CERTAOS_MAIL_RETRY_MAX	3600		/* s: backoff cap */
+#define CERTAOS_MAIL_ATTEMPTS_DEF 10
+#define CERTAOS_MAIL_ATTEMPTS_MAX 100
+#define CERTAOS_MAIL_TIMEOUT	30		/* s per delivery step */
+#define CERTAOS_MAIL_APP_DEF	"CertaOS"
+
+enum mail_method {
+	MAIL_OFF = 0,
+	MAIL_SENDMAIL,
+	MAIL_SMTP,
+	MAIL_DIR
+};
+
+enum mail_tls {
+	MAIL_TLS_STARTTLS = 0,
+	MAIL_TLS_ON,		/* implicit TLS (port 465) */
+	MAIL_TLS_OFF
+};
+
+struct cfg_mail {
+	uint32_t	 method;		/* enum mail_method */
+	char		 sendmail[CERTAOS_MAX_MAIL_CMD];
+	char		 host[CERTAOS_MAX_MAIL_HOST];
+	uint32_t	 port;
+	uint32_t	 tls;			/* enum mail_tls */
+	uint32_t	 noverify;		/* tests only */
+	char		 ca[CERTAOS_MAX_MAIL_PATH];		/* "": the system roots */
+	char		 user[CERTAOS_MAX_MAIL_AUTH];	/* "": no AUTH */
+	char		 password[CERTAOS_MAX_MAIL_AUTH];
+	char		 dir[CERTAOS_MAX_MAIL_PATH];
+	char		 from[CERTAOS_MAX_MAIL_FROM];
+	char		 templates[CERTAOS_MAX_MAIL_PATH];	/* the operator's, or "" */
+	char		 shipped[CERTAOS_MAX_MAIL_PATH];	/* the shipped templates */
+	uint32_t	 retry;			/* s: first backoff */
+	uint32_t	 attempts;
+	uint32_t	 timeout;		/* s per step */
+	char		 app[CERTAOS_MAX_MAIL_APP];
 };
 
 struct ctl_status {

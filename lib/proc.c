@@ -189,7 +189,8 @@ proc_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if ((fd = imsg_get_fd(imsg)) == -1)
 			fatalx("%s: IMSG_CTL_PROCFD without a descriptor",
 			    __func__);
-		if (pf.proc <= PROC_PARENT || pf.proc >= PROC_CONTROL ||
+		if (pf.proc <= PROC_PARENT || pf.proc >= PROC_MAX ||
+		    pf.proc == PROC_CONTROL ||
 		    pf.instance < 0 || pf.instance >= PROC_MAX_INSTANCES ||
 		    pc->dispatch[pf.proc] == NULL)
 			fatalx("%s: channel to unexpected peer %d[%d]",

@@ -62,6 +62,32 @@ static const char *const sc_db[] = {
 	NULL
 };
 
+/*
+ * mail: delivers.  It runs the sendmail command (fork, exec, a pipe to
+ * its stdin, wait), connects to the relay (sockets filtered by family
+ * below), and writes files into the mail directory.  The filter stays on
+ * the programs it executes, so the list also holds what an ordinary
+ * dynamically linked program (a shell, msmtp) needs to start and run.
+ * Never listen or accept.
+ */
+static const char *const sc_mail[] = {
+	"access", "arch_prctl", "chdir", "clone", "clone3", "connect",
+	"dup", "dup2", "dup3", "execve", "faccessat", "faccessat2",
+	"fchmod", "fdatasync", "fork", "fsync", "ftruncate", "getcwd",
+	"getdents64", "getpeername", "getpgrp", "getppid", "getresgid",
+	"getresuid", "getrlimit", "getsockname", "getsockopt", "kill",
+	"lseek", "lstat", "mkdir", "open", "openat", "poll", "ppoll",
+	"prctl", "pread64", "prlimit64", "pselect6", "readlink",
+	"readlinkat", "rename", "renameat", "renameat2", "rseq", "select",
+	"set_robust_list", "set_tid_address", "setsockopt", "shutdown",
+	"sigaltstack", "stat", "statfs", "statx", "sysinfo", "umask",
+	"uname", "unlink", "unlinkat", "vfork", "wait4", "waitid", "utimensat",
+	"fstatfs", "getgroups", "setpgid", "getpgid", "fadvise64",
+	"close_range", "getrusage", "times", "setitimer", "getitimer",
+	"alarm", "chmod", "link", "linkat", "getsid", "setsid",
+	NULL
+};
+
 /* The sanitizers' runtime reads /proc and its own binary to report. */
 static const char *const sc_sanitize[] = {
 	"getdents64", "lseek", "open", "openat", "prctl", "readlink",
@@ -163,13 +189,19 @@ sandbox_apply(enum certaos_proc role, int verbose)
 	if (role == PROC_KEYS && prctl(PR_SET_DUMPABLE, 0) == -1)
 		fatal("prctl PR_SET_DUMPABLE");
 #ifndef CERTAOS_SANITIZE
-	/* Children never fork; the sanitizers' leak check does. */
-	if (setrlimit(RLIMIT_NPROC, &rl) == -1)
+	/*
+	 * Children never fork (the sanitizers' leak check does), but mail,
+	 * which runs the sendmail command.
+	 */
+	if (role != PROC_MAIL && setrlimit(RLIMIT_NPROC, &rl) == -1)
 		fatal("setrlimit RLIMIT_NPROC");
 #endif
-	/* They never write files, unless stderr is one (a test's log). */
-	if (fstat(STDERR_FILENO, &sb) == 0 && !S_ISREG(sb.st_mode) &&
-	    setrlimit(RLIMIT_FSIZE, &rl) == -1)
+	/*
+	 * They never write files, unless stderr is one (a test's log), but
+	 * mail, which writes "mail dir" files.
+	 */
+	if (role != PROC_MAIL && fstat(STDERR_FILENO, &sb) == 0 &&
+	    !S_ISREG(sb.st_mode) && setrlimit(RLIMIT_FSIZE, &rl) == -1)
 		fatal("setrlimit RLIMIT_FSIZE");
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
@@ -209,6 +241,16 @@ sandbox_apply(enum certaos_proc role, int verbose)
 		    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) != 0)
 			fatalx("seccomp: socket rules");
 		break;
+	case PROC_MAIL:
+		extra = sc_mail;
+		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_UNIX)) != 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET)) != 0 ||
+		    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+		    SCMP_A0(SCMP_CMP_EQ, AF_INET6)) != 0)
+			fatalx("seccomp: socket rules");
+		break;
 	default:
 		fatalx("%s: no filter for role %d", __func__, role);
 	}
@@ -230,7 +272,8 @@ sandbox_regress(enum certaos_proc role)
 	log_info("regress: attempting a forbidden system call");
 	switch (role) {
 	case PROC_DB:
-		/* db may make sockets, but never listen on one */
+	case PROC_MAIL:
+		/* db and mail may make sockets, but never listen on one */
 		(void)listen(0, 1);
 		break;
 	default:

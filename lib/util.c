@@ -23,7 +23,8 @@ const char *const certaos_procnames[PROC_MAX] = {
 	[PROC_WEB] =		"web",
 	[PROC_KEYS] =		"keys",
 	[PROC_DB] =		"db",
-	[PROC_CONTROL] =	"control"
+	[PROC_CONTROL] =	"control",
+	[PROC_MAIL] =		"mail"
 };
 
 static const char b64url_alphabet[] =

@@ -27,7 +27,9 @@ enum action {
 	STATUS,
 	RELOAD,
 	LOG_VERBOSE,
-	LOG_BRIEF
+	LOG_BRIEF,
+	MAIL_TEST,
+	MAIL_QUEUE
 };
 
 struct token {
@@ -42,8 +44,15 @@ static const struct token t_log[] = {
 	{ NULL,		NONE,		NULL }
 };
 
+static const struct token t_mail[] = {
+	{ "queue",	MAIL_QUEUE,	NULL },
+	{ "test",	MAIL_TEST,	NULL },	/* ADDRESS follows */
+	{ NULL,		NONE,		NULL }
+};
+
 static const struct token t_main[] = {
 	{ "log",	NONE,		t_log },
+	{ "mail",	NONE,		t_mail },
 	{ "reload",	RELOAD,		NULL },
 	{ "status",	STATUS,		NULL },
 	{ NULL,		NONE,		NULL }
@@ -72,6 +81,10 @@ static void	 user_print_full(const struct ctl_user *);
 /* the connection of the operator commands */
 static struct imsgbuf	 cibuf;
 static const char	*ctl_sock = CERTAOS_SOCKET;
+static int	 show_mail_queue(struct imsg *);
+
+/* the argument of "mail test" */
+static const char	*mail_address;
 
 static __dead void
 usage(void)
@@ -84,7 +97,8 @@ usage(void)
 	    "    user set-role EMAIL ROLE, user disable EMAIL [--reason TEXT],"
 	    "\n    user enable EMAIL,\n"
 	    "    audit [--user EMAIL] [--since T] [--limit N],\n"
-	    "    import better-auth CONNINFO\n", __progname);
+	    "    import better-auth CONNINFO,\n"
+	    "    mail test ADDRESS, mail queue\n", __progname);
 	exit(1);
 }
 
@@ -121,6 +135,15 @@ parse(int argc, char *argv[])
 			errx(1, "unknown argument: %s", argv[i]);
 		t = match(table, argv[i]);
 		table = t->next;
+		/* a command that takes an argument ends the words */
+		if (t->action == MAIL_TEST) {
+			if (i + 1 >= argc)
+				errx(1, "missing argument: an email address");
+			if (i + 2 < argc)
+				errx(1, "unknown argument: %s", argv[i + 2]);
+			mail_address = argv[i + 1];
+			return (t->action);
+		}
 	}
 	if (table != NULL) {
 		fprintf(stderr, "missing argument; valid ones:");
@@ -180,6 +203,53 @@ show_status(struct imsg *imsg)
 	case IMSG_CTL_END:
 		printf("database: %s\n", db);
 		printf("keys: %s\n", kids[0] != '\0' ? kids : "none");
+		return (1);
+	default:
+		errx(1, "unexpected reply %u from certaosd",
+		    imsg_get_type(imsg));
+	}
+}
+
+/* One outbox row; 1 when the listing ended. */
+static int
+show_mail_queue(struct imsg *imsg)
+{
+	struct mread	 mr;
+	char		 to[CERTAOS_MAX_EMAIL + 1];
+	char		 lerr[CERTAOS_MAX_MAIL_ERROR + 1];
+	char		 tmpl[CERTAOS_MAX_MAIL_TMPL + 1], when[32];
+	char		 eerr[4 * CERTAOS_MAX_MAIL_ERROR + 1];
+	uint64_t	 id, next;
+	uint32_t	 attempts, failed;
+	time_t		 t;
+	struct tm	 tm;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_MAIL_QROW:
+		mread_init(&mr, imsg);
+		id = mread_u64(&mr);
+		(void)mread_str(&mr, to, sizeof(to));
+		(void)mread_str(&mr, tmpl, sizeof(tmpl));
+		attempts = mread_u32(&mr);
+		next = mread_u64(&mr);
+		failed = mread_u32(&mr);
+		(void)mread_str(&mr, lerr, sizeof(lerr));
+		if (mread_end(&mr) == -1)
+			errx(1, "bad queue row from certaosd");
+		if (failed)
+			(void)strlcpy(when, "failed", sizeof(when));
+		else {
+			t = (time_t)(next / 1000);
+			if (gmtime_r(&t, &tm) == NULL ||
+			    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ",
+			    &tm) == 0)
+				(void)strlcpy(when, "?", sizeof(when));
+		}
+		printf("%-6llu %-30s %-16s %-8u %-20s %s\n",
+		    (unsigned long long)id, to, tmpl, attempts, when,
+		    str_escape(lerr, eerr, sizeof(eerr)));
+		return (0);
+	case IMSG_CTL_END:
 		return (1);
 	default:
 		errx(1, "unexpected reply %u from certaosd",
@@ -249,11 +319,27 @@ main(int argc, char *argv[])
 	case LOG_BRIEF:
 		type = IMSG_CTL_LOG_BRIEF;
 		break;
+	case MAIL_TEST:
+		type = IMSG_CTL_MAIL_TEST;
+		break;
+	case MAIL_QUEUE:
+		type = IMSG_CTL_MAIL_QUEUE;
+		printf("%-6s %-30s %-16s %-8s %-20s %s\n", "ID", "RECIPIENT",
+		    "TEMPLATE", "ATTEMPTS", "NEXT", "LAST ERROR");
+		break;
 	case NONE:
 		usage();
 	}
-	if (imsg_compose(&ibuf, type, CTL_VERSION, 0, -1, NULL, 0) == -1 ||
-	    imsgbuf_flush(&ibuf) == -1)
+	if (action == MAIL_TEST) {
+		if (strlen(mail_address) > CERTAOS_MAX_EMAIL)
+			errx(1, "address too long");
+		if (imsg_compose(&ibuf, type, CTL_VERSION, 0, -1,
+		    mail_address, strlen(mail_address) + 1) == -1)
+			err(1, "write to certaosd");
+	} else if (imsg_compose(&ibuf, type, CTL_VERSION, 0, -1, NULL, 0) ==
+	    -1)
+		err(1, "write to certaosd");
+	if (imsgbuf_flush(&ibuf) == -1)
 		err(1, "write to certaosd");
 
 	while (!done) {
@@ -271,6 +357,9 @@ main(int argc, char *argv[])
 				if (action == RELOAD)
 					printf("reload: configuration "
 					    "reloaded\n");
+				if (action == MAIL_TEST)
+					printf("mail test: queued for %s\n",
+					    mail_address);
 				done = 1;
 				break;
 			case IMSG_CTL_FAIL:
@@ -282,6 +371,10 @@ main(int argc, char *argv[])
 					    sizeof(why) - 1);
 				errx(1, "%s", why);
 			default:
+				if (action == MAIL_QUEUE) {
+					done = show_mail_queue(&imsg);
+					break;
+				}
 				if (action != STATUS)
 					errx(1, "unexpected reply %u",
 					    imsg_get_type(&imsg));

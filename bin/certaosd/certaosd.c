@@ -1,7 +1,7 @@
 /*
  * certaosd: the master.  It parses certaos.conf, reads the secret and TLS
  * files as root, opens the listeners, starts the children (fork + exec of
- * libexec/certaos-{web,keys,db}, each with its channel on fd 3), hands
+ * libexec/certaos-{web,keys,db,mail}, each with its channel on fd 3), hands
  * out the peer channels, delivers each child only the configuration its
  * role needs, and then waits: SIGHUP reloads, SIGTERM stops, the death of
  * any child stops everything (fail closed).
@@ -139,6 +139,7 @@ main(int argc, char *argv[])
 		log_info("running unprivileged: children will not chroot "
 		    "or change user");
 	master_libexec(master.libexec, sizeof(master.libexec));
+	master_mail_templates(master.templates, sizeof(master.templates));
 	if (config_open_listeners(conf) == -1)
 		exit(1);
 	if (config_rl_table(conf) == -1)
@@ -279,7 +280,8 @@ master_start_children(void)
 	struct certaosd_config	*conf = master.conf;
 	struct child		*c;
 	char			 path[PATH_MAX];
-	enum certaos_proc	 roles[] = { PROC_DB, PROC_KEYS, PROC_WEB };
+	enum certaos_proc	 roles[] = { PROC_DB, PROC_KEYS, PROC_WEB,
+				    PROC_MAIL };
 	uint32_t		 i, n;
 	size_t			 r;
 
@@ -338,11 +340,15 @@ master_send_procfd(struct child *a, struct child *b)
 static void
 master_connect_peers(void)
 {
-	struct child	*c, *db, *keys;
+	struct child	*c, *db, *keys, *mail;
 
 	db = master_child(PROC_DB, 0);
 	keys = master_child(PROC_KEYS, 0);
+	mail = master_child(PROC_MAIL, 0);
 	master_send_procfd(keys, db);
+	/* mail claims from db, has keys open, and nothing else */
+	master_send_procfd(mail, db);
+	master_send_procfd(mail, keys);
 	TAILQ_FOREACH(c, &master.children, entry) {
 		if (c->proc != PROC_WEB)
 			continue;
@@ -410,6 +416,19 @@ master_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		if (c->proc != PROC_DB)
 			imsgev_unexpected(iev, imsg);
 		control_db_reply(imsg);
+		break;
+	case IMSG_KEYS_MAIL_SEALED:
+	case IMSG_KEYS_ERROR:
+		if (c->proc != PROC_KEYS)
+			imsgev_unexpected(iev, imsg);
+		master_mail_sealed(imsg);
+		break;
+	case IMSG_DB_MAIL_QUEUED:
+	case IMSG_CTL_MAIL_QROW:
+	case IMSG_DB_MAIL_QUEUE_END:
+		if (c->proc != PROC_DB)
+			imsgev_unexpected(iev, imsg);
+		master_mail_db(imsg);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

@@ -73,6 +73,8 @@ struct certaosd_config {
 	uint32_t		 nproxies;
 	struct cfg_proxy	 proxies[CERTAOS_MAX_PROXIES];
 	struct listen_list	 listeners;
+	/* mail; "shipped" is filled by the master, not the parser */
+	struct cfg_mail		 mail;
 	/* filled by the master, not the parser */
 	unsigned char		*secret;
 	size_t			 secret_len;

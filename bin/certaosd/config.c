@@ -396,6 +396,9 @@ config_send_all(struct certaosd_config *conf, int first)
 				fatal("%s: compose", __func__);
 			explicit_bzero(&cd, sizeof(cd));
 			break;
+		case PROC_MAIL:
+			master_mail_config(c, conf);
+			break;
 		default:
 			fatalx("%s: unknown child role %d", __func__, c->proc);
 		}

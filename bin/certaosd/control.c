@@ -46,6 +46,7 @@ static void	 control_fail(struct ctl_conn *, const char *);
 static void	 control_drop(struct ctl_conn *, const char *);
 static void	 control_reap(int, short, void *);
 static int	 control_db_request(struct ctl_conn *, struct imsg *);
+static void	 control_mail(struct ctl_conn *, struct imsg *);
 
 int
 control_init(const char *path)
@@ -216,6 +217,11 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 	}
 	if (control_db_request(c, imsg))
 		return;
+	if (imsg_get_type(imsg) == IMSG_CTL_MAIL_TEST ||
+	    imsg_get_type(imsg) == IMSG_CTL_MAIL_QUEUE) {
+		control_mail(c, imsg);
+		return;
+	}
 	if (imsg_get_len(imsg) != 0) {
 		control_fail(c, "unexpected payload");
 		return;
@@ -260,6 +266,45 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		control_fail(c, "unknown request");
 		break;
 	}
+}
+
+/* certaosctl mail test ADDRESS, mail queue: answered by master_mail_*. */
+static void
+control_mail(struct ctl_conn *c, struct imsg *imsg)
+{
+	char		 addr[CERTAOS_MAX_EMAIL + 2];
+	const char	*why;
+	size_t		 len = imsg_get_len(imsg);
+
+	if (imsg_get_type(imsg) == IMSG_CTL_MAIL_QUEUE) {
+		if (len != 0) {
+			control_fail(c, "unexpected payload");
+			return;
+		}
+		if (master_mail_queue(c->id, &why) == -1)
+			control_fail(c, why);
+		return;
+	}
+	/* a NUL-terminated address */
+	if (len < 2 || len > sizeof(addr) - 1 ||
+	    imsg_get_data(imsg, addr, len) == -1 ||
+	    memchr(addr, '\0', len) != addr + len - 1) {
+		control_fail(c, "bad address");
+		return;
+	}
+	if (master_mail_test(c->id, addr, &why) == -1)
+		control_fail(c, why);
+}
+
+int
+control_mail_reply(uint32_t id, uint32_t type, const void *data,
+    size_t len)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_byid(id)) == NULL)
+		return (-1);
+	return (imsgev_compose(&c->iev, type, CTL_VERSION, 0, -1, data, len));
 }
 
 void

@@ -40,6 +40,7 @@ struct master {
 	int			 rl_fd;		/* -1 once sent */
 	uint32_t		 rl_nbuckets;
 	uint8_t			 rl_key[16];
+	char			 templates[PATH_MAX];	/* shipped ones */
 };
 
 extern struct master master;
@@ -60,6 +61,15 @@ void	 config_send_all(struct certaosd_config *, int);
 void	 config_merge_restart_only(struct certaosd_config *,
 	    struct certaosd_config *);
 
+/* mail.c */
+void	 master_mail_templates(char *, size_t);
+void	 master_mail_config(struct child *, struct certaosd_config *);
+/* certaosctl mail test ADDRESS, mail queue (id: the control request) */
+int	 master_mail_test(uint32_t, const char *, const char **);
+int	 master_mail_queue(uint32_t, const char **);
+void	 master_mail_sealed(struct imsg *);
+void	 master_mail_db(struct imsg *);
+
 /* control.c */
 int	 control_init(const char *);
 void	 control_listen(void);
@@ -67,5 +77,7 @@ void	 control_cleanup(const char *);
 void	 control_reload_done(int, const char *);
 void	 control_status_reply(uint32_t, struct ctl_status *);
 void	 control_db_reply(struct imsg *);
+/* an answer to a mail request; -1 if the client went away */
+int	 control_mail_reply(uint32_t, uint32_t, const void *, size_t);
 
 #endif

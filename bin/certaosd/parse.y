@@ -114,6 +114,31 @@ enum {
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
 
+/* The mail statements seen (a set of their own), and the smtp options. */
+enum {
+	MSEEN_METHOD	= 0x01,
+	MSEEN_FROM	= 0x02,
+	MSEEN_TEMPLATES	= 0x04,
+	MSEEN_RETRY	= 0x08,
+	MSEEN_APP	= 0x10
+};
+static unsigned int	 mailseen;
+static int		 mail_once(unsigned int, const char *);
+static void		 mail_method(uint32_t, char *);
+static int		 mail_header_ok(const char *, const char *);
+static void		 mail_check(const char *);
+static void		 print_mail(FILE *, const struct cfg_mail *);
+static struct {
+	unsigned int	 seen;
+	int		 bad;
+	uint32_t	 port;
+	uint32_t	 tls;
+	uint32_t	 noverify;
+	char		 ca[CERTAOS_MAX_MAIL_PATH];
+	char		 user[CERTAOS_MAX_MAIL_AUTH];
+	char		 password[CERTAOS_MAX_MAIL_AUTH];
+} smtpo;
+
 /* The tls { } block of the listen statement being parsed. */
 static struct {
 	int		 on;
@@ -234,6 +259,8 @@ typedef struct {
 %token	PORT PREFIX PREFORK RATELIMIT REMEMBEROFF SECRET SESSION SOCKET TIME
 %token	TIMEOUT TLS TRUSTEDORIGINS TRUSTEDPROXY UPDATEAGE USER WINDOW
 %token	FRESHAGE
+%token	APPNAME ATTEMPTS AUTH CA DIR FROM MAIL NOVERIFY RETRY SENDMAIL SMTP
+%token	STARTTLS TEMPLATES
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -448,6 +475,114 @@ main		: ISSUER STRING			{
 		| TRUSTEDPROXY '{' proxies error '}' {
 			yyerrok;
 		}
+		| MAIL SENDMAIL STRING		{
+			mail_method(MAIL_SENDMAIL, $3);
+			free($3);
+		}
+		| MAIL SMTP STRING		{
+			memset(&smtpo, 0, sizeof(smtpo));
+			smtpo.tls = MAIL_TLS_STARTTLS;
+		} smtpopts			{
+			if (!smtpo.bad)
+				mail_method(MAIL_SMTP, $3);
+			free($3);
+		}
+		| MAIL DIR STRING		{
+			mail_method(MAIL_DIR, $3);
+			free($3);
+		}
+		| MAIL FROM STRING		{
+			if (mail_once(MSEEN_FROM, "mail from") == 0 &&
+			    mail_header_ok("mail from", $3) == 0) {
+				if (strchr($3, '@') == NULL)
+					yyerror("mail from \"%s\": no address",
+					    $3);
+				else
+					setstr(conf->mail.from,
+					    sizeof(conf->mail.from), $3,
+					    "mail from");
+			}
+			free($3);
+		}
+		| MAIL TEMPLATES STRING		{
+			if (mail_once(MSEEN_TEMPLATES, "mail templates") == 0)
+				setpath(conf->mail.templates,
+				    sizeof(conf->mail.templates), $3,
+				    "mail templates", 1);
+			free($3);
+		}
+		| MAIL RETRY timeval ATTEMPTS NUMBER {
+			uint32_t	 r;
+
+			if (mail_once(MSEEN_RETRY, "mail retry") == 0 &&
+			    parse_seconds("mail retry", $3, 1,
+			    CERTAOS_MAIL_RETRY_MAX, 1, &r) == 0 &&
+			    range("mail attempts", NULL, $5, 1,
+			    CERTAOS_MAIL_ATTEMPTS_MAX) == 0) {
+				conf->mail.retry = r;
+				conf->mail.attempts = $5;
+			}
+			free($3);
+		}
+		| MAIL APPNAME STRING		{
+			if (mail_once(MSEEN_APP, "mail app-name") == 0 &&
+			    mail_header_ok("mail app-name", $3) == 0)
+				setstr(conf->mail.app, sizeof(conf->mail.app),
+				    $3, "mail app-name");
+			free($3);
+		}
+		;
+
+smtpopts	: /* empty */
+		| smtpopts smtpopt
+		;
+
+smtpopt		: PORT NUMBER			{
+			if (smtpo.seen & 1) {
+				yyerror("mail smtp port already set");
+				smtpo.bad = 1;
+			} else if (range("mail smtp port", NULL, $2, 1,
+			    65535) == 0)
+				smtpo.port = $2;
+			else
+				smtpo.bad = 1;
+			smtpo.seen |= 1;
+		}
+		| TLS smtptls
+		| CA STRING			{
+			if (smtpo.seen & 4) {
+				yyerror("mail smtp ca already set");
+				smtpo.bad = 1;
+			} else if (setpath(smtpo.ca, sizeof(smtpo.ca), $2,
+			    "mail smtp ca", 1) == -1)
+				smtpo.bad = 1;
+			smtpo.seen |= 4;
+			free($2);
+		}
+		| AUTH STRING PASSWORD STRING	{
+			if (smtpo.seen & 8) {
+				yyerror("mail smtp auth already set");
+				smtpo.bad = 1;
+			} else if (setstr(smtpo.user, sizeof(smtpo.user), $2,
+			    "mail smtp auth") == -1 ||
+			    setstr(smtpo.password, sizeof(smtpo.password), $4,
+			    "mail smtp password") == -1)
+				smtpo.bad = 1;
+			smtpo.seen |= 8;
+			explicit_bzero($4, strlen($4));
+			free($2);
+			free($4);
+		}
+		;
+
+smtptls		: STARTTLS			{ smtpo.tls = MAIL_TLS_STARTTLS; }
+		| ON				{ smtpo.tls = MAIL_TLS_ON; }
+		| OFF				{ smtpo.tls = MAIL_TLS_OFF; }
+		| NOVERIFY			{
+			/* for tests: STARTTLS, the certificate unchecked */
+			smtpo.tls = MAIL_TLS_STARTTLS;
+			smtpo.noverify = 1;
+		}
 		;
 
 address		: STRING
@@ -595,16 +730,22 @@ struct keywords {
 
 /* Sorted: lookup() searches it with bsearch(3); a test checks it. */
 static const struct keywords keywords[] = {
+	{ "app-name",		APPNAME },
 	{ "argon2id",		ARGON2ID },
+	{ "attempts",		ATTEMPTS },
+	{ "auth",		AUTH },
 	{ "body-size",		BODYSIZE },
+	{ "ca",			CA },
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
 	{ "control",		CONTROL },
 	{ "cookie",		COOKIE },
 	{ "database",		DATABASE },
+	{ "dir",		DIR },
 	{ "entries",		ENTRIES },
 	{ "file",		FILENAME },
 	{ "fresh-age",		FRESHAGE },
+	{ "from",		FROM },
 	{ "header",		HEADER },
 	{ "header-size",	HEADERSIZE },
 	{ "idle",		IDLE },
@@ -615,8 +756,10 @@ static const struct keywords keywords[] = {
 	{ "lifetime",		LIFETIME },
 	{ "limit",		LIMIT },
 	{ "listen",		LISTEN },
+	{ "mail",		MAIL },
 	{ "max",		MAX },
 	{ "memory",		MEMORY },
+	{ "noverify",		NOVERIFY },
 	{ "off",		OFF },
 	{ "on",			ON },
 	{ "parallelism",	PARALLELISM },
@@ -627,9 +770,14 @@ static const struct keywords keywords[] = {
 	{ "prefork",		PREFORK },
 	{ "rate-limit",		RATELIMIT },
 	{ "remember-off",	REMEMBEROFF },
+	{ "retry",		RETRY },
 	{ "secret",		SECRET },
+	{ "sendmail",		SENDMAIL },
 	{ "session",		SESSION },
+	{ "smtp",		SMTP },
 	{ "socket",		SOCKET },
+	{ "starttls",		STARTTLS },
+	{ "templates",		TEMPLATES },
 	{ "time",		TIME },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
@@ -1181,6 +1329,97 @@ once(unsigned int bit, const char *what)
 	}
 	seen |= bit;
 	return (0);
+}
+
+static int
+mail_once(unsigned int bit, const char *what)
+{
+	if (mailseen & bit) {
+		yyerror("%s already set", what);
+		return (-1);
+	}
+	mailseen |= bit;
+	return (0);
+}
+
+/* What goes into a mail header: printable, no CR or LF (no injection). */
+static int
+mail_header_ok(const char *what, const char *s)
+{
+	const unsigned char	*p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f) {
+			yyerror("%s: invalid character 0x%02x", what, *p);
+			return (-1);
+		}
+	return (0);
+}
+
+/*
+ * One delivery method: "mail sendmail", "mail smtp" (its options in
+ * smtpo) or "mail dir".
+ */
+static void
+mail_method(uint32_t method, char *arg)
+{
+	struct cfg_mail	*m = &conf->mail;
+
+	if (mail_once(MSEEN_METHOD, "mail method (sendmail, smtp or dir)")
+	    == -1)
+		return;
+	switch (method) {
+	case MAIL_SENDMAIL:
+		if (mail_header_ok("mail sendmail", arg) == -1)
+			return;
+		if (*arg != '/') {
+			yyerror("mail sendmail \"%s\": the command must be "
+			    "an absolute path", arg);
+			return;
+		}
+		if (setstr(m->sendmail, sizeof(m->sendmail), arg,
+		    "mail sendmail") == -1)
+			return;
+		break;
+	case MAIL_SMTP:
+		if (*arg == '\0' || strpbrk(arg, " \t\r\n/") != NULL) {
+			yyerror("mail smtp \"%s\": not a host name", arg);
+			return;
+		}
+		if (smtpo.user[0] != '\0' && smtpo.tls == MAIL_TLS_OFF) {
+			yyerror("mail smtp: auth needs tls (starttls or on)");
+			return;
+		}
+		if (setstr(m->host, sizeof(m->host), arg, "mail smtp") == -1)
+			return;
+		m->port = smtpo.port != 0 ? smtpo.port :
+		    smtpo.tls == MAIL_TLS_ON ? 465 : 587;
+		m->tls = smtpo.tls;
+		m->noverify = smtpo.noverify;
+		(void)strlcpy(m->ca, smtpo.ca, sizeof(m->ca));
+		(void)strlcpy(m->user, smtpo.user, sizeof(m->user));
+		(void)strlcpy(m->password, smtpo.password,
+		    sizeof(m->password));
+		break;
+	case MAIL_DIR:
+		if (setpath(m->dir, sizeof(m->dir), arg, "mail dir", 1) == -1)
+			return;
+		break;
+	}
+	explicit_bzero(&smtpo, sizeof(smtpo));
+	m->method = method;
+}
+
+/* Once the file is read: a method needs a sender. */
+static void
+mail_check(const char *filename)
+{
+	if (conf->mail.method != MAIL_OFF && conf->mail.from[0] == '\0') {
+		log_warnx("%s: mail from is required with mail %s", filename,
+		    conf->mail.method == MAIL_SENDMAIL ? "sendmail" :
+		    conf->mail.method == MAIL_SMTP ? "smtp" : "dir");
+		errors++;
+	}
 }
 
 static int
@@ -1988,6 +2227,11 @@ conf_defaults(struct certaosd_config *c)
 	c->rl_nrules = 0;	/* rl_finish() adds the built-in ones */
 	c->nproxies = 0;
 	TAILQ_INIT(&c->listeners);
+	c->mail.method = MAIL_OFF;
+	c->mail.retry = CERTAOS_MAIL_RETRY_DEF;
+	c->mail.attempts = CERTAOS_MAIL_ATTEMPTS_DEF;
+	c->mail.timeout = CERTAOS_MAIL_TIMEOUT;
+	(void)strlcpy(c->mail.app, CERTAOS_MAIL_APP_DEF, sizeof(c->mail.app));
 }
 
 struct certaosd_config *
@@ -2002,6 +2246,7 @@ parse_config(const char *filename)
 	conf = c;
 	errors = 0;
 	seen = 0;
+	mailseen = 0;
 	expanding = 0;
 	pushback_len = 0;
 	tls_reset();
@@ -2027,6 +2272,7 @@ parse_config(const char *filename)
 	session_check();
 	session_reset();
 	rl_finish();
+	mail_check(filename);
 
 	/* Macros from the file live for one parse; those from -D stay. */
 	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
@@ -2107,6 +2353,65 @@ print_proxy(FILE *fp, const struct cfg_proxy *px)
 		fprintf(fp, "\t%s\n", a);
 }
 
+/*
+ * The mail lines, when mail is set up or a mail setting differs from its
+ * default: a configuration without mail prints none.
+ */
+static void
+print_mail(FILE *fp, const struct cfg_mail *m)
+{
+	static const char *const tls[] = { "starttls", "on", "off" };
+
+	switch (m->method) {
+	case MAIL_SENDMAIL:
+		fprintf(fp, "mail sendmail ");
+		print_string(fp, m->sendmail);
+		fprintf(fp, "\n");
+		break;
+	case MAIL_SMTP:
+		fprintf(fp, "mail smtp ");
+		print_string(fp, m->host);
+		fprintf(fp, " port %u tls %s", m->port, m->noverify ?
+		    "noverify" : tls[m->tls < nitems(tls) ? m->tls : 0]);
+		if (m->ca[0] != '\0') {
+			fprintf(fp, " ca ");
+			print_string(fp, m->ca);
+		}
+		if (m->user[0] != '\0') {
+			fprintf(fp, " auth ");
+			print_string(fp, m->user);
+			fprintf(fp, " password ");
+			print_string(fp, m->password);
+		}
+		fprintf(fp, "\n");
+		break;
+	case MAIL_DIR:
+		fprintf(fp, "mail dir ");
+		print_string(fp, m->dir);
+		fprintf(fp, "\n");
+		break;
+	}
+	if (m->from[0] != '\0') {
+		fprintf(fp, "mail from ");
+		print_string(fp, m->from);
+		fprintf(fp, "\n");
+	}
+	if (m->templates[0] != '\0') {
+		fprintf(fp, "mail templates ");
+		print_string(fp, m->templates);
+		fprintf(fp, "\n");
+	}
+	if (m->method != MAIL_OFF || m->retry != CERTAOS_MAIL_RETRY_DEF ||
+	    m->attempts != CERTAOS_MAIL_ATTEMPTS_DEF)
+		fprintf(fp, "mail retry %u attempts %u\n", m->retry,
+		    m->attempts);
+	if (m->method != MAIL_OFF || strcmp(m->app, CERTAOS_MAIL_APP_DEF) != 0) {
+		fprintf(fp, "mail app-name ");
+		print_string(fp, m->app);
+		fprintf(fp, "\n");
+	}
+}
+
 void
 print_config(FILE *fp, struct certaosd_config *c)
 {
@@ -2164,6 +2469,7 @@ print_config(FILE *fp, struct certaosd_config *c)
 			print_proxy(fp, &c->proxies[i]);
 		fprintf(fp, "}\n");
 	}
+	print_mail(fp, &c->mail);
 	TAILQ_FOREACH(lc, &c->listeners, entry) {
 		fprintf(fp, "listen on %s port %u", lc->addr, lc->port);
 		if (lc->tls) {

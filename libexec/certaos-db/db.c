@@ -18,6 +18,7 @@
 static void	 db_dispatch_parent(struct imsgev *, struct imsg *);
 static void	 db_dispatch_web(struct imsgev *, struct imsg *);
 static void	 db_dispatch_keys(struct imsgev *, struct imsg *);
+static void	 db_dispatch_mail(struct imsgev *, struct imsg *);
 static void	 db_check_conninfo(const char *);
 static void	 db_configure(void);
 static void	 db_submit(struct imsgev *, struct imsg *, enum db_op);
@@ -38,6 +39,7 @@ main(int argc, char *argv[])
 	pc.dispatch[PROC_PARENT] = db_dispatch_parent;
 	pc.dispatch[PROC_WEB] = db_dispatch_web;
 	pc.dispatch[PROC_KEYS] = db_dispatch_keys;
+	pc.dispatch[PROC_MAIL] = db_dispatch_mail;
 	proc_run(&pc);
 }
 
@@ -148,6 +150,13 @@ db_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		/* the payload's kind picks the statement */
 		db_submit(iev, imsg, OP_CTL_IMPORT_USERS);
 		break;
+	case IMSG_DB_MAIL_ENQUEUE:
+		/* certaosctl mail test, sealed by keys */
+		db_submit(iev, imsg, OP_MAIL_ENQUEUE);
+		break;
+	case IMSG_DB_MAIL_QUEUE:
+		db_submit(iev, imsg, OP_MAIL_QUEUE);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -231,6 +240,23 @@ db_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_AUDIT_SIGNIN:
 		/* no answer */
 		db_submit(iev, imsg, OP_AUDIT_SIGNIN);
+		break;
+	default:
+		imsgev_unexpected(iev, imsg);
+	}
+}
+
+/* mail: claims due outbox rows and reports how each delivery went. */
+static void
+db_dispatch_mail(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg_get_type(imsg)) {
+	case IMSG_DB_MAIL_CLAIM:
+		db_submit(iev, imsg, OP_MAIL_CLAIM);
+		break;
+	case IMSG_DB_MAIL_DONE:
+		/* no answer */
+		db_submit(iev, imsg, OP_MAIL_DONE);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

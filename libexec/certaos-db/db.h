@@ -26,6 +26,7 @@
 struct auth_rec;
 struct imsgev;
 struct mbuf;
+struct mread;
 
 #define DB_MAX_ALG		32	/* "RS256", "ES256", "EdDSA" */
 #define DB_QUEUE_MAX		256	/* requests waiting for a connection */
@@ -44,6 +45,11 @@ struct mbuf;
 #define DB_NOTIFY_CHANNEL	"certaos_jwks"
 #define DB_NOTIFY_SESSIONS	"certaos_sessions"	/* hex token hash */
 #define DB_NOTIFY_USERS		"certaos_users"		/* user id */
+#define DB_NOTIFY_MAIL		"certaos_mail"		/* outbox insert */
+/* the outbox: rows per claim, rows a listing shows */
+#define DB_MAIL_CLAIM_MAX	16
+#define DB_MAIL_LEASE_MAX	3600	/* s */
+#define DB_MAIL_LIST_MAX	200
 /* list-sessions: at most this many, newest first */
 #define DB_LIST_MAX		100
 
@@ -95,6 +101,11 @@ enum db_op {
 	OP_CTL_IMPORT_ACCOUNTS,
 	OP_CTL_IMPORT_SESSIONS,
 	OP_AUDIT_SIGNIN,	/* keys: a refused sign-in; no answer */
+	/* mail.c: the outbox */
+	OP_MAIL_ENQUEUE,	/* a sealed message (certaosctl mail test) */
+	OP_MAIL_CLAIM,		/* due rows, leased to this daemon */
+	OP_MAIL_DONE,		/* a delivery's outcome */
+	OP_MAIL_QUEUE,		/* pending and failed rows (certaosctl) */
 	OP_MAX
 };
 
@@ -165,6 +176,27 @@ struct db_sess {
 	char		 image[CERTAOS_MAX_IMAGE + 1];
 };
 
+/*
+ * An outbox message as a flow's parameters carry it (keys_mail_seal()
+ * wrote it: str recipient, str template, bytes sealed), and what the
+ * mail operations carry.
+ */
+struct db_mail {
+	char		 recipient[CERTAOS_MAX_EMAIL + 1];
+	char		 tmpl[CERTAOS_MAX_MAIL_TMPL + 1];
+	unsigned char	 sealed[CERTAOS_MAX_MAIL_SEALED];
+	size_t		 sealed_len;
+	/* OP_MAIL_CLAIM */
+	uint32_t	 max;
+	uint32_t	 lease;		/* s */
+	/* OP_MAIL_DONE */
+	uint64_t	 id;
+	uint32_t	 outcome;	/* enum mail_outcome */
+	char		 error[CERTAOS_MAX_MAIL_ERROR + 1];
+	uint32_t	 retry;		/* s: first backoff */
+	uint32_t	 attempts;	/* the maximum */
+};
+
 /* A request from a peer, queued until a connection takes it. */
 struct db_req {
 	TAILQ_ENTRY(db_req)	 entry;
@@ -179,6 +211,7 @@ struct db_req {
 		struct db_auth	 auth;		/* SIGNUP, CRED_GET, NEW */
 		struct db_sess	 sess;		/* the to-web session ops */
 		struct db_ctl	 ctl;		/* OP_CTL_* */
+		struct db_mail	 mail;		/* OP_MAIL_* */
 	};
 };
 TAILQ_HEAD(db_reqq, db_req);
@@ -289,6 +322,22 @@ void	 cache_flush(void);
 /* a notification (channel, payload): drop what it names */
 void	 cache_notify(const char *, const char *);
 void	 cache_stats(struct cache_stats *);
+
+/* mail.c */
+/* tell mail that the outbox has a new row (no-op without a mail peer) */
+void	 db_mail_nudge(void);
+/*
+ * An outbox message from a flow's payload (str recipient, str template,
+ * bytes sealed, as keys_mail_seal() wrote them) into m: 0, or -1 if a
+ * field is missing, empty or over its bound.  The caller checks
+ * mread_end() as for its other fields.
+ */
+int	 ops_mail_read(struct mread *, struct db_mail *);
+const struct db_stmt *mail_stmt(enum db_op);
+int	 mail_req_read(struct imsg *, enum db_op, struct db_req *);
+int	 mail_send(struct db_conn *, struct db_req *);
+int	 mail_result(struct db_req *, PGresult *);
+void	 mail_unavailable(struct db_req *);
 
 /* migrate.c */
 void	 migrate_start(struct db_pool *, struct db_conn *);

@@ -524,6 +524,8 @@ ops_stmt(enum db_op op)
 {
 	if (op < 0 || op >= OP_MAX)
 		return (NULL);
+	if (op >= OP_MAIL_ENQUEUE)
+		return (mail_stmt(op));
 	return (&stmts[op]);
 }
 
@@ -569,6 +571,14 @@ ops_msgname(enum db_op op)
 		return ("IMSG_DB_USER_UPDATE");
 	case OP_AUDIT_SIGNIN:
 		return ("IMSG_DB_AUDIT_SIGNIN");
+	case OP_MAIL_ENQUEUE:
+		return ("IMSG_DB_MAIL_ENQUEUE");
+	case OP_MAIL_CLAIM:
+		return ("IMSG_DB_MAIL_CLAIM");
+	case OP_MAIL_DONE:
+		return ("IMSG_DB_MAIL_DONE");
+	case OP_MAIL_QUEUE:
+		return ("IMSG_DB_MAIL_QUEUE");
 	default:
 		return (ctlops_is(op) ? "control request" : "request");
 	}
@@ -783,6 +793,8 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 	req->op = op;
 	if (ctlops_is(op))
 		return (ctlops_req_read(imsg, op, req));
+	if (op >= OP_MAIL_ENQUEUE && op < OP_MAX)
+		return (mail_req_read(imsg, op, req));
 	mread_init(&mr, imsg);
 	switch (op) {
 	case OP_JWKS_LOAD:
@@ -1096,6 +1108,11 @@ ops_send(struct db_conn *c, struct db_req *req)
 		formats[0] = formats[1] = 1;
 		return (PQsendQueryPrepared(c->pg, name, 4, values, lengths,
 		    formats, 1));
+	case OP_MAIL_ENQUEUE:
+	case OP_MAIL_CLAIM:
+	case OP_MAIL_DONE:
+	case OP_MAIL_QUEUE:
+		return (mail_send(c, req));
 	default:
 		if (ctlops_is(req->op))
 			return (ctlops_send(c, req));
@@ -1135,6 +1152,12 @@ ops_unavailable(struct db_req *req)
 		log_warnx("password rehash for user %s: database unavailable",
 		    req->auth.user_id);
 		break;
+	case OP_MAIL_ENQUEUE:
+	case OP_MAIL_CLAIM:
+	case OP_MAIL_DONE:
+	case OP_MAIL_QUEUE:
+		mail_unavailable(req);
+		break;
 	default:
 		if (!ctlops_is(req->op))
 			fatalx("%s: op %d", __func__, req->op);
@@ -1169,6 +1192,11 @@ ops_result(struct db_req *req, PGresult *res)
 		return (ops_cred_result(req, res));
 	case OP_PW_REHASH:
 		return (ops_rehash_result(req, res));
+	case OP_MAIL_ENQUEUE:
+	case OP_MAIL_CLAIM:
+	case OP_MAIL_DONE:
+	case OP_MAIL_QUEUE:
+		return (mail_result(req, res));
 	default:
 		if (!ctlops_is(req->op))
 			fatalx("%s: op %d", __func__, req->op);

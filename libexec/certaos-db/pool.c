@@ -587,7 +587,9 @@ conn_notifies(struct db_pool *pool, struct db_conn *c)
 		if (strcmp(n->relname, DB_NOTIFY_CHANNEL) == 0) {
 			log_debug("notify %s \"%s\"", n->relname, n->extra);
 			count++;
-		} else
+		} else if (strcmp(n->relname, DB_NOTIFY_MAIL) == 0)
+			db_mail_nudge();
+		else
 			cache_notify(n->relname, n->extra);
 		PQfreemem(n);
 	}
@@ -720,6 +722,7 @@ pool_kick(struct db_pool *pool)
 			    "LISTEN " DB_NOTIFY_CHANNEL ";"
 			    " LISTEN " DB_NOTIFY_SESSIONS ";"
 			    " LISTEN " DB_NOTIFY_USERS ";"
+			    " LISTEN " DB_NOTIFY_MAIL ";"
 			    " SELECT set_config('application_name',"
 			    " current_setting('application_name') ||"
 			    " ' listening', false)"));

@@ -67,6 +67,7 @@ static char			 jwsbuf[MAX_IMSGSIZE];
 static void	 keys_dispatch_parent(struct imsgev *, struct imsg *);
 static void	 keys_dispatch_web(struct imsgev *, struct imsg *);
 static void	 keys_dispatch_db(struct imsgev *, struct imsg *);
+static void	 keys_dispatch_mail(struct imsgev *, struct imsg *);
 static void	 keys_peer_up(struct imsgev *);
 static void	 keys_cfg_done(void);
 static void	 keys_status(struct imsgev *, struct imsg *);
@@ -127,6 +128,7 @@ main(int argc, char *argv[])
 	pc.dispatch[PROC_PARENT] = keys_dispatch_parent;
 	pc.dispatch[PROC_WEB] = keys_dispatch_web;
 	pc.dispatch[PROC_DB] = keys_dispatch_db;
+	pc.dispatch[PROC_MAIL] = keys_dispatch_mail;
 	pc.peer_up = keys_peer_up;
 	proc_run(&pc);
 	/* NOTREACHED */
@@ -206,6 +208,22 @@ keys_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			fatalx("%s: bad IMSG_CTL_STATUS", __func__);
 		keys_status(iev, imsg);
 		break;
+	case IMSG_KEYS_MAIL_TEST:
+		keys_mail_test(iev, imsg);
+		break;
+	default:
+		imsgev_unexpected(iev, imsg);
+	}
+}
+
+/* mail: open the outbox messages it claimed, nothing else. */
+static void
+keys_dispatch_mail(struct imsgev *iev, struct imsg *imsg)
+{
+	switch (imsg_get_type(imsg)) {
+	case IMSG_KEYS_MAIL_OPEN:
+		keys_mail_open_req(iev, imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -239,6 +257,7 @@ keys_cfg_done(void)
 		subkeys_wipe(&sk);
 	}
 	auth_configure(&ks.cfg, &ks.sk);
+	keys_mail_configure(&ks.sk);
 	if (!ks.configured)
 		log_debug("configured: argon2id m=%u t=%u p=%u",
 		    ks.cfg.argon2_memory, ks.cfg.argon2_time,

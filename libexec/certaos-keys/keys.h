@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include <sha2.h>
+#include <stdarg.h>
 #include <stdint.h>
 
 #include <openssl/evp.h>
@@ -21,6 +22,8 @@
 #define KEYS_INFO_COOKIE	"cookie"
 #define KEYS_INFO_TOKEN		"token"
 #define KEYS_INFO_SEAL		"seal"
+#define KEYS_INFO_MAIL		"mail"
+#define KEYS_MAIL_AAD		"certaos mail v1"
 #define KEYS_SUBKEY_LEN		32
 #define KEYS_MAX_ALG		16		/* alg name, NUL included */
 #define KEYS_MAX_HMAC_INPUT	4096		/* IMSG_KEYS_HMAC data bytes */
@@ -39,6 +42,7 @@ struct subkeys {
 	unsigned char	 cookie[KEYS_SUBKEY_LEN];
 	unsigned char	 token[KEYS_SUBKEY_LEN];
 	unsigned char	 seal[SEAL_KEY_LEN];
+	unsigned char	 mail[SEAL_KEY_LEN];	/* outbox messages */
 	int		 set;
 };
 
@@ -120,6 +124,25 @@ void		 auth_user_update(struct imsgev *, struct imsg *);
 void		 auth_pw_check(struct imsgev *, struct imsg *);
 void		 auth_db_cred(struct imsgev *, struct imsg *);
 void		 auth_db_reply(struct imsgev *, struct imsg *);
+
+/* mail.c: outbox messages, sealed for db and opened for mail */
+struct mbuf;
+void		 keys_mail_configure(const struct subkeys *);
+/*
+ * Seal a message for the outbox.  Appends to mb: str recipient,
+ * str template, bytes sealed.  The variadic arguments are name,
+ * value string pairs ending with NULL.  0, or -1 (logged).
+ */
+int		 keys_mail_seal(struct mbuf *mb, const char *tmpl,
+		    const char *to, ...);
+/* the same with a va_list */
+int		 keys_mail_vseal(struct mbuf *, const char *, const char *,
+		    va_list);
+/* open a sealed message into dst: its length, or -1 */
+ssize_t		 keys_mail_open(const unsigned char *, size_t,
+		    unsigned char *, size_t);
+void		 keys_mail_open_req(struct imsgev *, struct imsg *);
+void		 keys_mail_test(struct imsgev *, struct imsg *);
 
 /* keystore.c */
 int		 subkeys_derive(struct subkeys *, const void *, size_t);

@@ -34,7 +34,9 @@ subkeys_derive(struct subkeys *sk, const void *secret, size_t len)
 	    hkdf_sha256(secret, len, salt, strlen(salt), KEYS_INFO_TOKEN,
 	    strlen(KEYS_INFO_TOKEN), sk->token, sizeof(sk->token)) == -1 ||
 	    hkdf_sha256(secret, len, salt, strlen(salt), KEYS_INFO_SEAL,
-	    strlen(KEYS_INFO_SEAL), sk->seal, sizeof(sk->seal)) == -1) {
+	    strlen(KEYS_INFO_SEAL), sk->seal, sizeof(sk->seal)) == -1 ||
+	    hkdf_sha256(secret, len, salt, strlen(salt), KEYS_INFO_MAIL,
+	    strlen(KEYS_INFO_MAIL), sk->mail, sizeof(sk->mail)) == -1) {
 		subkeys_wipe(sk);
 		return (-1);
 	}
@@ -54,7 +56,8 @@ subkeys_equal(const struct subkeys *a, const struct subkeys *b)
 {
 	return (ct_equal(a->cookie, b->cookie, sizeof(a->cookie)) &&
 	    ct_equal(a->token, b->token, sizeof(a->token)) &&
-	    ct_equal(a->seal, b->seal, sizeof(a->seal)));
+	    ct_equal(a->seal, b->seal, sizeof(a->seal)) &&
+	    ct_equal(a->mail, b->mail, sizeof(a->mail)));
 }
 
 const unsigned char *

@@ -152,6 +152,7 @@ ctl_status_body()
 	    cat "$W/status"
 	atf_check -o match:'^web +0 ' cat "$W/status"
 	atf_check -o match:'^web +1 ' cat "$W/status"
+	atf_check -o match:'^mail +0 ' cat "$W/status"
 	atf_check -o match:'^database: reachable$' cat "$W/status"
 	e2e_get /api/auth/jwks >/dev/null
 	for k in $(jq -r '.keys[].kid' "$W/body"); do

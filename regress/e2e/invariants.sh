@@ -8,8 +8,8 @@
 atf_test_case web_holds_no_secrets cleanup
 web_holds_no_secrets_head()
 {
-	atf_set "descr" "the web workers' memory holds neither the secret" \
-	    "nor the database conninfo"
+	atf_set "descr" "the web workers' and mail's memory holds neither" \
+	    "the secret nor the database conninfo"
 	e2e_head
 	atf_set "require.user" "root"
 }
@@ -44,6 +44,16 @@ web_holds_no_secrets_body()
 	# the secret reaches keys only: not the db either
 	if grep -a -q -F "$secret" "$W/db.mem"; then
 		atf_fail "db holds the master secret"
+	fi
+	# nor mail, which holds neither the conninfo
+	mailpid=$(e2e_child_pid certaos-mail)
+	e2e_memdump "$mailpid" "$W/mail.mem"
+	[ -s "$W/mail.mem" ] || atf_fail "could not read the mail memory"
+	if grep -a -q -F "$secret" "$W/mail.mem"; then
+		atf_fail "mail holds the master secret"
+	fi
+	if grep -a -q -F "dbname=$DB" "$W/mail.mem"; then
+		atf_fail "mail holds the database conninfo"
 	fi
 	rm -f "$W"/*.mem
 }

@@ -5,7 +5,7 @@
 atf_test_case tree cleanup
 tree_head()
 {
-	atf_set "descr" "four roles, dropped to _certaos, web and keys" \
+	atf_set "descr" "five roles, dropped to _certaos, web and keys" \
 	    "chrooted, seccomp on, only the descriptors each role needs"
 	e2e_head
 	atf_set "require.user" "root"
@@ -20,7 +20,7 @@ tree_body()
 	atf_check -o match:'^Uid:[[:space:]]+0[[:space:]]' \
 	    grep '^Uid:' /proc/$m/status
 	e2e_children | sort -k2 > "$W/children"
-	atf_check -o inline:'certaos-db\ncertaos-keys\ncertaos-web\ncertaos-web\n' \
+	atf_check -o inline:'certaos-db\ncertaos-keys\ncertaos-mail\ncertaos-web\ncertaos-web\n' \
 	    awk '{print $2}' "$W/children"
 	uid=$(id -u _certaos)
 	gid=$(id -g _certaos)
@@ -58,10 +58,10 @@ tree_body()
 			;;
 		certaos-keys)
 			atf_check_equal /var/empty "$root"
-			# keys: channels to the parent, db and two webs
+			# keys: channels to the parent, db, two webs and mail
 			n=$(for fd in $(ls /proc/$pid/fd); do
 				readlink /proc/$pid/fd/$fd; done | grep -c '^socket:')
-			[ "$n" -eq 4 ] || atf_fail "keys holds $n sockets: $fds"
+			[ "$n" -eq 5 ] || atf_fail "keys holds $n sockets: $fds"
 			# no network sockets at all (invariant 3)
 			for fd in $(ls /proc/$pid/fd); do
 				ino=$(readlink /proc/$pid/fd/$fd |
@@ -76,6 +76,14 @@ tree_body()
 			;;
 		certaos-db)
 			atf_check_equal / "$root"
+			;;
+		certaos-mail)
+			# runs sendmail: no chroot; idle, only its channels
+			# to the parent, db and keys
+			atf_check_equal / "$root"
+			n=$(for fd in $(ls /proc/$pid/fd); do
+				readlink /proc/$pid/fd/$fd; done | grep -c '^socket:')
+			[ "$n" -eq 3 ] || atf_fail "mail holds $n sockets: $fds"
 			;;
 		esac
 	done < "$W/children"
@@ -122,6 +130,11 @@ kill_keys_head() { e2e_head; atf_set "descr" "losing keys is fatal"; }
 kill_keys_body() { kill_role certaos-keys keys; }
 kill_keys_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
 
+atf_test_case kill_mail cleanup
+kill_mail_head() { e2e_head; atf_set "descr" "losing mail is fatal"; }
+kill_mail_body() { kill_role certaos-mail mail; }
+kill_mail_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
 atf_test_case kill_db cleanup
 kill_db_head() { e2e_head; atf_set "descr" "losing db is fatal"; }
 kill_db_body() { kill_role certaos-db db; }
@@ -156,6 +169,11 @@ atf_test_case seccomp_db cleanup
 seccomp_db_head() { e2e_head; atf_set "descr" "db may not listen()"; }
 seccomp_db_body() { seccomp_role db; }
 seccomp_db_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
+
+atf_test_case seccomp_mail cleanup
+seccomp_mail_head() { e2e_head; atf_set "descr" "mail may not listen()"; }
+seccomp_mail_body() { seccomp_role mail; }
+seccomp_mail_cleanup() { . "$(atf_get_srcdir)/lib.subr"; e2e_cleanup; }
 
 atf_test_case term cleanup
 term_head() { e2e_head; atf_set "descr" "SIGTERM stops every process, exit 0"; }
@@ -207,9 +225,9 @@ unprivileged_body()
 	}
 	atf_check -o match:'running unprivileged' cat "$W/daemon.log"
 	nobody=$(id -u nobody)
-	atf_check -o inline:'4\n' sh -c \
-	    "pgrep -u nobody -f 'certaos-(web|keys|db)' | wc -l"
-	for pid in $(pgrep -u nobody -f 'certaos-(web|keys|db)'); do
+	atf_check -o inline:'5\n' sh -c \
+	    "pgrep -u nobody -f 'certaos-(web|keys|db|mail)' | wc -l"
+	for pid in $(pgrep -u nobody -f 'certaos-(web|keys|db|mail)'); do
 		atf_check -o match:'^Seccomp:[[:space:]]+2$' \
 		    grep '^Seccomp:' /proc/$pid/status
 		atf_check -o match:"^Uid:[[:space:]]+$nobody[[:space:]]" \
@@ -238,8 +256,10 @@ atf_init_test_cases()
 	atf_add_test_case kill_web
 	atf_add_test_case kill_keys
 	atf_add_test_case kill_db
+	atf_add_test_case kill_mail
 	atf_add_test_case seccomp_web
 	atf_add_test_case seccomp_keys
 	atf_add_test_case seccomp_db
+	atf_add_test_case seccomp_mail
 	atf_add_test_case term
 }
