@@ -1356,10 +1356,9 @@ static void
 mail_method(uint32_t method, char *arg)
 {
 	struct cfg_mail	*m = &conf->mail;
+	char		 v[CERTAOS_MAX_MAIL_CMD];
 
-	if (mail_once(MSEEN_METHOD, "mail method (sendmail, smtp or dir)")
-	    == -1)
-		return;
+	/* the statement's own errors first, then whether it is the second */
 	switch (method) {
 	case MAIL_SENDMAIL:
 		if (mail_header_ok("mail sendmail", arg) == -1)
@@ -1369,8 +1368,7 @@ mail_method(uint32_t method, char *arg)
 			    "an absolute path", arg);
 			return;
 		}
-		if (setstr(m->sendmail, sizeof(m->sendmail), arg,
-		    "mail sendmail") == -1)
+		if (setstr(v, sizeof(m->sendmail), arg, "mail sendmail") == -1)
 			return;
 		break;
 	case MAIL_SMTP:
@@ -1382,8 +1380,23 @@ mail_method(uint32_t method, char *arg)
 			yyerror("mail smtp: auth needs tls (starttls or on)");
 			return;
 		}
-		if (setstr(m->host, sizeof(m->host), arg, "mail smtp") == -1)
+		if (setstr(v, sizeof(m->host), arg, "mail smtp") == -1)
 			return;
+		break;
+	case MAIL_DIR:
+		if (setpath(v, sizeof(m->dir), arg, "mail dir", 1) == -1)
+			return;
+		break;
+	}
+	if (mail_once(MSEEN_METHOD, "mail method (sendmail, smtp or dir)")
+	    == -1)
+		return;
+	switch (method) {
+	case MAIL_SENDMAIL:
+		(void)strlcpy(m->sendmail, v, sizeof(m->sendmail));
+		break;
+	case MAIL_SMTP:
+		(void)strlcpy(m->host, v, sizeof(m->host));
 		m->port = smtpo.port != 0 ? smtpo.port :
 		    smtpo.tls == MAIL_TLS_ON ? 465 : 587;
 		m->tls = smtpo.tls;
@@ -1394,8 +1407,7 @@ mail_method(uint32_t method, char *arg)
 		    sizeof(m->password));
 		break;
 	case MAIL_DIR:
-		if (setpath(m->dir, sizeof(m->dir), arg, "mail dir", 1) == -1)
-			return;
+		(void)strlcpy(m->dir, v, sizeof(m->dir));
 		break;
 	}
 	explicit_bzero(&smtpo, sizeof(smtpo));
