@@ -16,6 +16,7 @@
 
 #include <event.h>
 #include <event2/buffer.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,8 @@ int
 main(int argc, char *argv[])
 {
 	proc_init(&pc, argc, argv, PROC_MAIL);
+	/* a relay or a sendmail that goes away is an error, not a death */
+	(void)signal(SIGPIPE, SIG_IGN);
 	/* OpenSSL reads its configuration now; the roots at each relay */
 	send_init();
 	tmpl_init(&tmpls);
