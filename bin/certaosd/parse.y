@@ -572,7 +572,9 @@ smtpopt		: PORT NUMBER			{
 		}
 		;
 
-smtptls		: STARTTLS			{ smtpo.tls = MAIL_TLS_STARTTLS; }
+smtptls		: STARTTLS			{
+			smtpo.tls = MAIL_TLS_STARTTLS;
+		}
 		| ON				{ smtpo.tls = MAIL_TLS_ON; }
 		| OFF				{ smtpo.tls = MAIL_TLS_OFF; }
 		| NOVERIFY			{
@@ -2404,7 +2406,8 @@ print_mail(FILE *fp, const struct cfg_mail *m)
 	    m->attempts != CERTAOS_MAIL_ATTEMPTS_DEF)
 		fprintf(fp, "mail retry %u attempts %u\n", m->retry,
 		    m->attempts);
-	if (m->method != MAIL_OFF || strcmp(m->app, CERTAOS_MAIL_APP_DEF) != 0) {
+	if (m->method != MAIL_OFF ||
+	    strcmp(m->app, CERTAOS_MAIL_APP_DEF) != 0) {
 		fprintf(fp, "mail app-name ");
 		print_string(fp, m->app);
 		fprintf(fp, "\n");

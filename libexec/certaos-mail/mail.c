@@ -428,11 +428,12 @@ mail_deliver(struct mail_msg *m, char *why, size_t whylen, int *outcome)
 		fatal("%s: pullup", __func__);
 	switch (cfg.method) {
 	case MAIL_SENDMAIL:
-		*outcome = send_sendmail(cfg.sendmail, (char *)p, len, cfg.timeout,
-		    why, whylen);
+		*outcome = send_sendmail(cfg.sendmail, (char *)p, len,
+		    cfg.timeout, why, whylen);
 		break;
 	case MAIL_DIR:
-		*outcome = send_dir(cfg.dir, m->id, (char *)p, len, why, whylen);
+		*outcome = send_dir(cfg.dir, m->id, (char *)p, len, why,
+		    whylen);
 		break;
 	case MAIL_SMTP:
 		if (mail_addr_of(cfg.from, from, sizeof(from)) == -1) {
