@@ -554,13 +554,15 @@ struct cfg_mail {
 	uint32_t	 port;
 	uint32_t	 tls;			/* enum mail_tls */
 	uint32_t	 noverify;		/* tests only */
-	char		 ca[CERTAOS_MAX_MAIL_PATH];		/* "": the system roots */
+	/* the CA file, "": the system roots */
+	char		 ca[CERTAOS_MAX_MAIL_PATH];
 	char		 user[CERTAOS_MAX_MAIL_AUTH];	/* "": no AUTH */
 	char		 password[CERTAOS_MAX_MAIL_AUTH];
 	char		 dir[CERTAOS_MAX_MAIL_PATH];
 	char		 from[CERTAOS_MAX_MAIL_FROM];
-	char		 templates[CERTAOS_MAX_MAIL_PATH];	/* the operator's, or "" */
-	char		 shipped[CERTAOS_MAX_MAIL_PATH];	/* the shipped templates */
+	/* the operator's templates (or ""), and the shipped ones */
+	char		 templates[CERTAOS_MAX_MAIL_PATH];
+	char		 shipped[CERTAOS_MAX_MAIL_PATH];
 	uint32_t	 retry;			/* s: first backoff */
 	uint32_t	 attempts;
 	uint32_t	 timeout;		/* s per step */

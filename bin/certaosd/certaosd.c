@@ -462,11 +462,14 @@ master_lost_children(int eof)
 	struct {
 		struct child	*c;
 		int		 status;
-	}		 lost[CERTAOS_MAX_PREFORK + 2];
-	size_t		 n = 0, i;
+	}		 lost[CERTAOS_MAX_PREFORK + 3];	/* webs, db, keys, mail */
+	size_t		 n = 0, i, alive = 0;
 	pid_t		 pid;
 	int		 status, tries, pass;
 
+	TAILQ_FOREACH(c, &master.children, entry)
+		if (c->pid > 0)
+			alive++;
 	for (tries = 0; tries < 10; tries++) {
 		while (n < nitems(lost) &&
 		    (pid = waitpid(WAIT_ANY, &status, WNOHANG)) > 0) {
@@ -481,7 +484,12 @@ master_lost_children(int eof)
 		/* SIGCHLD also comes for a stopped child: nothing to do */
 		if (n == 0 && !eof)
 			return;
-		if (n > 0 && tries >= 2)
+		/*
+		 * The others follow the first: wait for all of them, a
+		 * moment at most, so that the one that died first is
+		 * among those reported even if it was not first to go.
+		 */
+		if (n > 0 && (n >= alive || n >= nitems(lost)))
 			break;
 		usleep(50 * 1000);
 	}

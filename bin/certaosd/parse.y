@@ -575,7 +575,9 @@ smtpopt		: PORT NUMBER			{
 		}
 		;
 
-smtptls		: STARTTLS			{ smtpo.tls = MAIL_TLS_STARTTLS; }
+smtptls		: STARTTLS			{
+			smtpo.tls = MAIL_TLS_STARTTLS;
+		}
 		| ON				{ smtpo.tls = MAIL_TLS_ON; }
 		| OFF				{ smtpo.tls = MAIL_TLS_OFF; }
 		| NOVERIFY			{
@@ -1364,10 +1366,9 @@ static void
 mail_method(uint32_t method, char *arg)
 {
 	struct cfg_mail	*m = &conf->mail;
+	char		 v[CERTAOS_MAX_MAIL_CMD];
 
-	if (mail_once(MSEEN_METHOD, "mail method (sendmail, smtp or dir)")
-	    == -1)
-		return;
+	/* the statement's own errors first, then whether it is the second */
 	switch (method) {
 	case MAIL_SENDMAIL:
 		if (mail_header_ok("mail sendmail", arg) == -1)
@@ -1377,8 +1378,7 @@ mail_method(uint32_t method, char *arg)
 			    "an absolute path", arg);
 			return;
 		}
-		if (setstr(m->sendmail, sizeof(m->sendmail), arg,
-		    "mail sendmail") == -1)
+		if (setstr(v, sizeof(m->sendmail), arg, "mail sendmail") == -1)
 			return;
 		break;
 	case MAIL_SMTP:
@@ -1390,8 +1390,23 @@ mail_method(uint32_t method, char *arg)
 			yyerror("mail smtp: auth needs tls (starttls or on)");
 			return;
 		}
-		if (setstr(m->host, sizeof(m->host), arg, "mail smtp") == -1)
+		if (setstr(v, sizeof(m->host), arg, "mail smtp") == -1)
 			return;
+		break;
+	case MAIL_DIR:
+		if (setpath(v, sizeof(m->dir), arg, "mail dir", 1) == -1)
+			return;
+		break;
+	}
+	if (mail_once(MSEEN_METHOD, "mail method (sendmail, smtp or dir)")
+	    == -1)
+		return;
+	switch (method) {
+	case MAIL_SENDMAIL:
+		(void)strlcpy(m->sendmail, v, sizeof(m->sendmail));
+		break;
+	case MAIL_SMTP:
+		(void)strlcpy(m->host, v, sizeof(m->host));
 		m->port = smtpo.port != 0 ? smtpo.port :
 		    smtpo.tls == MAIL_TLS_ON ? 465 : 587;
 		m->tls = smtpo.tls;
@@ -1402,8 +1417,7 @@ mail_method(uint32_t method, char *arg)
 		    sizeof(m->password));
 		break;
 	case MAIL_DIR:
-		if (setpath(m->dir, sizeof(m->dir), arg, "mail dir", 1) == -1)
-			return;
+		(void)strlcpy(m->dir, v, sizeof(m->dir));
 		break;
 	}
 	explicit_bzero(&smtpo, sizeof(smtpo));
@@ -2405,7 +2419,8 @@ print_mail(FILE *fp, const struct cfg_mail *m)
 	    m->attempts != CERTAOS_MAIL_ATTEMPTS_DEF)
 		fprintf(fp, "mail retry %u attempts %u\n", m->retry,
 		    m->attempts);
-	if (m->method != MAIL_OFF || strcmp(m->app, CERTAOS_MAIL_APP_DEF) != 0) {
+	if (m->method != MAIL_OFF ||
+	    strcmp(m->app, CERTAOS_MAIL_APP_DEF) != 0) {
 		fprintf(fp, "mail app-name ");
 		print_string(fp, m->app);
 		fprintf(fp, "\n");

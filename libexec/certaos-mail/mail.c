@@ -16,6 +16,7 @@
 
 #include <event.h>
 #include <event2/buffer.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,8 @@ int
 main(int argc, char *argv[])
 {
 	proc_init(&pc, argc, argv, PROC_MAIL);
+	/* a relay or a sendmail that goes away is an error, not a death */
+	(void)signal(SIGPIPE, SIG_IGN);
 	/* OpenSSL reads its configuration now; the roots at each relay */
 	send_init();
 	tmpl_init(&tmpls);
@@ -425,11 +428,12 @@ mail_deliver(struct mail_msg *m, char *why, size_t whylen, int *outcome)
 		fatal("%s: pullup", __func__);
 	switch (cfg.method) {
 	case MAIL_SENDMAIL:
-		*outcome = send_sendmail(cfg.sendmail, (char *)p, len, cfg.timeout,
-		    why, whylen);
+		*outcome = send_sendmail(cfg.sendmail, (char *)p, len,
+		    cfg.timeout, why, whylen);
 		break;
 	case MAIL_DIR:
-		*outcome = send_dir(cfg.dir, m->id, (char *)p, len, why, whylen);
+		*outcome = send_dir(cfg.dir, m->id, (char *)p, len, why,
+		    whylen);
 		break;
 	case MAIL_SMTP:
 		if (mail_addr_of(cfg.from, from, sizeof(from)) == -1) {

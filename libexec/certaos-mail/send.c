@@ -20,6 +20,7 @@
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,6 @@ static void	 b64(const void *, size_t, char *, size_t);
 void
 send_init(void)
 {
-	(void)signal(SIGPIPE, SIG_IGN);
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) != 1)
 		fatalx("OPENSSL_init_ssl");
 }
@@ -114,13 +114,17 @@ int
 send_sendmail(const char *command, const char *msg, size_t len,
     int timeout, char *err, size_t errlen)
 {
-	char		 cmd[CERTAOS_MAX_MAIL_CMD], *argv[MAIL_MAX_ARGS];
-	struct pollfd	 pfd;
-	time_t		 deadline = time(NULL) + timeout;
-	size_t		 off = 0;
-	ssize_t		 n;
-	pid_t		 pid;
-	int		 p[2], status, devnull;
+	char			 cmd[CERTAOS_MAX_MAIL_CMD];
+	char			*argv[MAIL_MAX_ARGS];
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t	 sa;
+	sigset_t		 sigs;
+	struct pollfd		 pfd;
+	time_t			 deadline = time(NULL) + timeout;
+	size_t			 off = 0;
+	ssize_t			 n;
+	pid_t			 pid;
+	int			 p[2], status, e;
 
 	if (strlcpy(cmd, command, sizeof(cmd)) >= sizeof(cmd) ||
 	    split_args(cmd, argv, MAIL_MAX_ARGS) < 1) {
@@ -131,25 +135,39 @@ send_sendmail(const char *command, const char *msg, size_t len,
 		(void)snprintf(err, errlen, "pipe: %s", strerror(errno));
 		return (MAIL_TEMPFAIL);
 	}
-	switch (pid = fork()) {
-	case -1:
-		(void)snprintf(err, errlen, "fork: %s", strerror(errno));
+	/*
+	 * The message on its stdin, stdout to /dev/null, nothing of ours
+	 * beyond stdio (our channel to the master is fd 3), and SIGPIPE,
+	 * which we ignore, back to its default.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGPIPE);
+	if ((e = posix_spawn_file_actions_init(&fa)) != 0 ||
+	    (e = posix_spawnattr_init(&sa)) != 0) {
+		(void)snprintf(err, errlen, "posix_spawn: %s", strerror(e));
 		close(p[0]);
 		close(p[1]);
 		return (MAIL_TEMPFAIL);
-	case 0:
-		/* the message on stdin, nothing of ours beyond stdio */
-		(void)signal(SIGPIPE, SIG_DFL);
-		if (dup2(p[0], STDIN_FILENO) == -1)
-			_exit(127);
-		if ((devnull = open("/dev/null", O_WRONLY)) != -1)
-			(void)dup2(devnull, STDOUT_FILENO);
-		closefrom(STDERR_FILENO + 1);
-		execv(argv[0], argv);
-		dprintf(STDERR_FILENO, "certaos-mail: cannot execute %s: %s\n",
-		    argv[0], strerror(errno));
-		_exit(127);
 	}
+	if ((e = posix_spawn_file_actions_adddup2(&fa, p[0],
+	    STDIN_FILENO)) != 0 ||
+	    (e = posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO,
+	    "/dev/null", O_WRONLY, 0)) != 0 ||
+	    (e = posix_spawn_file_actions_addclosefrom_np(&fa,
+	    STDERR_FILENO + 1)) != 0 ||
+	    (e = posix_spawnattr_setsigdefault(&sa, &sigs)) != 0 ||
+	    (e = posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSIGDEF)) != 0 ||
+	    (e = posix_spawn(&pid, argv[0], &fa, &sa, argv, environ)) != 0) {
+		(void)snprintf(err, errlen, "cannot execute %s: %s", argv[0],
+		    strerror(e));
+		posix_spawn_file_actions_destroy(&fa);
+		posix_spawnattr_destroy(&sa);
+		close(p[0]);
+		close(p[1]);
+		return (MAIL_TEMPFAIL);
+	}
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
 	close(p[0]);
 	(void)fcntl(p[1], F_SETFL, O_NONBLOCK);
 	while (off < len) {

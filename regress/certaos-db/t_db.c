@@ -48,6 +48,8 @@ struct dbproc {
 	struct imsgbuf	 web;
 	struct imsgbuf	 keys;
 	int		 have_web, have_keys;
+	struct imsgbuf	 mail;
+	int		 have_mail;
 	char		 log[PATH_MAX];
 	int		 notifies;	/* IMSG_DB_JWKS_NOTIFY seen on keys */
 };
@@ -309,6 +311,27 @@ pg_cleanup(void)
 	fclose(f);
 }
 
+/*
+ * schema_migrations as psql shows it once every compiled-in migration
+ * ran: "1|0001_init\n2|0002_accounts...", from the migrations
+ * themselves, so that a new one needs no change here.
+ */
+static const char *
+migrations_applied(void)
+{
+	static char	 buf[4096];
+	size_t		 i;
+	char		 line[128];
+
+	buf[0] = '\0';
+	for (i = 0; i < migrate_count(); i++) {
+		snprintf(line, sizeof(line), "%s%d|%s", i > 0 ? "\n" : "",
+		    atoi(migrate_name(i)), migrate_name(i));
+		strlcat(buf, line, sizeof(buf));
+	}
+	return (buf);
+}
+
 /* ---- the certaos-db process ---- */
 
 static void
@@ -467,6 +490,9 @@ db_peer(struct dbproc *d, enum certaos_proc proc)
 	if (proc == PROC_WEB) {
 		ATF_REQUIRE(imsgbuf_init(&d->web, sv[0]) == 0);
 		d->have_web = 1;
+	} else if (proc == PROC_MAIL) {
+		ATF_REQUIRE(imsgbuf_init(&d->mail, sv[0]) == 0);
+		d->have_mail = 1;
 	} else {
 		ATF_REQUIRE(imsgbuf_init(&d->keys, sv[0]) == 0);
 		d->have_keys = 1;
@@ -1361,8 +1387,7 @@ ATF_TC_BODY(jwks, tc)
 
 	/* what the database holds, seen by psql */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT version, name FROM "
-	    "schema_migrations ORDER BY version"),
-	    "1|0001_init\n2|0002_accounts\n3|0003_cache");
+	    "schema_migrations ORDER BY version"), migrations_applied());
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT kid || ' ' || alg || ' ' || "
 	    "length(private_sealed) FROM jwks ORDER BY kid"),
 	    "kid-es-1 ES256 700\nkid-rs-1 RS256 700");
@@ -1402,6 +1427,7 @@ ATF_TC_BODY(outage, tc)
 	struct imsg		 imsg;
 	struct timespec		 t0;
 	long			 ms;
+	char			 want[32];
 	int			 n;
 
 	pg_init(&pg);
@@ -1442,8 +1468,9 @@ ATF_TC_BODY(outage, tc)
 	ATF_CHECK(count_in_file(d.log, "database unavailable") >= 1);
 	ATF_CHECK(count_in_file(d.log, "database available") >= 2);
 	/* migrations ran once; the reconnect found them done */
+	snprintf(want, sizeof(want), "%zu", migrate_count());
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM "
-	    "schema_migrations"), "3");
+	    "schema_migrations"), want);
 }
 
 /*
@@ -1530,6 +1557,7 @@ ATF_TC_BODY(two_instances, tc)
 {
 	struct dbproc	 d1, d2;
 	struct pg	 pg;
+	char		 want[64];
 	int		 a1, a2, u1, u2;
 
 	pg_init(&pg);
@@ -1546,12 +1574,16 @@ ATF_TC_BODY(two_instances, tc)
 	db_wait_ping(&d1, 1, 20000);
 	db_wait_ping(&d2, 1, 20000);
 
+	snprintf(want, sizeof(want), "%zu %d", migrate_count(),
+	    migrate_latest());
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) || ' ' || max(version)"
-	    " FROM schema_migrations"), "3 3");
+	    " FROM schema_migrations"), want);
+	snprintf(want, sizeof(want), "migrations: up to date (version %d)",
+	    migrate_latest());
 	a1 = count_in_file(d1.log, "migrations: applied 0001_init");
 	a2 = count_in_file(d2.log, "migrations: applied 0001_init");
-	u1 = count_in_file(d1.log, "migrations: up to date (version 3)");
-	u2 = count_in_file(d2.log, "migrations: up to date (version 3)");
+	u1 = count_in_file(d1.log, want);
+	u2 = count_in_file(d2.log, want);
 	ATF_CHECK_MSG(a1 + a2 == 1 && u1 + u2 == 1 && a1 + u1 == 1,
 	    "applied %d/%d, up to date %d/%d", a1, a2, u1, u2);
 }
@@ -1887,6 +1919,8 @@ ATF_TC_BODY(catalogue, tc)
 		{ OP_CTL_USER_ENABLE, 1 }, { OP_CTL_AUDIT, 3 },
 		{ OP_CTL_IMPORT_USERS, 1 }, { OP_CTL_IMPORT_ACCOUNTS, 1 },
 		{ OP_CTL_IMPORT_SESSIONS, 1 }, { OP_AUDIT_SIGNIN, 5 },
+		{ OP_MAIL_ENQUEUE, 3 },
+		{ OP_MAIL_CLAIM, 2 }, { OP_MAIL_DONE, 5 }, { OP_MAIL_QUEUE, 0 },
 	};
 
 	ATF_CHECK(ops_stmt(OP_MAX) == NULL);
@@ -1939,6 +1973,10 @@ ATF_TC_BODY(catalogue, tc)
 	ATF_CHECK_EQ(ops_stmt(OP_PW_SET_REVOKE)->types[3], 17);
 	ATF_CHECK_EQ(ops_stmt(OP_PW_SET_REVOKE)->types[4], 20);
 	ATF_CHECK_EQ(ops_stmt(OP_USER_UPDATE)->types[1], 23);
+	ATF_CHECK_EQ(ops_stmt(OP_MAIL_ENQUEUE)->types[2], 17);
+	ATF_CHECK_EQ(ops_stmt(OP_MAIL_CLAIM)->types[0], 23);
+	ATF_CHECK_EQ(ops_stmt(OP_MAIL_DONE)->types[0], 20);
+	ATF_CHECK_EQ(ops_stmt(OP_MAIL_DONE)->types[2], 25);
 }
 
 /* Request payloads: framing and bounds, without a process. */
@@ -2211,8 +2249,8 @@ ATF_TC_BODY(accounts, tc)
 	/* the schema */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tablename, ' ' "
 	    "ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
-	    "accounts audit_log jwks schema_migrations sessions users "
-	    "verifications");
+	    "accounts audit_log jwks mail_outbox schema_migrations sessions "
+	    "users verifications");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT certaos_id() ~ '^[0-9a-f]{32}$'"
 	    " AND certaos_id() <> certaos_id()"), "t");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tgname, ' ' ORDER BY "
@@ -3147,6 +3185,359 @@ ATF_TC_BODY(account, tc)
 	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
 }
 
+
+/* A mail request: 0 parsed, -1 refused. */
+static int
+mail_parse_one(struct mbuf *mb, enum db_op op)
+{
+	static struct db_req	 req;
+
+	return (parse_len(mb, mb->len, op, &req));
+}
+
+static void
+mail_claim_build(struct mbuf *mb, uint32_t max, uint32_t lease)
+{
+	mbuf_init(mb);
+	mbuf_u32(mb, max);
+	mbuf_u32(mb, lease);
+}
+
+static void
+mail_done_build(struct mbuf *mb, uint64_t id, uint32_t outcome,
+    const char *err, uint32_t retry, uint32_t attempts)
+{
+	mbuf_init(mb);
+	mbuf_u64(mb, id);
+	mbuf_u32(mb, outcome);
+	mbuf_str(mb, err);
+	mbuf_u32(mb, retry);
+	mbuf_u32(mb, attempts);
+}
+
+static void
+mail_enqueue_build(struct mbuf *mb, const char *to, const char *tmpl,
+    size_t sealedlen)
+{
+	static unsigned char	 sealed[CERTAOS_MAX_MAIL_SEALED + 1];
+
+	memset(sealed, 0xa5, sizeof(sealed));
+	mbuf_init(mb);
+	mbuf_str(mb, to);
+	mbuf_str(mb, tmpl);
+	mbuf_bytes(mb, sealed, sealedlen);
+}
+
+ATF_TC(mail_parse);
+ATF_TC_HEAD(mail_parse, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "outbox requests: fields within "
+	    "their bounds, claims and outcomes within range");
+}
+ATF_TC_BODY(mail_parse, tc)
+{
+	static struct mbuf	 mb;
+	char			 big[CERTAOS_MAX_MAIL_ERROR + 2];
+
+	mail_enqueue_build(&mb, "a@example.org", "test", 100);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), 0);
+	mail_enqueue_build(&mb, "a@example.org", "test",
+	    CERTAOS_MAX_MAIL_SEALED);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), 0);
+	mail_enqueue_build(&mb, "a@example.org", "test",
+	    CERTAOS_MAX_MAIL_SEALED + 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), -1);
+	mail_enqueue_build(&mb, "", "test", 100);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), -1);
+	mail_enqueue_build(&mb, "a@example.org", "", 100);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), -1);
+	mail_enqueue_build(&mb, "a@example.org", "test", 0);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), -1);
+	mail_enqueue_build(&mb, "a@example.org", "test", 100);
+	mbuf_u32(&mb, 0);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_ENQUEUE), -1);
+
+	mail_claim_build(&mb, 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), 0);
+	mail_claim_build(&mb, DB_MAIL_CLAIM_MAX, DB_MAIL_LEASE_MAX);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), 0);
+	mail_claim_build(&mb, 0, 60);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), -1);
+	mail_claim_build(&mb, DB_MAIL_CLAIM_MAX + 1, 60);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), -1);
+	mail_claim_build(&mb, 4, 0);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), -1);
+	mail_claim_build(&mb, 4, DB_MAIL_LEASE_MAX + 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), -1);
+	mb.len = 4;
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_CLAIM), -1);
+
+	mail_done_build(&mb, 1, MAIL_SENT, "", 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), 0);
+	mail_done_build(&mb, INT64_MAX, MAIL_PERMFAIL, "x",
+	    CERTAOS_MAIL_RETRY_MAX, CERTAOS_MAIL_ATTEMPTS_MAX);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), 0);
+	mail_done_build(&mb, 0, MAIL_SENT, "", 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	mail_done_build(&mb, (uint64_t)INT64_MAX + 1, MAIL_SENT, "", 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	mail_done_build(&mb, 1, MAIL_OUTCOME_MAX, "", 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	mail_done_build(&mb, 1, MAIL_SENT, "", 0, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	mail_done_build(&mb, 1, MAIL_SENT, "", CERTAOS_MAIL_RETRY_MAX + 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	mail_done_build(&mb, 1, MAIL_SENT, "", 1, 0);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	mail_done_build(&mb, 1, MAIL_SENT, "", 1,
+	    CERTAOS_MAIL_ATTEMPTS_MAX + 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	memset(big, 'e', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	mail_done_build(&mb, 1, MAIL_TEMPFAIL, big, 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), -1);
+	big[sizeof(big) - 2] = '\0';
+	mail_done_build(&mb, 1, MAIL_TEMPFAIL, big, 1, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_DONE), 0);
+
+	mbuf_init(&mb);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_QUEUE), 0);
+	mbuf_u32(&mb, 1);
+	ATF_CHECK_EQ(mail_parse_one(&mb, OP_MAIL_QUEUE), -1);
+}
+
+/* The next message on mail's channel, nudges counted and skipped. */
+static void
+mail_expect(struct dbproc *d, uint32_t type, uint32_t id, struct imsg *imsg,
+    int *nudges)
+{
+	int	 r;
+
+	for (;;) {
+		r = recv_msg(&d->mail, imsg, 5000);
+		ATF_REQUIRE_MSG(r == 1, "no type %u on mail's channel; log: %s",
+		    type, slurp(d->log));
+		if (imsg_get_type(imsg) == IMSG_DB_MAIL_NUDGE &&
+		    type != IMSG_DB_MAIL_NUDGE) {
+			ATF_REQUIRE_EQ(imsg_get_len(imsg), 0);
+			(*nudges)++;
+			imsg_free(imsg);
+			continue;
+		}
+		break;
+	}
+	ATF_REQUIRE_EQ_MSG(imsg_get_type(imsg), type, "got type %u, not %u",
+	    imsg_get_type(imsg), type);
+	ATF_REQUIRE_EQ(imsg_get_id(imsg), id);
+}
+
+/* Claim: the ids of the rows db leased, their number returned. */
+static int
+mail_claim(struct dbproc *d, uint32_t max, uint64_t *ids, uint32_t *att,
+    int *nudges)
+{
+	static struct mbuf	 mb;
+	static unsigned char	 sealed[CERTAOS_MAX_MAIL_SEALED];
+	struct imsg		 imsg;
+	struct mread		 mr;
+	uint32_t		 id = next_id++;
+	size_t			 n;
+	int32_t			 v;
+	int			 rows = 0;
+
+	mail_claim_build(&mb, max, 600);
+	send_msg(&d->mail, IMSG_DB_MAIL_CLAIM, id, -1, mb.buf, mb.len);
+	for (;;) {
+		ATF_REQUIRE_MSG(recv_msg(&d->mail, &imsg, 5000) == 1,
+		    "no answer to a claim; log: %s", slurp(d->log));
+		if (imsg_get_type(&imsg) == IMSG_DB_MAIL_NUDGE) {
+			(*nudges)++;
+			imsg_free(&imsg);
+			continue;
+		}
+		ATF_REQUIRE_EQ(imsg_get_id(&imsg), id);
+		mread_init(&mr, &imsg);
+		if (imsg_get_type(&imsg) == IMSG_DB_MAIL_CLAIMED) {
+			v = mread_i32(&mr);
+			ATF_REQUIRE_EQ(mread_end(&mr), 0);
+			imsg_free(&imsg);
+			ATF_CHECK_EQ(v, rows);
+			return (rows);
+		}
+		ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_DB_MAIL_ROW);
+		ATF_REQUIRE(rows < (int)max);
+		ids[rows] = mread_u64(&mr);
+		att[rows] = mread_u32(&mr);
+		n = mread_bytes(&mr, sealed, sizeof(sealed));
+		ATF_REQUIRE_EQ(mread_end(&mr), 0);
+		ATF_CHECK_EQ(n, 64);
+		ATF_CHECK(sealed[0] == 0xa5 && sealed[63] == 0xa5);
+		imsg_free(&imsg);
+		rows++;
+	}
+}
+
+static void
+mail_done(struct dbproc *d, uint64_t rid, uint32_t outcome, const char *err,
+    uint32_t retry, uint32_t attempts)
+{
+	static struct mbuf	 mb;
+
+	mail_done_build(&mb, rid, outcome, err, retry, attempts);
+	send_msg(&d->mail, IMSG_DB_MAIL_DONE, next_id++, -1, mb.buf, mb.len);
+}
+
+/* Poll a query until it gives want (outcomes have no answer). */
+static void
+pg_until(struct pg *pg, const char *sql, const char *want)
+{
+	int	 i;
+
+	for (i = 0; i < 250; i++) {
+		if (strcmp(pg_query(pg, sql), want) == 0)
+			return;
+		usleep(20000);
+	}
+	ATF_CHECK_STREQ_MSG(pg_query(pg, sql), want, "%s", sql);
+}
+
+/*
+ * The outbox against a real PostgreSQL: queueing nudges mail, a claim
+ * leases rows so that a second claim does not get them, outcomes count
+ * attempts, back off doubling and fail for good, and the listing shows
+ * what is not delivered.
+ */
+NEEDS_PG(mail, 120);
+ATF_TC_BODY(mail, tc)
+{
+	static struct mbuf	 mb;
+	struct dbproc		 d;
+	struct pg		 pg;
+	struct imsg		 imsg;
+	struct mread		 mr;
+	char			 sql[512], to[CERTAOS_MAX_EMAIL + 1];
+	char			 tmpl[CERTAOS_MAX_MAIL_TMPL + 1];
+	char			 err[CERTAOS_MAX_MAIL_ERROR + 1];
+	uint64_t		 ids[8], a, b, qid, next;
+	uint32_t		 att[8], qatt, failed;
+	int			 nudges = 0, i;
+
+	pg_init(&pg);
+	pg_start(&pg);
+	db_start(tc, &d, "db.log", pg.conninfo);
+	db_peer(&d, PROC_MAIL);
+	db_wait_ping(&d, 1, 20000);
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(indexname, ' ' ORDER "
+	    "BY indexname) FROM pg_indexes WHERE tablename = 'mail_outbox'"),
+	    "mail_outbox_due mail_outbox_pkey mail_outbox_unsent");
+
+	/* queued: the parent hears so, mail is nudged */
+	for (i = 0; i < 2; i++) {
+		mail_enqueue_build(&mb, i == 0 ? "a@example.org" :
+		    "b@example.org", "test", 64);
+		send_msg(&d.parent, IMSG_DB_MAIL_ENQUEUE, 50 + i, -1, mb.buf,
+		    mb.len);
+		ATF_CHECK_EQ(expect_i32(&d, &d.parent, IMSG_DB_MAIL_QUEUED,
+		    50 + i, 5000), 1);
+		mail_expect(&d, IMSG_DB_MAIL_NUDGE, 0, &imsg, &nudges);
+		imsg_free(&imsg);
+	}
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(recipient || ' ' || "
+	    "template || ' ' || attempts || ' ' || length(sealed), ',' ORDER "
+	    "BY id) FROM mail_outbox"),
+	    "a@example.org test 0 64,b@example.org test 0 64");
+
+	/* a lease keeps a row from a second claim */
+	ATF_REQUIRE_EQ(mail_claim(&d, 1, ids, att, &nudges), 1);
+	a = ids[0];
+	ATF_CHECK_EQ(att[0], 0);
+	ATF_REQUIRE_EQ(mail_claim(&d, 4, ids, att, &nudges), 1);
+	b = ids[0];
+	ATF_CHECK(a != b);
+	ATF_CHECK_EQ(mail_claim(&d, 4, ids, att, &nudges), 0);
+	snprintf(sql, sizeof(sql), "SELECT lease_until > now() + interval "
+	    "'9 minutes' FROM mail_outbox WHERE id = %llu",
+	    (unsigned long long)a);
+	ATF_CHECK_STREQ(pg_query(&pg, sql), "t");
+
+	/* sent */
+	mail_done(&d, b, MAIL_SENT, "", 30, 3);
+	snprintf(sql, sizeof(sql), "SELECT attempts || ' ' || (sent_at IS NOT "
+	    "NULL) || ' ' || (lease_until IS NULL) || ' ' || (failed_at IS "
+	    "NULL) FROM mail_outbox WHERE id = %llu", (unsigned long long)b);
+	pg_until(&pg, sql, "1 true true true");
+
+	/* temporary: counted, put off by the first backoff, then doubled */
+	snprintf(sql, sizeof(sql), "SELECT attempts || ' ' || round(extract("
+	    "epoch FROM next_attempt - now()) / 10) || ' ' || (lease_until IS "
+	    "NULL) || ' ' || (failed_at IS NULL) || ' ' || last_error FROM "
+	    "mail_outbox WHERE id = %llu", (unsigned long long)a);
+	mail_done(&d, a, MAIL_TEMPFAIL, "first", 100, 3);
+	pg_until(&pg, sql, "1 10 true true first");
+	ATF_CHECK_EQ(mail_claim(&d, 4, ids, att, &nudges), 0);
+	snprintf(sql, sizeof(sql), "UPDATE mail_outbox SET next_attempt = "
+	    "now() WHERE id = %llu", (unsigned long long)a);
+	pg_query(&pg, sql);
+	ATF_REQUIRE_EQ(mail_claim(&d, 4, ids, att, &nudges), 1);
+	ATF_CHECK_EQ(ids[0], a);
+	ATF_CHECK_EQ(att[0], 1);
+	mail_done(&d, a, MAIL_TEMPFAIL, "second", 100, 3);
+	snprintf(sql, sizeof(sql), "SELECT attempts || ' ' || round(extract("
+	    "epoch FROM next_attempt - now()) / 10) || ' ' || (failed_at IS "
+	    "NULL) || ' ' || last_error FROM mail_outbox WHERE id = %llu",
+	    (unsigned long long)a);
+	pg_until(&pg, sql, "2 20 true second");
+	/* the last attempt: failed for good, kept */
+	snprintf(sql, sizeof(sql), "UPDATE mail_outbox SET next_attempt = "
+	    "now() WHERE id = %llu", (unsigned long long)a);
+	pg_query(&pg, sql);
+	ATF_REQUIRE_EQ(mail_claim(&d, 4, ids, att, &nudges), 1);
+	mail_done(&d, a, MAIL_TEMPFAIL, "third", 100, 3);
+	snprintf(sql, sizeof(sql), "SELECT attempts || ' ' || (failed_at IS "
+	    "NOT NULL) || ' ' || (sent_at IS NULL) || ' ' || last_error FROM "
+	    "mail_outbox WHERE id = %llu", (unsigned long long)a);
+	pg_until(&pg, sql, "3 true true third");
+	/* an outcome for a row that is done changes nothing */
+	mail_done(&d, a, MAIL_SENT, "", 100, 3);
+	mail_done(&d, b, MAIL_PERMFAIL, "late", 100, 3);
+	ATF_CHECK_EQ(db_ping(&d), 1);
+	usleep(200000);
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT count(*) FROM mail_outbox WHERE "
+	    "(sent_at IS NULL) = (failed_at IS NULL)"), "0");
+	ATF_CHECK_EQ(mail_claim(&d, 4, ids, att, &nudges), 0);
+
+	/* the listing: the failed row, not the sent one */
+	send_msg(&d.parent, IMSG_DB_MAIL_QUEUE, 60, -1, NULL, 0);
+	expect(&d, &d.parent, IMSG_CTL_MAIL_QROW, 60, 5000, &imsg);
+	mread_init(&mr, &imsg);
+	qid = mread_u64(&mr);
+	(void)mread_str(&mr, to, sizeof(to));
+	(void)mread_str(&mr, tmpl, sizeof(tmpl));
+	qatt = mread_u32(&mr);
+	next = mread_u64(&mr);
+	failed = mread_u32(&mr);
+	(void)mread_str(&mr, err, sizeof(err));
+	ATF_REQUIRE_EQ(mread_end(&mr), 0);
+	imsg_free(&imsg);
+	ATF_CHECK_EQ(qid, a);
+	ATF_CHECK_STREQ(to, "a@example.org");
+	ATF_CHECK_STREQ(tmpl, "test");
+	ATF_CHECK_EQ(qatt, 3);
+	ATF_CHECK(next > 0);
+	ATF_CHECK_EQ(failed, 1);
+	ATF_CHECK_STREQ(err, "third");
+	ATF_CHECK_EQ(expect_i32(&d, &d.parent, IMSG_DB_MAIL_QUEUE_END, 60,
+	    5000), 1);
+
+	/* a row queued by another daemon: heard through NOTIFY */
+	nudges = 0;
+	pg_query(&pg, "INSERT INTO mail_outbox (recipient, template, sealed) "
+	    "VALUES ('c@example.org', 'test', '\\x00')");
+	mail_expect(&d, IMSG_DB_MAIL_NUDGE, 0, &imsg, &nudges);
+	imsg_free(&imsg);
+	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, jwks);
@@ -3167,5 +3558,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sessions);
 	ATF_TP_ADD_TC(tp, cache);
 	ATF_TP_ADD_TC(tp, account);
+	ATF_TP_ADD_TC(tp, mail_parse);
+	ATF_TP_ADD_TC(tp, mail);
 	return (atf_no_error());
 }

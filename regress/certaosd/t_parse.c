@@ -182,15 +182,17 @@ ATF_TC_WITHOUT_HEAD(keywords);
 ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
-		"argon2id", "body-size", "certificate", "chroot", "control",
-		"cookie", "database", "entries", "file", "fresh-age",
-		"header",
+		"app-name", "argon2id", "attempts", "auth", "body-size", "ca",
+		"certificate", "chroot", "control", "cookie", "database",
+		"dir", "entries", "file", "fresh-age", "from", "header",
 		"header-size", "idle", "include", "issuer", "key", "length",
-		"lifetime", "limit", "listen", "max", "memory", "off", "on",
-		"parallelism", "password", "pool", "port", "prefix",
-		"prefork", "rate-limit", "remember-off", "secret", "session",
-		"socket", "time", "timeout", "tls", "trusted-origins",
-		"trusted-proxy", "update-age", "user", "window"
+		"lifetime", "limit", "listen", "mail", "max", "memory",
+		"noverify", "off", "on", "parallelism", "password", "pool",
+		"port", "prefix", "prefork", "rate-limit", "remember-off",
+		"retry", "secret", "sendmail", "session", "smtp", "socket",
+		"starttls", "templates", "time", "timeout", "tls",
+		"trusted-origins", "trusted-proxy", "update-age", "user",
+		"window"
 	};
 	size_t	 i;
 
@@ -702,12 +704,12 @@ ATF_TC_BODY(macros, tc)
 
 	/* Defined in the file, used bare; a number may be a value. */
 	conf = parse_text(
-	    "dir = \"/var/lib/certaos\"\n"
+	    "root = \"/var/lib/certaos\"\n"
 	    "n=3\n"
 	    "lo = \"127.0.0.1\"\n"
 	    "tlsfiles = \"certificate c key k\"\n"
 	    MINIMAL
-	    "chroot $dir\n"
+	    "chroot $root\n"
 	    "prefork $n\n"
 	    "listen on $lo port 443 tls { $tlsfiles }\n");
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
