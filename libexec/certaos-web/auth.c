@@ -54,6 +54,13 @@ struct authreq {
 	struct json_out		*list;		/* list-sessions, as rows come */
 	uint64_t		 created;	/* list-sessions: the asking
 						 * session's, ms (0: unseen) */
+	/* get-session waiting for its JWT: the answer, and the cache key */
+	char			*resp;
+	size_t			 resplen;
+	char			*claims;	/* the user's JSON members */
+	size_t			 claimslen;
+	time_t			 jwt_exp;
+	char			 sid[CERTAOS_MAX_ID + 1];
 	char			 url[CERTAOS_MAX_IMAGE + 1];
 	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
 };
@@ -100,6 +107,18 @@ static int		 auth_callback_bad(struct http_conn *, int,
 static void		 auth_respond_status(struct authreq *, int);
 static int		 auth_created_fresh(uint64_t);
 static void		 html_escape(char *, size_t, const char *);
+static void		 auth_session_jwt(struct authreq *,
+			    const struct auth_rec *);
+static void		 auth_session_answer(struct authreq *,
+			    const struct auth_rec *, const char *);
+static void		 auth_session_body(struct authreq *,
+			    const struct auth_rec *, const char *, size_t);
+static void		 auth_session_respond(struct authreq *, const char *);
+struct jwt_entry;
+static struct jwt_entry	*jwt_slot(const char *);
+static const char	*jwt_lookup(const char *, const char *, size_t);
+static void		 jwt_store(const char *, const char *, size_t,
+			    const char *, time_t);
 static void		 auth_error_page(struct http_conn *);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
@@ -219,6 +238,8 @@ authreq_free(struct authreq *ar)
 		ar->c->wait_arg = NULL;
 	if (ar->list != NULL)
 		jout_free(ar->list);
+	free(ar->resp);
+	free(ar->claims);
 	explicit_bzero(ar, sizeof(*ar));
 	free(ar);
 }
@@ -616,10 +637,15 @@ auth_jwt_sign(struct authreq *ar, const struct auth_rec *rec)
 	size_t		 len;
 	time_t		 now = time(NULL);
 
-	if ((iev = auth_keys_peer(ar->c)) == NULL) {
+	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL) {
+		if (ar->route == ROUTE_GET_SESSION)
+			auth_session_respond(ar, NULL);
+		else
+			auth_unavailable(ar->c);
 		authreq_free(ar);
 		return;
 	}
+	ar->jwt_exp = now + AUTH_JWT_LIFETIME;
 	if ((j = jout_new()) == NULL)
 		fatal("%s", __func__);
 	jout_obj_open(j);
@@ -661,6 +687,13 @@ auth_keys_signed(struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYS_SIGNED", __func__);
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		return;
+	if (ar->route == ROUTE_GET_SESSION && ar->resp != NULL &&
+	    ar->claims != NULL) {
+		jwt_store(ar->sid, ar->claims, ar->claimslen, jws, ar->jwt_exp);
+		auth_session_respond(ar, jws);
+		authreq_free(ar);
+		return;
+	}
 	if (ar->route != ROUTE_TOKEN)
 		fatalx("%s: a signature nobody asked for", __func__);
 	if ((j = jout_new()) == NULL)
@@ -684,7 +717,11 @@ auth_keys_error(struct imsg *imsg, const char *why)
 	key.id = imsg_get_id(imsg);
 	if ((ar = RB_FIND(authreq_tree, &pending, &key)) == NULL)
 		return (0);
-	auth_unavailable(ar->c);
+	/* a session without its JWT rather than none */
+	if (ar->route == ROUTE_GET_SESSION && ar->resp != NULL)
+		auth_session_respond(ar, NULL);
+	else
+		auth_unavailable(ar->c);
 	authreq_free(ar);
 	return (1);
 }
@@ -696,9 +733,6 @@ auth_db_answer(struct imsg *imsg)
 	static struct auth_rec	 rec;
 	struct mread		 mr;
 	struct authreq		*ar;
-	struct json_out		*j;
-	const char		*b;
-	size_t			 len;
 	int32_t			 status;
 
 	mread_init(&mr, imsg);
@@ -742,19 +776,158 @@ auth_db_answer(struct imsg *imsg)
 		auth_jwt_sign(ar, &rec);
 		return;
 	}
+	if (ar->route != ROUTE_GET_SESSION) {
+		auth_session_answer(ar, &rec, NULL);
+		authreq_free(ar);
+		return;
+	}
+	auth_session_jwt(ar, &rec);
+}
+
+/*
+ * The JWTs of get-session (Better Auth's jwt plugin sets set-auth-jwt
+ * on every one).  Signing costs keys about a millisecond, so each web
+ * worker keeps the last JWT of each session: a direct-mapped table by
+ * session id, an entry good while the user's members it was made of
+ * are unchanged and it is more than AUTH_JWT_MARGIN s from expiring.
+ * A hit answers from here, the get-session chain stays web -> keys ->
+ * db -> web; a miss asks keys to sign, once.
+ */
+#define AUTH_JWT_CACHE		1024	/* entries per web worker */
+#define AUTH_JWT_MARGIN		60	/* s */
+
+struct jwt_entry {
+	char		 sid[CERTAOS_MAX_ID + 1];
+	char		*claims;
+	size_t		 claimslen;
+	char		*jwt;
+	time_t		 exp;
+};
+
+static struct jwt_entry	 jwt_cache[AUTH_JWT_CACHE];
+
+static struct jwt_entry *
+jwt_slot(const char *sid)
+{
+	uint32_t	 h = 2166136261U;
+
+	for (; *sid != '\0'; sid++)
+		h = (h ^ (unsigned char)*sid) * 16777619U;
+	return (&jwt_cache[h % AUTH_JWT_CACHE]);
+}
+
+static const char *
+jwt_lookup(const char *sid, const char *claims, size_t claimslen)
+{
+	struct jwt_entry	*e = jwt_slot(sid);
+
+	if (e->jwt == NULL || strcmp(e->sid, sid) != 0 ||
+	    e->claimslen != claimslen ||
+	    memcmp(e->claims, claims, claimslen) != 0 ||
+	    time(NULL) >= e->exp - AUTH_JWT_MARGIN)
+		return (NULL);
+	return (e->jwt);
+}
+
+static void
+jwt_store(const char *sid, const char *claims, size_t claimslen,
+    const char *jwt, time_t exp)
+{
+	struct jwt_entry	*e = jwt_slot(sid);
+
+	free(e->claims);
+	free(e->jwt);
+	memset(e, 0, sizeof(*e));
+	if ((e->claims = malloc(claimslen)) == NULL ||
+	    (e->jwt = strdup(jwt)) == NULL)
+		fatal("%s", __func__);
+	memcpy(e->claims, claims, claimslen);
+	e->claimslen = claimslen;
+	(void)strlcpy(e->sid, sid, sizeof(e->sid));
+	e->exp = exp;
+}
+
+/* {"session", "user"} with the user's members as given */
+static void
+auth_session_body(struct authreq *ar, const struct auth_rec *rec,
+    const char *claims, size_t claimslen)
+{
+	struct json_out	*j;
+	const char	*b;
+	size_t		 len;
+
 	if ((j = jout_new()) == NULL)
 		fatal("%s", __func__);
 	jout_obj_open(j);
 	jout_key(j, "session");
-	authrec_json_session(j, &rec.s, ar->token);
+	authrec_json_session(j, &rec->s, ar->token);
 	jout_key(j, "user");
-	authrec_json_user(j, &rec.u);
+	if (claims != NULL) {
+		/* "{" members "}": the user object, already written */
+		jout_raw(j, claims, claimslen);
+	} else
+		authrec_json_user(j, &rec->u);
 	jout_obj_close(j);
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
-	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	free(ar->resp);
+	if ((ar->resp = malloc(len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(ar->resp, b, len);
+	ar->resplen = len;
 	jout_free(j);
-	authreq_free(ar);
+}
+
+/* The answer of a get-session (with its JWT if there is one). */
+static void
+auth_session_respond(struct authreq *ar, const char *jwt)
+{
+	char	 hdr[CERTAOS_MAX_JWS_INPUT + 1024];
+
+	if (jwt != NULL)
+		(void)snprintf(hdr, sizeof(hdr), "set-auth-jwt: %s\r\n"
+		    "Access-Control-Expose-Headers: set-auth-jwt\r\n"
+		    AUTH_NOSTORE "Pragma: no-cache\r\n", jwt);
+	else
+		(void)strlcpy(hdr, AUTH_NOSTORE "Pragma: no-cache\r\n",
+		    sizeof(hdr));
+	http_respond(ar->c, 200, AUTH_CT_JSON, hdr, ar->resp, ar->resplen);
+}
+
+static void
+auth_session_answer(struct authreq *ar, const struct auth_rec *rec,
+    const char *jwt)
+{
+	auth_session_body(ar, rec, NULL, 0);
+	auth_session_respond(ar, jwt);
+}
+
+static void
+auth_session_jwt(struct authreq *ar, const struct auth_rec *rec)
+{
+	struct json_out	*j;
+	const char	*b, *jwt;
+	size_t		 len;
+
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	authrec_json_user(j, &rec->u);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	auth_session_body(ar, rec, b, len);
+	if ((jwt = jwt_lookup(rec->s.id, b, len)) != NULL) {
+		jout_free(j);
+		auth_session_respond(ar, jwt);
+		authreq_free(ar);
+		return;
+	}
+	if ((ar->claims = malloc(len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(ar->claims, b, len);
+	ar->claimslen = len;
+	jout_free(j);
+	(void)strlcpy(ar->sid, rec->s.id, sizeof(ar->sid));
+	auth_jwt_sign(ar, rec);
 }
 
 /*

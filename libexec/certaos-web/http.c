@@ -1370,7 +1370,7 @@ http_respond(struct http_conn *c, int status, const char *ctype,
     const char *extra, const void *body, size_t len)
 {
 	struct iovec	 iov[2];
-	char		 head[4096];
+	char		 head[16384];	/* a JWT header may be large */
 	char		 cors[CERTAOS_MAX_ORIGIN + 256];
 	char		 clen[48];
 	const char	*conn;

@@ -1013,6 +1013,74 @@ error_page_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case session_jwt cleanup
+session_jwt_head()
+{
+	atf_set "descr" "get-session sets set-auth-jwt; a worker signs a" \
+	    "session's JWT once and signs again when the user changes"
+	e2e_head
+}
+session_jwt_body()
+{
+	# one worker, so that the second request finds the first's JWT
+	e2e_init
+	e2e_conf "rate-limit off"
+	sed -i 's/^prefork 2$/prefork 1/' "$W/certaos.conf"
+	e2e_start
+	atf_check_equal 200 "$(auth_signup Jo jo@example.com password123)"
+	tok=$(jq -r .token "$W/body")
+	uid=$(jq -r .user.id "$W/body")
+	gs() {
+		curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
+		    -H "authorization: Bearer $tok" \
+		    "http://127.0.0.1:$PORT/api/auth/get-session"
+		echo
+		tr -d '\r' < "$W/headers" | sed -n 's/^set-auth-jwt: //p'
+	}
+	jwt_claims() {
+		echo "$1" | cut -d. -f2 | tr '_-' '/+' |
+		    awk '{ while (length($0) % 4) $0 = $0 "="; print }' |
+		    base64 -d
+	}
+	out=$(gs)
+	atf_check_equal 200 "$(echo "$out" | head -1)"
+	jwt1=$(echo "$out" | sed -n 2p)
+	[ -n "$jwt1" ] || atf_fail "no set-auth-jwt"
+	atf_check -o match:'set-auth-jwt' \
+	    grep -i '^access-control-expose-headers:' "$W/headers"
+	atf_check -o match:'^Pragma: no-cache' tr -d '\r' < "$W/headers"
+	jwt_claims "$jwt1" > "$W/claims"
+	atf_check -o inline:"\"$uid\"\n\"Jo\"\n900\n" \
+	    jq '.sub, .name, .exp - .iat' "$W/claims"
+	atf_check -o inline:'"RS256"\n' sh -c "echo '$jwt1' | cut -d. -f1 |
+	    tr '_-' '/+' | awk '{ while (length(\$0) % 4) \$0 = \$0 \"=\";
+	    print }' | base64 -d | jq .alg"
+
+	# a second later: the same JWT, not signed again
+	sleep 1.2
+	jwt2=$(gs | sed -n 2p)
+	atf_check_equal "$jwt1" "$jwt2"
+
+	# the user changes: a new JWT with the new name
+	atf_check_equal 200 "$(auth_post /update-user '{"name":"Joanna"}' \
+	    -H "authorization: Bearer $tok")"
+	jwt3=$(gs | sed -n 2p)
+	[ "$jwt3" != "$jwt1" ] || atf_fail "stale JWT after update-user"
+	atf_check -o inline:'"Joanna"\n' sh -c "echo '$jwt3' | cut -d. -f2 |
+	    tr '_-' '/+' | awk '{ while (length(\$0) % 4) \$0 = \$0 \"=\";
+	    print }' | base64 -d | jq .name"
+
+	# no session: no JWT
+	curl -s -o "$W/body" -D "$W/headers" \
+	    "http://127.0.0.1:$PORT/api/auth/get-session"
+	atf_check -s exit:1 grep -qi '^set-auth-jwt' "$W/headers"
+}
+session_jwt_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -1031,4 +1099,5 @@ atf_init_test_cases()
 	atf_add_test_case client_ip
 	atf_add_test_case cors
 	atf_add_test_case error_page
+	atf_add_test_case session_jwt
 }
