@@ -83,6 +83,7 @@ enum db_op {
 	OP_PW_SET_REVOKE,	/* change-password, every session revoked */
 	OP_PW_REHASH,		/* an old kind of hash replaced */
 	OP_USER_UPDATE,		/* update-user: name, image */
+	OP_ACCOUNT_LIST,	/* the user's accounts (AUTH_OP_ACCOUNTS) */
 	OP_MAX
 };
 

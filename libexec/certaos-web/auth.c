@@ -9,6 +9,8 @@
  *	POST <base>/sign-out		IMSG_KEYS_SESSION (op DELETE)
  *	GET  <base>/ok			{"ok":true}, here
  *	GET  <base>/error		an HTML error page, here
+ *	GET  <base>/list-accounts	IMSG_KEYS_SESSION_OP (AUTH_OP_ACCOUNTS)
+ *	GET  <base>/account-info	-> IMSG_DB_ACCOUNT_ROW*, _SESSION_INFO
  *
  * web holds no secret: a password or a presented token goes to keys,
  * which hashes, verifies or signs, and asks db with hashes only.  A
@@ -41,6 +43,9 @@
 #define AUTH_ROUTE_MANAGE(r)	((r) >= ROUTE_LIST_SESSIONS && \
 				    (r) <= ROUTE_UPDATE_USER)
 #define AUTH_NOSTORE	"Cache-Control: no-store\r\n"
+/* list-accounts and account-info: a session needed, 401 without */
+#define AUTH_ROUTE_ACCOUNTS(r)	((r) == ROUTE_LIST_ACCOUNTS || \
+				    (r) == ROUTE_ACCOUNT_INFO)
 
 struct authreq {
 	RB_ENTRY(authreq)	 entry;
@@ -61,6 +66,9 @@ struct authreq {
 	size_t			 claimslen;
 	time_t			 jwt_exp;
 	char			 sid[CERTAOS_MAX_ID + 1];
+	/* account-info: the account asked for, and whether it is there */
+	char			 account[CERTAOS_MAX_ID + 1];
+	int			 found;
 	char			 url[CERTAOS_MAX_IMAGE + 1];
 	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
 };
@@ -120,6 +128,8 @@ static const char	*jwt_lookup(const char *, const char *, size_t);
 static void		 jwt_store(const char *, const char *, size_t,
 			    const char *, time_t);
 static void		 auth_error_page(struct http_conn *);
+static void		 auth_accounts(struct http_conn *);
+static void		 auth_accounts_done(struct authreq *, int);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
 static struct mbuf		 auth_mb;	/* one message at a time */
@@ -447,7 +457,8 @@ auth_keys_answer(struct imsg *imsg)
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		goto done;
 
-	if (AUTH_ROUTE_MANAGE(ar->route) || ar->route == ROUTE_TOKEN) {
+	if (AUTH_ROUTE_MANAGE(ar->route) || AUTH_ROUTE_ACCOUNTS(ar->route) ||
+	    ar->route == ROUTE_TOKEN) {
 		if (status == AUTH_UNAVAILABLE)
 			auth_respond_status(ar, status);
 		else
@@ -746,6 +757,11 @@ auth_db_answer(struct imsg *imsg)
 
 	if (AUTH_ROUTE_MANAGE(ar->route)) {
 		auth_manage_done(ar, status);
+		authreq_free(ar);
+		return;
+	}
+	if (AUTH_ROUTE_ACCOUNTS(ar->route)) {
+		auth_accounts_done(ar, status);
 		authreq_free(ar);
 		return;
 	}
@@ -1703,6 +1719,156 @@ auth_error_page(struct http_conn *c)
 	    n);
 }
 
+/*
+ * list-accounts and account-info: the session user's accounts, as db
+ * lists them (never a password hash or a provider's token).
+ * account-info asks a linked provider about the account named by its
+ * id; with no social provider configured, an account of the user's is
+ * PROVIDER_NOT_CONFIGURED (the credential one always is, as in Better
+ * Auth), another ACCOUNT_NOT_FOUND.
+ */
+static void
+auth_accounts(struct http_conn *c)
+{
+	static char	 account[CERTAOS_MAX_ID + 1];
+	static char	 uid[CERTAOS_MAX_ID + 1];
+	struct jfield	 f[] = {
+		{ "accountId", JT_STRING, 1, account, sizeof(account), 0 },
+		{ "userId", JT_STRING, 0, uid, sizeof(uid), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[128];
+	int		 cookie;
+
+	account[0] = '\0';
+	if (c->route == ROUTE_ACCOUNT_INFO && (c->req.query == NULL ||
+	    form_parse_fields(c->req.query, c->req.querylen, f, nitems(f),
+	    err, sizeof(err)) == -1)) {
+		auth_fail(c, 400, "VALIDATION_ERROR", "[query] Invalid input");
+		return;
+	}
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	(void)strlcpy(ar->account, account, sizeof(ar->account));
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_u32(&auth_mb, AUTH_OP_ACCOUNTS);
+	mbuf_str(&auth_mb, tok);
+	mbuf_str(&auth_mb, "");
+	auth_keys_send(iev, IMSG_KEYS_SESSION_OP, ar->id);
+ done:
+	explicit_bzero(tok, sizeof(tok));
+}
+
+/* IMSG_DB_ACCOUNT_ROW: one of the user's accounts. */
+void
+auth_db_account_row(struct imsg *imsg)
+{
+	static char	 id[CERTAOS_MAX_ID + 1], aid[CERTAOS_MAX_ACCOUNT + 1];
+	static char	 pid[CERTAOS_MAX_PROVIDER + 1], uid[CERTAOS_MAX_ID + 1];
+	static char	 scope[CERTAOS_MAX_SCOPE + 1];
+	struct mread	 mr;
+	struct authreq	*ar;
+	uint64_t	 created, updated;
+	char		 ts[32];
+	char		*p, *s, *e;
+
+	mread_init(&mr, imsg);
+	(void)mread_str(&mr, id, sizeof(id));
+	(void)mread_str(&mr, aid, sizeof(aid));
+	(void)mread_str(&mr, pid, sizeof(pid));
+	(void)mread_str(&mr, uid, sizeof(uid));
+	created = mread_u64(&mr);
+	updated = mread_u64(&mr);
+	(void)mread_str(&mr, scope, sizeof(scope));
+	if (mread_end(&mr) == -1 || id[0] == '\0' || pid[0] == '\0')
+		fatalx("%s: bad IMSG_DB_ACCOUNT_ROW", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		return;
+	if (!AUTH_ROUTE_ACCOUNTS(ar->route))
+		fatalx("%s: a row for a request that lists nothing", __func__);
+	if (ar->route == ROUTE_ACCOUNT_INFO) {
+		if (strcmp(id, ar->account) == 0)
+			ar->found = 1;
+		return;
+	}
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
+	}
+	jout_obj_open(ar->list);
+	jout_key(ar->list, "accountId");
+	jout_str(ar->list, aid);
+	jout_key(ar->list, "providerId");
+	jout_str(ar->list, pid);
+	jout_key(ar->list, "userId");
+	jout_str(ar->list, uid);
+	jout_key(ar->list, "createdAt");
+	authrec_time(created, ts, sizeof(ts));
+	jout_str(ar->list, ts);
+	jout_key(ar->list, "updatedAt");
+	authrec_time(updated, ts, sizeof(ts));
+	jout_str(ar->list, ts);
+	jout_key(ar->list, "id");
+	jout_str(ar->list, id);
+	/* Better Auth keeps scopes comma-separated */
+	jout_key(ar->list, "scopes");
+	jout_arr_open(ar->list);
+	for (p = scope; (s = strsep(&p, ",")) != NULL;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (*s != '\0')
+			jout_str(ar->list, s);
+	}
+	jout_arr_close(ar->list);
+	jout_obj_close(ar->list);
+}
+
+static void
+auth_accounts_done(struct authreq *ar, int status)
+{
+	const char	*b;
+	size_t		 len;
+
+	if (status == AUTH_UNAVAILABLE) {
+		auth_respond_status(ar, status);
+		return;
+	}
+	if (status != AUTH_OK) {
+		auth_unauthorized(ar->c);
+		return;
+	}
+	if (ar->route == ROUTE_ACCOUNT_INFO) {
+		if (ar->found)
+			auth_fail(ar->c, 400, "PROVIDER_NOT_CONFIGURED",
+			    "Account is not associated with a configured "
+			    "social provider.");
+		else
+			auth_fail(ar->c, 400, "ACCOUNT_NOT_FOUND",
+			    "Account not found");
+		return;
+	}
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
+	}
+	jout_arr_close(ar->list);
+	if ((b = jout_buf(ar->list, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+}
+
 void
 auth_dispatch(struct http_conn *c, const char *body, size_t len)
 {
@@ -1741,6 +1907,10 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 		break;
 	case ROUTE_ERROR:
 		auth_error_page(c);
+		break;
+	case ROUTE_LIST_ACCOUNTS:
+	case ROUTE_ACCOUNT_INFO:
+		auth_accounts(c);
 		break;
 	default:
 		http_error(c, 404, NULL);

@@ -220,6 +220,8 @@ enum route_id {
 	ROUTE_TOKEN,
 	ROUTE_VERIFY_PASSWORD,
 	ROUTE_ERROR,
+	ROUTE_LIST_ACCOUNTS,
+	ROUTE_ACCOUNT_INFO,
 	ROUTE_MAX
 };
 
@@ -257,6 +259,7 @@ void	 auth_cancel(struct http_conn *);
 void	 auth_keys_answer(struct imsg *);
 void	 auth_db_answer(struct imsg *);
 void	 auth_db_row(struct imsg *);
+void	 auth_db_account_row(struct imsg *);
 void	 auth_keys_signed(struct imsg *);
 void	 auth_keys_result(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */

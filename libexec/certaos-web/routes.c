@@ -86,6 +86,8 @@ static const struct {
 	{ "/token",		ROUTE_TOKEN,		HTTP_M_GET },
 	{ "/verify-password",	ROUTE_VERIFY_PASSWORD,	HTTP_M_POST },
 	{ "/error",		ROUTE_ERROR,		HTTP_M_GET },
+	{ "/list-accounts",	ROUTE_LIST_ACCOUNTS,	HTTP_M_GET },
+	{ "/account-info",	ROUTE_ACCOUNT_INFO,	HTTP_M_GET },
 };
 static char	*oidc_doc;
 static size_t	 oidc_len;

@@ -147,6 +147,9 @@ web_dispatch_db(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_SESSION_ROW:
 		auth_db_row(imsg);
 		break;
+	case IMSG_DB_ACCOUNT_ROW:
+		auth_db_account_row(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}

@@ -1081,6 +1081,82 @@ session_jwt_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case accounts cleanup
+accounts_head()
+{
+	atf_set "descr" "list-accounts and account-info in Better Auth's" \
+	    "shapes; no secret of an account leaves the database"
+	e2e_head
+}
+accounts_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup Al al@example.com password123)"
+	tok=$(jq -r .token "$W/body")
+	uid=$(jq -r .user.id "$W/body")
+	ck=$(auth_cookie)
+	get() {
+		curl -s -o "$W/body" -w '%{http_code}' "$@"
+	}
+	u="http://127.0.0.1:$PORT/api/auth"
+
+	atf_check_equal 200 "$(get -H "authorization: Bearer $tok" \
+	    "$u/list-accounts")"
+	atf_check -o inline:'[["accountId","providerId","userId","createdAt","updatedAt","id","scopes"]]\n' \
+	    jq -c 'map(keys_unsorted)' "$W/body"
+	atf_check -o inline:"\"$uid\" \"credential\" \"$uid\" []\n" \
+	    sh -c "jq -r '.[0] | [.accountId, .providerId, .userId,
+	    .scopes] | map(tojson) | join(\" \")' $W/body"
+	aid=$(jq -r '.[0].id' "$W/body")
+	if grep -qi 'password\|argon2' "$W/body"; then
+		atf_fail "list-accounts shows a password"
+	fi
+	# by cookie too; a linked account with scopes
+	e2e_psql "$DB" -qc "insert into accounts (account_id, provider_id,
+	    user_id, access_token, scope) values ('gh-1', 'github', '$uid',
+	    'secret-access-token', 'read:user, user:email')"
+	atf_check_equal 200 "$(get -H "cookie: certaos.session_token=$ck" \
+	    "$u/list-accounts")"
+	atf_check -o inline:'["credential","github"]\n[[],["read:user","user:email"]]\n' \
+	    jq -c 'map(.providerId), map(.scopes)' "$W/body"
+	if grep -q 'secret-access-token' "$W/body"; then
+		atf_fail "list-accounts shows a provider token"
+	fi
+	atf_check_equal 401 "$(get "$u/list-accounts")"
+	atf_check -o inline:'{"message":"Unauthorized","code":"UNAUTHORIZED"}' \
+	    cat "$W/body"
+
+	# account-info: by the account's id; no provider is configured
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok" \
+	    "$u/account-info?accountId=$aid")"
+	atf_check -o inline:'{"message":"Account is not associated with a configured social provider.","code":"PROVIDER_NOT_CONFIGURED"}' \
+	    cat "$W/body"
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok" \
+	    "$u/account-info?accountId=$uid")"
+	atf_check -o inline:'{"message":"Account not found","code":"ACCOUNT_NOT_FOUND"}' \
+	    cat "$W/body"
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok" \
+	    "$u/account-info")"
+	atf_check -o inline:'{"message":"[query] Invalid input","code":"VALIDATION_ERROR"}' \
+	    cat "$W/body"
+	atf_check_equal 401 "$(get "$u/account-info?accountId=$aid")"
+
+	# another user's account is not found
+	atf_check_equal 200 "$(auth_signup Bo bo@example.com password123)"
+	tok2=$(jq -r .token "$W/body")
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok2" \
+	    "$u/account-info?accountId=$aid")"
+	atf_check -o match:'ACCOUNT_NOT_FOUND' cat "$W/body"
+	atf_check_equal 200 "$(get -H "authorization: Bearer $tok2" \
+	    "$u/list-accounts")"
+	atf_check -o inline:'1\n' jq length "$W/body"
+}
+accounts_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -1100,4 +1176,5 @@ atf_init_test_cases()
 	atf_add_test_case cors
 	atf_add_test_case error_page
 	atf_add_test_case session_jwt
+	atf_add_test_case accounts
 }
