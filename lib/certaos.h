@@ -279,6 +279,16 @@ enum imsg_type {
 				 *    (ms), u64 updated (ms), str scope ("":
 				 *    none) */
 
+	/*
+	 * Better Auth's dont_remember cookie (rememberMe false): its value
+	 * is the same signed "true" for every session, so web asks once.
+	 */
+	IMSG_KEYS_DONT_REMEMBER, /* web -> keys: no payload;
+				 *    <- IMSG_KEYS_DONT_REMEMBER_VALUE */
+	IMSG_KEYS_DONT_REMEMBER_VALUE, /* keys -> web: str "true." and the
+				 *    base64 HMAC of "true" under the cookie
+				 *    key ("" while keys has no secret yet) */
+
 	IMSG_MAX
 };
 

@@ -71,6 +71,10 @@ struct authreq {
 	int			 found;
 	char			 url[CERTAOS_MAX_IMAGE + 1];
 	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
+	/* get-session: the signed token presented, "" if it was raw */
+	char			 stoken[CERTAOS_MAX_CTOKEN + 1];
+	int			 dontrem;	/* a valid dont_remember came */
+	int			 renewed;	/* get-session slid the expiry */
 };
 
 RB_HEAD(authreq_tree, authreq);
@@ -97,6 +101,9 @@ static void		 auth_signin(struct http_conn *, const char *, size_t);
 static void		 auth_session(struct http_conn *, int);
 static void		 auth_cookie_set(char *, size_t, const char *, int);
 static void		 auth_cookie_clear(char *, size_t);
+static void		 auth_cookie_dontrem(char *, size_t);
+static int		 auth_dontrem_valid(struct http_conn *);
+static int		 hexdigit(int);
 static void		 auth_respond_null(struct authreq *, int);
 static void		 auth_unauthorized(struct http_conn *);
 static void		 auth_manage_done(struct authreq *, int);
@@ -122,6 +129,7 @@ static void		 auth_session_answer(struct authreq *,
 static void		 auth_session_body(struct authreq *,
 			    const struct auth_rec *, const char *, size_t);
 static void		 auth_session_respond(struct authreq *, const char *);
+static int		 auth_renewed(const struct auth_session *);
 struct jwt_entry;
 static struct jwt_entry	*jwt_slot(const char *);
 static const char	*jwt_lookup(const char *, const char *, size_t);
@@ -132,6 +140,9 @@ static void		 auth_accounts(struct http_conn *);
 static void		 auth_accounts_done(struct authreq *, int);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
+/* the dont_remember cookie's value, from keys ("": not yet) */
+static char			 dontrem[64];
+static int			 dontrem_asked;
 static struct mbuf		 auth_mb;	/* one message at a time */
 static uint32_t			 auth_id;
 
@@ -353,6 +364,106 @@ auth_cookie_set(char *buf, size_t len, const char *signed_token, int shortlived)
 	explicit_bzero(enc, sizeof(enc));
 }
 
+/*
+ * Better Auth's dont_remember cookie, set beside a browser-session
+ * cookie (rememberMe false) and cleared with it: while it comes back,
+ * get-session does not turn the session cookie into a lasting one.
+ * Its value is keys' signed "true", fetched once.
+ */
+static void
+auth_cookie_dontrem(char *buf, size_t len)
+{
+	char		 enc[sizeof(dontrem) * 3];
+	const char	*s;
+	size_t		 o = 0, n;
+
+	if (dontrem[0] == '\0') {
+		log_warnx("no dont_remember cookie yet: keys has not said");
+		auth_keys_up();
+		return;
+	}
+	for (s = dontrem; *s != '\0' && o + 4 < sizeof(enc); s++) {
+		if (*s == '+' || *s == '/' || *s == '=') {
+			(void)snprintf(enc + o, 4, "%%%02X",
+			    (unsigned char)*s);
+			o += 3;
+		} else
+			enc[o++] = *s;
+	}
+	enc[o] = '\0';
+	n = strlen(buf);
+	(void)snprintf(buf + n, len - n, "Set-Cookie: %s%s.dont_remember=%s;"
+	    " Path=/; HttpOnly; SameSite=Lax%s\r\n",
+	    ac.secure ? "__Secure-" : "", ac.prefix, enc,
+	    ac.secure ? "; Secure" : "");
+}
+
+/* A dont_remember cookie as this server set it (%-encoded or not). */
+static int
+auth_dontrem_valid(struct http_conn *c)
+{
+	char		 v[sizeof(c->req.dontrem)];
+	const char	*s;
+	size_t		 o = 0;
+	int		 hi, lo;
+
+	if (c->req.dontrem_state != HTTP_F_OK || dontrem[0] == '\0')
+		return (0);
+	for (s = c->req.dontrem; *s != '\0' && o + 1 < sizeof(v); s++) {
+		if (*s == '%' && (hi = hexdigit(s[1])) != -1 &&
+		    (lo = hexdigit(s[2])) != -1) {
+			v[o++] = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			v[o++] = *s;
+	}
+	v[o] = '\0';
+	return (strcmp(v, dontrem) == 0);
+}
+
+static int
+hexdigit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
+void
+auth_keys_up(void)
+{
+	struct imsgev	*iev;
+
+	if (dontrem[0] != '\0' || dontrem_asked ||
+	    (iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
+		return;
+	if (imsgev_compose(iev, IMSG_KEYS_DONT_REMEMBER, 0, 0, -1, NULL,
+	    0) == -1)
+		fatal("%s: compose", __func__);
+	dontrem_asked = 1;
+}
+
+/* IMSG_KEYS_DONT_REMEMBER_VALUE */
+void
+auth_keys_dont_remember(struct imsg *imsg)
+{
+	struct mread	 mr;
+	char		 v[sizeof(dontrem)];
+
+	mread_init(&mr, imsg);
+	(void)mread_str(&mr, v, sizeof(v));
+	if (mread_end(&mr) == -1 || (v[0] != '\0' &&
+	    strncmp(v, "true.", 5) != 0))
+		fatalx("%s: bad IMSG_KEYS_DONT_REMEMBER_VALUE", __func__);
+	dontrem_asked = 0;
+	if (v[0] != '\0')
+		(void)strlcpy(dontrem, v, sizeof(dontrem));
+}
+
 /* the session cookie and Better Auth's two companions */
 static void
 auth_cookie_clear(char *buf, size_t len)
@@ -512,6 +623,8 @@ auth_keys_answer(struct imsg *imsg)
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
 	auth_cookie_set(cookie, sizeof(cookie), stoken, ar->shortlived);
+	if (ar->shortlived)
+		auth_cookie_dontrem(cookie, sizeof(cookie));
 	if (ar->route == ROUTE_CHANGE_PASSWORD && !ar->revoke)
 		(void)strlcpy(hdr, AUTH_NOSTORE, sizeof(hdr));
 	else
@@ -899,21 +1012,62 @@ static void
 auth_session_respond(struct authreq *ar, const char *jwt)
 {
 	char	 hdr[CERTAOS_MAX_JWS_INPUT + 1024];
+	char	 cookie[512];
+	int	 renew;
 
-	if (jwt != NULL)
-		(void)snprintf(hdr, sizeof(hdr), "set-auth-jwt: %s\r\n"
-		    "Access-Control-Expose-Headers: set-auth-jwt\r\n"
-		    AUTH_NOSTORE "Pragma: no-cache\r\n", jwt);
-	else
+	/*
+	 * A slid session gets its cookie again, lasting, with
+	 * set-auth-token, as Better Auth does; not while dont_remember
+	 * says it is a browser-session one, and not for a raw bearer
+	 * token, which web cannot sign.
+	 */
+	renew = ar->renewed && !ar->dontrem && ar->stoken[0] != '\0';
+	cookie[0] = '\0';
+	if (renew)
+		auth_cookie_set(cookie, sizeof(cookie), ar->stoken, 0);
+	(void)snprintf(hdr, sizeof(hdr), "%s%s%s%s%s%s%s"
+	    "Access-Control-Expose-Headers: %s\r\n"
+	    AUTH_NOSTORE "Pragma: no-cache\r\n", cookie,
+	    renew ? "set-auth-token: " : "", renew ? ar->stoken : "",
+	    renew ? "\r\n" : "",
+	    jwt != NULL ? "set-auth-jwt: " : "", jwt != NULL ? jwt : "",
+	    jwt != NULL ? "\r\n" : "",
+	    renew && jwt != NULL ? "set-auth-token, set-auth-jwt" :
+	    renew ? "set-auth-token" : jwt != NULL ? "set-auth-jwt" : "");
+	if (!renew && jwt == NULL)
 		(void)strlcpy(hdr, AUTH_NOSTORE "Pragma: no-cache\r\n",
 		    sizeof(hdr));
 	http_respond(ar->c, 200, AUTH_CT_JSON, hdr, ar->resp, ar->resplen);
+	explicit_bzero(cookie, sizeof(cookie));
+	explicit_bzero(hdr, sizeof(hdr));
+}
+
+/*
+ * Did this get-session slide the expiry?  db renews in the lookup and
+ * says nothing of it; a renewal leaves updated_at at the time of the
+ * query, later than the creation.  One that happened a moment ago for
+ * another request counts too: the cookie is then sent twice, which
+ * changes nothing.
+ */
+#define AUTH_RENEW_WINDOW	5000	/* ms */
+
+static int
+auth_renewed(const struct auth_session *s)
+{
+	struct timespec	 ts;
+	uint64_t	 now;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (s->updated > s->created + 1000 &&
+	    s->updated + AUTH_RENEW_WINDOW > now);
 }
 
 static void
 auth_session_answer(struct authreq *ar, const struct auth_rec *rec,
     const char *jwt)
 {
+	ar->renewed = auth_renewed(&rec->s);
 	auth_session_body(ar, rec, NULL, 0);
 	auth_session_respond(ar, jwt);
 }
@@ -930,6 +1084,7 @@ auth_session_jwt(struct authreq *ar, const struct auth_rec *rec)
 	authrec_json_user(j, &rec->u);
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
+	ar->renewed = auth_renewed(&rec->s);
 	auth_session_body(ar, rec, b, len);
 	if ((jwt = jwt_lookup(rec->s.id, b, len)) != NULL) {
 		jout_free(j);
@@ -1384,6 +1539,10 @@ auth_session(struct http_conn *c, int op)
 	ar = authreq_new(c);
 	ar->from_cookie = cookie;
 	(void)strlcpy(ar->token, tok, sizeof(ar->token));
+	if (c->route == ROUTE_GET_SESSION && strchr(tok, '.') != NULL) {
+		(void)strlcpy(ar->stoken, tok, sizeof(ar->stoken));
+		ar->dontrem = auth_dontrem_valid(c);
+	}
 	mbuf_init(mb);
 	mbuf_u32(mb, cookie ? AUTH_F_SIGNED : 0);
 	mbuf_u32(mb, op);

@@ -299,6 +299,10 @@ static char	 cookie_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
     CERTAOS_COOKIE_PREFIX ".session_token";
 static char	 cookie_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
     "__Secure-" CERTAOS_COOKIE_PREFIX ".session_token";
+static char	 dontrem_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
+    CERTAOS_COOKIE_PREFIX ".dont_remember";
+static char	 dontrem_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
+    "__Secure-" CERTAOS_COOKIE_PREFIX ".dont_remember";
 
 void
 http_set_cookie_name(const char *prefix)
@@ -307,6 +311,10 @@ http_set_cookie_name(const char *prefix)
 	    prefix);
 	(void)snprintf(cookie_sname, sizeof(cookie_sname),
 	    "__Secure-%s.session_token", prefix);
+	(void)snprintf(dontrem_name, sizeof(dontrem_name),
+	    "%s.dont_remember", prefix);
+	(void)snprintf(dontrem_sname, sizeof(dontrem_sname),
+	    "__Secure-%s.dont_remember", prefix);
 }
 
 /* Copy a field value into dst; the state says whether it fit, once. */
@@ -324,8 +332,8 @@ field_copy(const char *v, size_t vl, char *dst, size_t dstsz, int *state)
 }
 
 /*
- * Cookie: a=b; c=d.  Only the session cookie is kept; its plain or
- * __Secure- name, whichever comes first.
+ * Cookie: a=b; c=d.  Only the session cookie and dont_remember are
+ * kept; the plain or __Secure- name, whichever comes first.
  */
 static void
 field_cookie(const char *v, size_t vl, struct http_req *req)
@@ -351,6 +359,15 @@ field_cookie(const char *v, size_t vl, struct http_req *req)
 			req->cookie_state = HTTP_F_ABSENT;
 			field_copy(eq + 1, semi - eq - 1, req->cookie,
 			    sizeof(req->cookie), &req->cookie_state);
+		} else if ((nlen == strlen(dontrem_name) &&
+		    memcmp(p, dontrem_name, nlen) == 0) ||
+		    (nlen == strlen(dontrem_sname) &&
+		    memcmp(p, dontrem_sname, nlen) == 0)) {
+			if (req->dontrem_state == HTTP_F_OK)
+				continue;
+			req->dontrem_state = HTTP_F_ABSENT;
+			field_copy(eq + 1, semi - eq - 1, req->dontrem,
+			    sizeof(req->dontrem), &req->dontrem_state);
 		}
 		if (semi == end)
 			break;

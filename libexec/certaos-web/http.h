@@ -76,6 +76,8 @@ struct http_req {
 	int		 ncookies;	/* Cookie fields seen */
 	int		 cookie_state;	/* HTTP_F_* of the session cookie */
 	char		 cookie[HTTP_MAX_COOKIEVAL];	/* as sent (%-encoded) */
+	int		 dontrem_state;	/* Better Auth's dont_remember */
+	char		 dontrem[HTTP_MAX_COOKIEVAL];	/* as sent */
 	int		 bearer_state;	/* HTTP_F_* of Authorization: Bearer */
 	char		 bearer[HTTP_MAX_COOKIEVAL];
 	int		 origin_state;
@@ -260,6 +262,9 @@ void	 auth_keys_answer(struct imsg *);
 void	 auth_db_answer(struct imsg *);
 void	 auth_db_row(struct imsg *);
 void	 auth_db_account_row(struct imsg *);
+/* keys is up: ask it for the dont_remember cookie's value */
+void	 auth_keys_up(void);
+void	 auth_keys_dont_remember(struct imsg *);
 void	 auth_keys_signed(struct imsg *);
 void	 auth_keys_result(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */

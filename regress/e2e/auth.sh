@@ -1157,6 +1157,73 @@ accounts_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case dont_remember cleanup
+dont_remember_head()
+{
+	atf_set "descr" "rememberMe false sets Better Auth's dont_remember" \
+	    "cookie; a slid session's cookie comes again, lasting, unless" \
+	    "dont_remember comes with it"
+	e2e_head
+}
+dont_remember_body()
+{
+	auth_start "session update-age 0"
+	o=$(auth_origin)
+	atf_check_equal 200 "$(auth_signup Di di@example.com password123)"
+	# remembered: no dont_remember
+	atf_check -s exit:1 grep -qi 'dont_remember=true' "$W/headers"
+
+	si() {
+		auth_post /sign-in/email "{\"email\":\"di@example.com\",\"password\":\"password123\"$1}" -H "$o"
+	}
+	atf_check_equal 200 "$(si ',"rememberMe":false')"
+	tr -d '\r' < "$W/headers" > "$W/h"
+	atf_check -o match:'^Set-Cookie: certaos\.dont_remember=true\.[A-Za-z0-9%]+; Path=/; HttpOnly; SameSite=Lax$' \
+	    grep -i '^set-cookie: certaos.dont_remember' "$W/h"
+	dr=$(sed -n 's/^Set-Cookie: certaos\.dont_remember=\([^;]*\);.*/\1/p' \
+	    "$W/h")
+	ck=$(auth_cookie)
+	tok=$(jq -r .token "$W/body")
+	# the same value for every session
+	atf_check_equal 200 "$(si ',"rememberMe":false')"
+	atf_check_equal "$dr" "$(tr -d '\r' < "$W/headers" |
+	    sed -n 's/^Set-Cookie: certaos\.dont_remember=\([^;]*\);.*/\1/p')"
+
+	gs() {
+		curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' "$@" \
+		    "http://127.0.0.1:$PORT/api/auth/get-session"
+		tr -d '\r' < "$W/headers" > "$W/h"
+	}
+	# update-age 0: each get-session slides the session
+	sleep 1.2
+	# with dont_remember: no lasting cookie
+	atf_check_equal 200 "$(gs -H "cookie: certaos.session_token=$ck; certaos.dont_remember=$dr")"
+	atf_check -o inline:'"di@example.com"\n' jq .user.email "$W/body"
+	atf_check -s exit:1 grep -qi '^set-cookie:' "$W/h"
+	atf_check -s exit:1 grep -qi '^set-auth-token:' "$W/h"
+	# a forged dont_remember counts for nothing: cookie re-issued
+	atf_check_equal 200 "$(gs -H "cookie: certaos.session_token=$ck; certaos.dont_remember=true.AAAA")"
+	atf_check -o match:"^Set-Cookie: certaos\.session_token=$tok\.[^;]+; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax" \
+	    grep -i '^set-cookie:' "$W/h"
+	atf_check -o match:"^set-auth-token: $tok\." cat "$W/h"
+	atf_check -o inline:'Access-Control-Expose-Headers: set-auth-token, set-auth-jwt\n' \
+	    grep -i '^access-control-expose-headers:' "$W/h"
+	# a raw bearer token: nothing to sign here, no cookie
+	atf_check_equal 200 "$(gs -H "authorization: Bearer $tok")"
+	atf_check -s exit:1 grep -qi '^set-cookie:' "$W/h"
+
+	# sign-out clears it
+	atf_check_equal 200 "$(auth_post /sign-out '{}' -H "$o" \
+	    -H "cookie: certaos.session_token=$ck; certaos.dont_remember=$dr")"
+	atf_check -o match:'^Set-Cookie: certaos\.dont_remember=; Max-Age=0' \
+	    tr -d '\r' < "$W/headers"
+}
+dont_remember_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -1177,4 +1244,5 @@ atf_init_test_cases()
 	atf_add_test_case error_page
 	atf_add_test_case session_jwt
 	atf_add_test_case accounts
+	atf_add_test_case dont_remember
 }
