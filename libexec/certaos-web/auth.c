@@ -104,6 +104,7 @@ static void		 auth_cookie_clear(char *, size_t);
 static void		 auth_cookie_dontrem(char *, size_t);
 static int		 auth_dontrem_valid(struct http_conn *);
 static int		 hexdigit(int);
+static void		 auth_dontrem_retry(int, short, void *);
 static void		 auth_respond_null(struct authreq *, int);
 static void		 auth_unauthorized(struct http_conn *);
 static void		 auth_manage_done(struct authreq *, int);
@@ -143,6 +144,8 @@ static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
 /* the dont_remember cookie's value, from keys ("": not yet) */
 static char			 dontrem[64];
 static int			 dontrem_asked;
+static struct event		 dontrem_timer;
+static int			 dontrem_timer_set;
 static struct mbuf		 auth_mb;	/* one message at a time */
 static uint32_t			 auth_id;
 
@@ -451,6 +454,7 @@ auth_keys_up(void)
 void
 auth_keys_dont_remember(struct imsg *imsg)
 {
+	struct timeval	 tv = { 0, 200000 };
 	struct mread	 mr;
 	char		 v[sizeof(dontrem)];
 
@@ -460,8 +464,22 @@ auth_keys_dont_remember(struct imsg *imsg)
 	    strncmp(v, "true.", 5) != 0))
 		fatalx("%s: bad IMSG_KEYS_DONT_REMEMBER_VALUE", __func__);
 	dontrem_asked = 0;
-	if (v[0] != '\0')
+	if (v[0] != '\0') {
 		(void)strlcpy(dontrem, v, sizeof(dontrem));
+		return;
+	}
+	/* keys has no secret yet (its configuration comes after us) */
+	if (!dontrem_timer_set) {
+		evtimer_set(&dontrem_timer, auth_dontrem_retry, NULL);
+		dontrem_timer_set = 1;
+	}
+	evtimer_add(&dontrem_timer, &tv);
+}
+
+static void
+auth_dontrem_retry(int fd, short ev, void *arg)
+{
+	auth_keys_up();
 }
 
 /* the session cookie and Better Auth's two companions */
@@ -1844,8 +1862,10 @@ auth_error_page(struct http_conn *c)
 
 	code[0] = desc[0] = '\0';
 	/* a query is form-encoded; one we cannot read shows nothing of it */
-	if (c->req.query != NULL && form_parse_fields(c->req.query,
-	    c->req.querylen, f, nitems(f), err, sizeof(err)) == -1)
+	if (c->req.qcopy_state != HTTP_F_ABSENT &&
+	    (c->req.qcopy_state != HTTP_F_OK || form_parse_fields(
+	    c->req.qcopy, strlen(c->req.qcopy), f, nitems(f), err,
+	    sizeof(err)) == -1))
 		code[0] = desc[0] = '\0';
 	html_escape(ecode, sizeof(ecode), code[0] != '\0' ? code : "unknown");
 	html_escape(edesc, sizeof(edesc), desc);
@@ -1901,9 +1921,10 @@ auth_accounts(struct http_conn *c)
 	int		 cookie;
 
 	account[0] = '\0';
-	if (c->route == ROUTE_ACCOUNT_INFO && (c->req.query == NULL ||
-	    form_parse_fields(c->req.query, c->req.querylen, f, nitems(f),
-	    err, sizeof(err)) == -1)) {
+	if (c->route == ROUTE_ACCOUNT_INFO &&
+	    (c->req.qcopy_state != HTTP_F_OK ||
+	    form_parse_fields(c->req.qcopy, strlen(c->req.qcopy), f,
+	    nitems(f), err, sizeof(err)) == -1)) {
 		auth_fail(c, 400, "VALIDATION_ERROR", "[query] Invalid input");
 		return;
 	}

@@ -112,6 +112,7 @@ static void	 conn_process(struct http_conn *);
 static int	 conn_head(struct http_conn *);
 static int	 conn_body(struct http_conn *);
 static void	 http_cors(struct http_conn *, const char *, char *, size_t);
+static void	 field_copy(const char *, size_t, char *, size_t, int *);
 static void	 http_preflight(struct http_conn *);
 static void	 conn_dispatch(struct http_conn *, const char *, size_t);
 static void	 conn_send(struct http_conn *, struct iovec *, int);
@@ -291,6 +292,9 @@ parse_reqline(const char *p, size_t n, struct http_req *req)
 		req->pathlen = q - t;
 		req->query = q + 1;
 		req->querylen = tl - req->pathlen - 1;
+		/* the head is drained before a handler runs: keep a copy */
+		field_copy(req->query, req->querylen, req->qcopy,
+		    sizeof(req->qcopy), &req->qcopy_state);
 	}
 	return (0);
 }

@@ -25,6 +25,7 @@
 #define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
 #define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
 #define HTTP_MAX_COOKIEVAL	(CERTAOS_MAX_CTOKEN * 3 + 1)
+#define HTTP_MAX_QUERY		2048	/* query bytes a handler can see */
 #define HTTP_CORS_MAXAGE	600	/* s a preflight's answer is kept */
 #define HTTP_LINGER		2	/* s to read and drop after the last
 					 * response before closing */
@@ -59,8 +60,11 @@ struct http_req {
 	enum http_method method;
 	const char	*path;		/* without the query */
 	size_t		 pathlen;
-	const char	*query;		/* after '?', or NULL */
+	const char	*query;		/* after '?', or NULL; like path,
+					 * gone when a handler runs */
 	size_t		 querylen;
+	int		 qcopy_state;	/* the query, for the handlers */
+	char		 qcopy[HTTP_MAX_QUERY];
 	char		 logpath[HTTP_LOGPATH_MAX];	/* path?query, cut */
 	int		 minor;		/* HTTP/1.<minor> */
 	int		 keepalive;

@@ -996,8 +996,9 @@ error_page_body()
 	    "$u?error=%22%27%3E")"
 	atf_check -o match:'<code id="error">&quot;&#39;&gt;</code>' \
 	    cat "$W/body"
-	# no query, or one that cannot be read: "unknown"
-	for q in "" "?error=%zz" "?error=a&error=b"; do
+	# no query, or one that cannot be read (or kept): "unknown"
+	long=$(head -c 3000 /dev/zero | tr '\0' x)
+	for q in "" "?error=%zz" "?error=a&error=b" "?error=$long"; do
 		atf_check_equal 200 "$(curl -s -o "$W/body" -w '%{http_code}' \
 		    "$u$q")"
 		atf_check -o match:'<code id="error">unknown</code>' \
