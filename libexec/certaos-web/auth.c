@@ -201,6 +201,8 @@ auth_configure(const struct cfg_web *cw)
 	uint32_t	 i;
 
 	memset(&ac, 0, sizeof(ac));
+	/* the issuer is in every JWT: a reload may change it */
+	auth_jwt_flush();
 	(void)strlcpy(ac.prefix, cw->cookie_prefix[0] != '\0' ?
 	    cw->cookie_prefix : CERTAOS_COOKIE_PREFIX, sizeof(ac.prefix));
 	ac.secure = strncmp(cw->issuer, "https://", 8) == 0;
@@ -992,6 +994,18 @@ jwt_store(const char *sid, const char *claims, size_t claimslen,
 	e->claimslen = claimslen;
 	(void)strlcpy(e->sid, sid, sizeof(e->sid));
 	e->exp = exp;
+}
+
+void
+auth_jwt_flush(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(jwt_cache); i++) {
+		free(jwt_cache[i].claims);
+		free(jwt_cache[i].jwt);
+		memset(&jwt_cache[i], 0, sizeof(jwt_cache[i]));
+	}
 }
 
 /* {"session", "user"} with the user's members as given */

@@ -269,6 +269,8 @@ void	 auth_db_account_row(struct imsg *);
 /* keys is up: ask it for the dont_remember cookie's value */
 void	 auth_keys_up(void);
 void	 auth_keys_dont_remember(struct imsg *);
+/* forget the JWTs kept for get-session (keys or issuer changed) */
+void	 auth_jwt_flush(void);
 void	 auth_keys_signed(struct imsg *);
 void	 auth_keys_result(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */

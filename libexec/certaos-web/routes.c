@@ -519,6 +519,8 @@ routes_keys_jwks_changed(struct imsg *imsg)
 	gen = mread_u32(&mr);
 	if (mread_end(&mr) == -1)
 		fatalx("%s: bad IMSG_KEYS_JWKS_CHANGED", __func__);
+	/* a JWT kept for get-session may be under a key now gone */
+	auth_jwt_flush();
 	if (jwks_fetching)
 		jwks_refetch = 1;
 	else if (jwks == NULL || gen != jwks_gen)

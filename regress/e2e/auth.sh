@@ -1075,6 +1075,21 @@ session_jwt_body()
 	curl -s -o "$W/body" -D "$W/headers" \
 	    "http://127.0.0.1:$PORT/api/auth/get-session"
 	atf_check -s exit:1 grep -qi '^set-auth-jwt' "$W/headers"
+
+	# a reload that changes the issuer: no JWT of the old one is kept
+	sed -i "s|^issuer .*|issuer \"http://localhost:$PORT\"|" \
+	    "$W/certaos.conf"
+	kill -HUP "$(e2e_pid)"
+	i=0
+	until grep -q 'configuration reloaded' "$W/daemon.log"; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || atf_fail "no reload in the log"
+		sleep 0.2
+	done
+	jwt4=$(gs | sed -n 2p)
+	atf_check -o inline:"\"http://localhost:$PORT\"\n" sh -c "echo '$jwt4' |
+	    cut -d. -f2 | tr '_-' '/+' | awk '{ while (length(\$0) % 4)
+	    \$0 = \$0 \"=\"; print }' | base64 -d | jq .iss"
 }
 session_jwt_cleanup()
 {
