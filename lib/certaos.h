@@ -89,6 +89,9 @@
 #define CERTAOS_MAX_UA		512		/* user agent bytes kept */
 #define CERTAOS_MAX_ROLE	64
 #define CERTAOS_MAX_REASON	512
+#define CERTAOS_MAX_ACCOUNT	255		/* accounts.account_id */
+#define CERTAOS_MAX_PROVIDER	64		/* accounts.provider_id */
+#define CERTAOS_MAX_SCOPE	1024		/* accounts.scope */
 /* "token.base64(hmac)" as the cookie carries it, before URL encoding */
 #define CERTAOS_MAX_CTOKEN	128
 
@@ -338,6 +341,27 @@ enum imsg_type {
 				 *    QROW* then IMSG_DB_MAIL_QUEUE_END */
 	IMSG_DB_MAIL_QUEUE_END,	/* i32: rows, or -1 database unavailable */
 
+	/*
+	 * Accounts of the session's user (list-accounts, account-info):
+	 * IMSG_KEYS_SESSION_OP with AUTH_OP_ACCOUNTS -> IMSG_DB_SESSION_OP
+	 * -> IMSG_DB_ACCOUNT_ROW* then IMSG_DB_SESSION_INFO, to web.
+	 * Never a password hash or a provider token.
+	 */
+	IMSG_DB_ACCOUNT_ROW,	/* db -> web: str id, str accountId, str
+				 *    providerId, str userId, u64 created
+				 *    (ms), u64 updated (ms), str scope ("":
+				 *    none) */
+
+	/*
+	 * Better Auth's dont_remember cookie (rememberMe false): its value
+	 * is the same signed "true" for every session, so web asks once.
+	 */
+	IMSG_KEYS_DONT_REMEMBER, /* web -> keys: no payload;
+				 *    <- IMSG_KEYS_DONT_REMEMBER_VALUE */
+	IMSG_KEYS_DONT_REMEMBER_VALUE, /* keys -> web: str "true." and the
+				 *    base64 HMAC of "true" under the cookie
+				 *    key ("" while keys has no secret yet) */
+
 	IMSG_MAX
 };
 
@@ -398,6 +422,7 @@ enum auth_op {
 	AUTH_OP_REVOKE,		/* one of the user's sessions (target) */
 	AUTH_OP_REVOKE_ALL,	/* all of them, the asking one too */
 	AUTH_OP_REVOKE_OTHERS,	/* all but the asking one */
+	AUTH_OP_ACCOUNTS,	/* the user's accounts (IMSG_DB_ACCOUNT_ROW) */
 	AUTH_OP_MAX
 };
 

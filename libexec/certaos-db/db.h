@@ -106,6 +106,7 @@ enum db_op {
 	OP_MAIL_CLAIM,		/* due rows, leased to this daemon */
 	OP_MAIL_DONE,		/* a delivery's outcome */
 	OP_MAIL_QUEUE,		/* pending and failed rows (certaosctl) */
+	OP_ACCOUNT_LIST,	/* the user's accounts (AUTH_OP_ACCOUNTS) */
 	OP_MAX
 };
 

@@ -57,6 +57,11 @@
 	"o.id, " MS("o.expires_at") ", " MS("o.created_at") ", "	\
 	MS("o.updated_at") ", o.ip_address, o.user_agent, o.user_id"
 #define SESS_NCOLS	7
+/* one account (o) of IMSG_DB_ACCOUNT_ROW, never its secrets */
+#define ACCT_COLS							\
+	"o.id, o.account_id, o.provider_id, o.user_id, "		\
+	MS("o.created_at") ", " MS("o.updated_at") ", o.scope"
+#define ACCT_NCOLS	7
 #define STR(x)		STR1(x)
 #define STR1(x)		#x
 /*
@@ -130,6 +135,7 @@ static int	 ops_jwks_insert_result(struct db_req *, PGresult *);
 static int	 ops_auth_result(struct db_req *, const PGresult *);
 static int	 ops_cred_result(struct db_req *, const PGresult *);
 static int	 ops_list_result(struct db_req *, const PGresult *);
+static int	 ops_account_result(struct db_req *, const PGresult *);
 static int	 ops_rehash_result(struct db_req *, PGresult *);
 static int	 ops_session_get(const PGresult *, int, int,
 		    struct auth_session *);
@@ -308,6 +314,21 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " ORDER BY created_at DESC, id LIMIT " STR(DB_LIST_MAX) ") o"
 	    " ON true"
 	    " ORDER BY o.created_at DESC, o.id",
+	    nitems(session_op_types), session_op_types },
+	/*
+	 * list-accounts and account-info: the asking session's record on
+	 * every row, then one of the user's accounts (NULL if none),
+	 * oldest first.  No row: no asking session.
+	 */
+	[OP_ACCOUNT_LIST] = { "account_list",
+	    "WITH " ASKING
+	    " SELECT " REC_COLS ", " ACCT_COLS
+	    " FROM a s JOIN users u ON u.id = s.user_id"
+	    " LEFT JOIN LATERAL (SELECT * FROM accounts"
+	    " WHERE user_id = s.user_id"
+	    " ORDER BY created_at, id LIMIT " STR(DB_LIST_MAX) ") o"
+	    " ON true"
+	    " ORDER BY o.created_at, o.id",
 	    nitems(session_op_types), session_op_types },
 	/*
 	 * The revokes: only the asking session's user's sessions, the
@@ -559,6 +580,7 @@ ops_msgname(enum db_op op)
 	case OP_SESSION_REVOKE:
 	case OP_SESSION_REVOKE_ALL:
 	case OP_SESSION_REVOKE_OTHERS:
+	case OP_ACCOUNT_LIST:
 		return ("IMSG_DB_SESSION_OP");
 	case OP_SESSION_CRED:
 		return ("IMSG_DB_SESSION_CRED");
@@ -596,6 +618,7 @@ ops_to_web(enum db_op op)
 	case OP_SESSION_REVOKE_ALL:
 	case OP_SESSION_REVOKE_OTHERS:
 	case OP_USER_UPDATE:
+	case OP_ACCOUNT_LIST:
 		return (1);
 	default:
 		return (0);
@@ -902,6 +925,9 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		case AUTH_OP_REVOKE_OTHERS:
 			req->op = OP_SESSION_REVOKE_OTHERS;
 			break;
+		case AUTH_OP_ACCOUNTS:
+			req->op = OP_ACCOUNT_LIST;
+			break;
 		default:
 			return (-1);
 		}
@@ -1045,6 +1071,7 @@ ops_send(struct db_conn *c, struct db_req *req)
 	case OP_SESSION_LIST:
 	case OP_SESSION_REVOKE_ALL:
 	case OP_SESSION_REVOKE_OTHERS:
+	case OP_ACCOUNT_LIST:
 		values[0] = (const char *)req->sess.token_hash;
 		lengths[0] = sizeof(req->sess.token_hash);
 		formats[0] = 1;
@@ -1141,6 +1168,7 @@ ops_unavailable(struct db_req *req)
 	case OP_PW_SET:
 	case OP_PW_SET_REVOKE:
 	case OP_USER_UPDATE:
+	case OP_ACCOUNT_LIST:
 		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
 		break;
 	case OP_CRED_GET:
@@ -1187,6 +1215,8 @@ ops_result(struct db_req *req, PGresult *res)
 		return (ops_auth_result(req, res));
 	case OP_SESSION_LIST:
 		return (ops_list_result(req, res));
+	case OP_ACCOUNT_LIST:
+		return (ops_account_result(req, res));
 	case OP_CRED_GET:
 	case OP_SESSION_CRED:
 		return (ops_cred_result(req, res));
@@ -1448,6 +1478,73 @@ ops_list_result(struct db_req *req, const PGresult *res)
 			ops_compose(req->iev, IMSG_DB_SESSION_ROW, req->id,
 			    &ops_mbuf);
 		}
+	}
+	ops_answer_auth(req, AUTH_OK, &ops_rec);
+	return (0);
+}
+
+/*
+ * ACCOUNT_LIST: IMSG_DB_ACCOUNT_ROW for each of the user's accounts,
+ * then the asking session's record (IMSG_DB_SESSION_INFO).
+ */
+static int
+ops_account_result(struct db_req *req, const PGresult *res)
+{
+	static char	 id[CERTAOS_MAX_ID + 1], aid[CERTAOS_MAX_ACCOUNT + 1];
+	static char	 pid[CERTAOS_MAX_PROVIDER + 1], uid[CERTAOS_MAX_ID + 1];
+	static char	 scope[CERTAOS_MAX_SCOPE + 1];
+	const char	*name = stmts[req->op].name;
+	char		 ebuf[200];
+	uint64_t	 created, updated;
+	int32_t		 has_scope;
+	int		 i, n, c = REC_NCOLS;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("%s: %s", name, ops_errmsg(res, ebuf, sizeof(ebuf)));
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (-1);
+	}
+	if (PQnfields(res) != REC_NCOLS + ACCT_NCOLS ||
+	    PQbinaryTuples(res) != 1 || PQntuples(res) > DB_LIST_MAX) {
+		log_warnx("%s: unexpected result shape", name);
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (0);
+	}
+	if ((n = PQntuples(res)) == 0) {
+		ops_answer_auth(req, AUTH_NO_SESSION, NULL);
+		return (0);
+	}
+	if (ops_rec_get(res, 0, &ops_rec) == -1) {
+		log_warnx("%s: a column is out of bounds", name);
+		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+		return (0);
+	}
+	for (i = 0; i < n; i++) {
+		/* a user without any account */
+		if (PQgetisnull(res, i, c))
+			continue;
+		if (ops_col_str(res, i, c, id, sizeof(id), 0) == -1 ||
+		    ops_col_str(res, i, c + 1, aid, sizeof(aid), 0) == -1 ||
+		    ops_col_str(res, i, c + 2, pid, sizeof(pid), 0) == -1 ||
+		    ops_col_str(res, i, c + 3, uid, sizeof(uid), 0) == -1 ||
+		    ops_col_ms(res, i, c + 4, &created, 0) == -1 ||
+		    ops_col_ms(res, i, c + 5, &updated, 0) == -1 ||
+		    ops_col_nstr(res, i, c + 6, scope, sizeof(scope),
+		    &has_scope) == -1 ||
+		    strcmp(uid, ops_rec.u.id) != 0) {
+			log_warnx("%s: row %d out of bounds", name, i);
+			ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+			return (0);
+		}
+		mbuf_init(&ops_mbuf);
+		mbuf_str(&ops_mbuf, id);
+		mbuf_str(&ops_mbuf, aid);
+		mbuf_str(&ops_mbuf, pid);
+		mbuf_str(&ops_mbuf, uid);
+		mbuf_u64(&ops_mbuf, created);
+		mbuf_u64(&ops_mbuf, updated);
+		mbuf_str(&ops_mbuf, scope);
+		ops_compose(req->iev, IMSG_DB_ACCOUNT_ROW, req->id, &ops_mbuf);
 	}
 	ops_answer_auth(req, AUTH_OK, &ops_rec);
 	return (0);

@@ -1165,3 +1165,31 @@ auth_pw_checked(struct pending *p, int32_t status, const char *uid,
 	auth_result(p->web, p->webid, r);
 	pending_free(p);
 }
+
+/*
+ * IMSG_KEYS_DONT_REMEMBER: the value of Better Auth's dont_remember
+ * cookie, "true." and the base64 HMAC of "true" under the cookie key,
+ * signed as a session token is.  It names no session and proves only
+ * that this server set it.
+ */
+void
+auth_dont_remember(struct imsgev *iev, struct imsg *imsg)
+{
+	unsigned char	 mac[SHA256_LEN];
+	char		 out[5 + 4 * ((SHA256_LEN + 2) / 3) + 1];
+
+	if (imsg_get_len(imsg) != 0)
+		fatalx("%s: bad IMSG_KEYS_DONT_REMEMBER from %s", __func__,
+		    iev->name);
+	out[0] = '\0';
+	if (as.configured) {
+		tokmac_hmac(&as.mac, "true", 4, mac);
+		memcpy(out, "true.", 5);
+		(void)EVP_EncodeBlock((unsigned char *)out + 5, mac,
+		    sizeof(mac));
+		explicit_bzero(mac, sizeof(mac));
+	}
+	mbuf_init(&amb);
+	mbuf_str(&amb, out);
+	auth_send(iev, IMSG_KEYS_DONT_REMEMBER_VALUE, imsg_get_id(imsg));
+}

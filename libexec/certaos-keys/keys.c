@@ -623,6 +623,9 @@ keys_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYS_PW_CHECK:
 		auth_pw_check(iev, imsg);
 		break;
+	case IMSG_KEYS_DONT_REMEMBER:
+		auth_dont_remember(iev, imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}

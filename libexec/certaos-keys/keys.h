@@ -122,6 +122,7 @@ void		 auth_session_op(struct imsgev *, struct imsg *);
 void		 auth_pw_change(struct imsgev *, struct imsg *);
 void		 auth_user_update(struct imsgev *, struct imsg *);
 void		 auth_pw_check(struct imsgev *, struct imsg *);
+void		 auth_dont_remember(struct imsgev *, struct imsg *);
 void		 auth_db_cred(struct imsgev *, struct imsg *);
 void		 auth_db_reply(struct imsgev *, struct imsg *);
 

@@ -9,6 +9,8 @@
  *	POST <base>/sign-out		IMSG_KEYS_SESSION (op DELETE)
  *	GET  <base>/ok			{"ok":true}, here
  *	GET  <base>/error		an HTML error page, here
+ *	GET  <base>/list-accounts	IMSG_KEYS_SESSION_OP (AUTH_OP_ACCOUNTS)
+ *	GET  <base>/account-info	-> IMSG_DB_ACCOUNT_ROW*, _SESSION_INFO
  *
  * web holds no secret: a password or a presented token goes to keys,
  * which hashes, verifies or signs, and asks db with hashes only.  A
@@ -41,6 +43,9 @@
 #define AUTH_ROUTE_MANAGE(r)	((r) >= ROUTE_LIST_SESSIONS && \
 				    (r) <= ROUTE_UPDATE_USER)
 #define AUTH_NOSTORE	"Cache-Control: no-store\r\n"
+/* list-accounts and account-info: a session needed, 401 without */
+#define AUTH_ROUTE_ACCOUNTS(r)	((r) == ROUTE_LIST_ACCOUNTS || \
+				    (r) == ROUTE_ACCOUNT_INFO)
 
 struct authreq {
 	RB_ENTRY(authreq)	 entry;
@@ -54,8 +59,22 @@ struct authreq {
 	struct json_out		*list;		/* list-sessions, as rows come */
 	uint64_t		 created;	/* list-sessions: the asking
 						 * session's, ms (0: unseen) */
+	/* get-session waiting for its JWT: the answer, and the cache key */
+	char			*resp;
+	size_t			 resplen;
+	char			*claims;	/* the user's JSON members */
+	size_t			 claimslen;
+	time_t			 jwt_exp;
+	char			 sid[CERTAOS_MAX_ID + 1];
+	/* account-info: the account asked for, and whether it is there */
+	char			 account[CERTAOS_MAX_ID + 1];
+	int			 found;
 	char			 url[CERTAOS_MAX_IMAGE + 1];
 	char			 token[CERTAOS_TOKEN_LEN + 1];	/* raw part */
+	/* get-session: the signed token presented, "" if it was raw */
+	char			 stoken[CERTAOS_MAX_CTOKEN + 1];
+	int			 dontrem;	/* a valid dont_remember came */
+	int			 renewed;	/* get-session slid the expiry */
 };
 
 RB_HEAD(authreq_tree, authreq);
@@ -82,6 +101,10 @@ static void		 auth_signin(struct http_conn *, const char *, size_t);
 static void		 auth_session(struct http_conn *, int);
 static void		 auth_cookie_set(char *, size_t, const char *, int);
 static void		 auth_cookie_clear(char *, size_t);
+static void		 auth_cookie_dontrem(char *, size_t);
+static int		 auth_dontrem_valid(struct http_conn *);
+static int		 hexdigit(int);
+static void		 auth_dontrem_retry(int, short, void *);
 static void		 auth_respond_null(struct authreq *, int);
 static void		 auth_unauthorized(struct http_conn *);
 static void		 auth_manage_done(struct authreq *, int);
@@ -100,9 +123,29 @@ static int		 auth_callback_bad(struct http_conn *, int,
 static void		 auth_respond_status(struct authreq *, int);
 static int		 auth_created_fresh(uint64_t);
 static void		 html_escape(char *, size_t, const char *);
+static void		 auth_session_jwt(struct authreq *,
+			    const struct auth_rec *);
+static void		 auth_session_answer(struct authreq *,
+			    const struct auth_rec *, const char *);
+static void		 auth_session_body(struct authreq *,
+			    const struct auth_rec *, const char *, size_t);
+static void		 auth_session_respond(struct authreq *, const char *);
+static int		 auth_renewed(const struct auth_session *);
+struct jwt_entry;
+static struct jwt_entry	*jwt_slot(const char *);
+static const char	*jwt_lookup(const char *, const char *, size_t);
+static void		 jwt_store(const char *, const char *, size_t,
+			    const char *, time_t);
 static void		 auth_error_page(struct http_conn *);
+static void		 auth_accounts(struct http_conn *);
+static void		 auth_accounts_done(struct authreq *, int);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
+/* the dont_remember cookie's value, from keys ("": not yet) */
+static char			 dontrem[64];
+static int			 dontrem_asked;
+static struct event		 dontrem_timer;
+static int			 dontrem_timer_set;
 static struct mbuf		 auth_mb;	/* one message at a time */
 static uint32_t			 auth_id;
 
@@ -158,6 +201,8 @@ auth_configure(const struct cfg_web *cw)
 	uint32_t	 i;
 
 	memset(&ac, 0, sizeof(ac));
+	/* the issuer is in every JWT: a reload may change it */
+	auth_jwt_flush();
 	(void)strlcpy(ac.prefix, cw->cookie_prefix[0] != '\0' ?
 	    cw->cookie_prefix : CERTAOS_COOKIE_PREFIX, sizeof(ac.prefix));
 	ac.secure = strncmp(cw->issuer, "https://", 8) == 0;
@@ -219,6 +264,8 @@ authreq_free(struct authreq *ar)
 		ar->c->wait_arg = NULL;
 	if (ar->list != NULL)
 		jout_free(ar->list);
+	free(ar->resp);
+	free(ar->claims);
 	explicit_bzero(ar, sizeof(*ar));
 	free(ar);
 }
@@ -320,6 +367,121 @@ auth_cookie_set(char *buf, size_t len, const char *signed_token, int shortlived)
 		    ac.secure ? "__Secure-" : "", ac.prefix, enc, ac.lifetime,
 		    ac.secure ? "; Secure" : "");
 	explicit_bzero(enc, sizeof(enc));
+}
+
+/*
+ * Better Auth's dont_remember cookie, set beside a browser-session
+ * cookie (rememberMe false) and cleared with it: while it comes back,
+ * get-session does not turn the session cookie into a lasting one.
+ * Its value is keys' signed "true", fetched once.
+ */
+static void
+auth_cookie_dontrem(char *buf, size_t len)
+{
+	char		 enc[sizeof(dontrem) * 3];
+	const char	*s;
+	size_t		 o = 0, n;
+
+	if (dontrem[0] == '\0') {
+		log_warnx("no dont_remember cookie yet: keys has not said");
+		auth_keys_up();
+		return;
+	}
+	for (s = dontrem; *s != '\0' && o + 4 < sizeof(enc); s++) {
+		if (*s == '+' || *s == '/' || *s == '=') {
+			(void)snprintf(enc + o, 4, "%%%02X",
+			    (unsigned char)*s);
+			o += 3;
+		} else
+			enc[o++] = *s;
+	}
+	enc[o] = '\0';
+	n = strlen(buf);
+	(void)snprintf(buf + n, len - n, "Set-Cookie: %s%s.dont_remember=%s;"
+	    " Path=/; HttpOnly; SameSite=Lax%s\r\n",
+	    ac.secure ? "__Secure-" : "", ac.prefix, enc,
+	    ac.secure ? "; Secure" : "");
+}
+
+/* A dont_remember cookie as this server set it (%-encoded or not). */
+static int
+auth_dontrem_valid(struct http_conn *c)
+{
+	char		 v[sizeof(c->req.dontrem)];
+	const char	*s;
+	size_t		 o = 0;
+	int		 hi, lo;
+
+	if (c->req.dontrem_state != HTTP_F_OK || dontrem[0] == '\0')
+		return (0);
+	for (s = c->req.dontrem; *s != '\0' && o + 1 < sizeof(v); s++) {
+		if (*s == '%' && (hi = hexdigit(s[1])) != -1 &&
+		    (lo = hexdigit(s[2])) != -1) {
+			v[o++] = (char)(hi << 4 | lo);
+			s += 2;
+		} else
+			v[o++] = *s;
+	}
+	v[o] = '\0';
+	return (strcmp(v, dontrem) == 0);
+}
+
+static int
+hexdigit(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return (ch - '0');
+	if (ch >= 'a' && ch <= 'f')
+		return (ch - 'a' + 10);
+	if (ch >= 'A' && ch <= 'F')
+		return (ch - 'A' + 10);
+	return (-1);
+}
+
+void
+auth_keys_up(void)
+{
+	struct imsgev	*iev;
+
+	if (dontrem[0] != '\0' || dontrem_asked ||
+	    (iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
+		return;
+	if (imsgev_compose(iev, IMSG_KEYS_DONT_REMEMBER, 0, 0, -1, NULL,
+	    0) == -1)
+		fatal("%s: compose", __func__);
+	dontrem_asked = 1;
+}
+
+/* IMSG_KEYS_DONT_REMEMBER_VALUE */
+void
+auth_keys_dont_remember(struct imsg *imsg)
+{
+	struct timeval	 tv = { 0, 200000 };
+	struct mread	 mr;
+	char		 v[sizeof(dontrem)];
+
+	mread_init(&mr, imsg);
+	(void)mread_str(&mr, v, sizeof(v));
+	if (mread_end(&mr) == -1 || (v[0] != '\0' &&
+	    strncmp(v, "true.", 5) != 0))
+		fatalx("%s: bad IMSG_KEYS_DONT_REMEMBER_VALUE", __func__);
+	dontrem_asked = 0;
+	if (v[0] != '\0') {
+		(void)strlcpy(dontrem, v, sizeof(dontrem));
+		return;
+	}
+	/* keys has no secret yet (its configuration comes after us) */
+	if (!dontrem_timer_set) {
+		evtimer_set(&dontrem_timer, auth_dontrem_retry, NULL);
+		dontrem_timer_set = 1;
+	}
+	evtimer_add(&dontrem_timer, &tv);
+}
+
+static void
+auth_dontrem_retry(int fd, short ev, void *arg)
+{
+	auth_keys_up();
 }
 
 /* the session cookie and Better Auth's two companions */
@@ -426,7 +588,8 @@ auth_keys_answer(struct imsg *imsg)
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		goto done;
 
-	if (AUTH_ROUTE_MANAGE(ar->route) || ar->route == ROUTE_TOKEN) {
+	if (AUTH_ROUTE_MANAGE(ar->route) || AUTH_ROUTE_ACCOUNTS(ar->route) ||
+	    ar->route == ROUTE_TOKEN) {
 		if (status == AUTH_UNAVAILABLE)
 			auth_respond_status(ar, status);
 		else
@@ -480,6 +643,8 @@ auth_keys_answer(struct imsg *imsg)
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
 	auth_cookie_set(cookie, sizeof(cookie), stoken, ar->shortlived);
+	if (ar->shortlived)
+		auth_cookie_dontrem(cookie, sizeof(cookie));
 	if (ar->route == ROUTE_CHANGE_PASSWORD && !ar->revoke)
 		(void)strlcpy(hdr, AUTH_NOSTORE, sizeof(hdr));
 	else
@@ -616,10 +781,15 @@ auth_jwt_sign(struct authreq *ar, const struct auth_rec *rec)
 	size_t		 len;
 	time_t		 now = time(NULL);
 
-	if ((iev = auth_keys_peer(ar->c)) == NULL) {
+	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL) {
+		if (ar->route == ROUTE_GET_SESSION)
+			auth_session_respond(ar, NULL);
+		else
+			auth_unavailable(ar->c);
 		authreq_free(ar);
 		return;
 	}
+	ar->jwt_exp = now + AUTH_JWT_LIFETIME;
 	if ((j = jout_new()) == NULL)
 		fatal("%s", __func__);
 	jout_obj_open(j);
@@ -661,6 +831,13 @@ auth_keys_signed(struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYS_SIGNED", __func__);
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		return;
+	if (ar->route == ROUTE_GET_SESSION && ar->resp != NULL &&
+	    ar->claims != NULL) {
+		jwt_store(ar->sid, ar->claims, ar->claimslen, jws, ar->jwt_exp);
+		auth_session_respond(ar, jws);
+		authreq_free(ar);
+		return;
+	}
 	if (ar->route != ROUTE_TOKEN)
 		fatalx("%s: a signature nobody asked for", __func__);
 	if ((j = jout_new()) == NULL)
@@ -684,7 +861,11 @@ auth_keys_error(struct imsg *imsg, const char *why)
 	key.id = imsg_get_id(imsg);
 	if ((ar = RB_FIND(authreq_tree, &pending, &key)) == NULL)
 		return (0);
-	auth_unavailable(ar->c);
+	/* a session without its JWT rather than none */
+	if (ar->route == ROUTE_GET_SESSION && ar->resp != NULL)
+		auth_session_respond(ar, NULL);
+	else
+		auth_unavailable(ar->c);
 	authreq_free(ar);
 	return (1);
 }
@@ -696,9 +877,6 @@ auth_db_answer(struct imsg *imsg)
 	static struct auth_rec	 rec;
 	struct mread		 mr;
 	struct authreq		*ar;
-	struct json_out		*j;
-	const char		*b;
-	size_t			 len;
 	int32_t			 status;
 
 	mread_init(&mr, imsg);
@@ -712,6 +890,11 @@ auth_db_answer(struct imsg *imsg)
 
 	if (AUTH_ROUTE_MANAGE(ar->route)) {
 		auth_manage_done(ar, status);
+		authreq_free(ar);
+		return;
+	}
+	if (AUTH_ROUTE_ACCOUNTS(ar->route)) {
+		auth_accounts_done(ar, status);
 		authreq_free(ar);
 		return;
 	}
@@ -742,19 +925,212 @@ auth_db_answer(struct imsg *imsg)
 		auth_jwt_sign(ar, &rec);
 		return;
 	}
+	if (ar->route != ROUTE_GET_SESSION) {
+		auth_session_answer(ar, &rec, NULL);
+		authreq_free(ar);
+		return;
+	}
+	auth_session_jwt(ar, &rec);
+}
+
+/*
+ * The JWTs of get-session (Better Auth's jwt plugin sets set-auth-jwt
+ * on every one).  Signing costs keys about a millisecond, so each web
+ * worker keeps the last JWT of each session: a direct-mapped table by
+ * session id, an entry good while the user's members it was made of
+ * are unchanged and it is more than AUTH_JWT_MARGIN s from expiring.
+ * A hit answers from here, the get-session chain stays web -> keys ->
+ * db -> web; a miss asks keys to sign, once.
+ */
+#define AUTH_JWT_CACHE		1024	/* entries per web worker */
+#define AUTH_JWT_MARGIN		60	/* s */
+
+struct jwt_entry {
+	char		 sid[CERTAOS_MAX_ID + 1];
+	char		*claims;
+	size_t		 claimslen;
+	char		*jwt;
+	time_t		 exp;
+};
+
+static struct jwt_entry	 jwt_cache[AUTH_JWT_CACHE];
+
+static struct jwt_entry *
+jwt_slot(const char *sid)
+{
+	uint32_t	 h = 2166136261U;
+
+	for (; *sid != '\0'; sid++)
+		h = (h ^ (unsigned char)*sid) * 16777619U;
+	return (&jwt_cache[h % AUTH_JWT_CACHE]);
+}
+
+static const char *
+jwt_lookup(const char *sid, const char *claims, size_t claimslen)
+{
+	struct jwt_entry	*e = jwt_slot(sid);
+
+	if (e->jwt == NULL || strcmp(e->sid, sid) != 0 ||
+	    e->claimslen != claimslen ||
+	    memcmp(e->claims, claims, claimslen) != 0 ||
+	    time(NULL) >= e->exp - AUTH_JWT_MARGIN)
+		return (NULL);
+	return (e->jwt);
+}
+
+static void
+jwt_store(const char *sid, const char *claims, size_t claimslen,
+    const char *jwt, time_t exp)
+{
+	struct jwt_entry	*e = jwt_slot(sid);
+
+	free(e->claims);
+	free(e->jwt);
+	memset(e, 0, sizeof(*e));
+	if ((e->claims = malloc(claimslen)) == NULL ||
+	    (e->jwt = strdup(jwt)) == NULL)
+		fatal("%s", __func__);
+	memcpy(e->claims, claims, claimslen);
+	e->claimslen = claimslen;
+	(void)strlcpy(e->sid, sid, sizeof(e->sid));
+	e->exp = exp;
+}
+
+void
+auth_jwt_flush(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < nitems(jwt_cache); i++) {
+		free(jwt_cache[i].claims);
+		free(jwt_cache[i].jwt);
+		memset(&jwt_cache[i], 0, sizeof(jwt_cache[i]));
+	}
+}
+
+/* {"session", "user"} with the user's members as given */
+static void
+auth_session_body(struct authreq *ar, const struct auth_rec *rec,
+    const char *claims, size_t claimslen)
+{
+	struct json_out	*j;
+	const char	*b;
+	size_t		 len;
+
 	if ((j = jout_new()) == NULL)
 		fatal("%s", __func__);
 	jout_obj_open(j);
 	jout_key(j, "session");
-	authrec_json_session(j, &rec.s, ar->token);
+	authrec_json_session(j, &rec->s, ar->token);
 	jout_key(j, "user");
-	authrec_json_user(j, &rec.u);
+	if (claims != NULL) {
+		/* "{" members "}": the user object, already written */
+		jout_raw(j, claims, claimslen);
+	} else
+		authrec_json_user(j, &rec->u);
 	jout_obj_close(j);
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
-	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	free(ar->resp);
+	if ((ar->resp = malloc(len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(ar->resp, b, len);
+	ar->resplen = len;
 	jout_free(j);
-	authreq_free(ar);
+}
+
+/* The answer of a get-session (with its JWT if there is one). */
+static void
+auth_session_respond(struct authreq *ar, const char *jwt)
+{
+	char	 hdr[CERTAOS_MAX_JWS_INPUT + 1024];
+	char	 cookie[512];
+	int	 renew;
+
+	/*
+	 * A slid session gets its cookie again, lasting, with
+	 * set-auth-token, as Better Auth does; not while dont_remember
+	 * says it is a browser-session one, and not for a raw bearer
+	 * token, which web cannot sign.
+	 */
+	renew = ar->renewed && !ar->dontrem && ar->stoken[0] != '\0';
+	cookie[0] = '\0';
+	if (renew)
+		auth_cookie_set(cookie, sizeof(cookie), ar->stoken, 0);
+	(void)snprintf(hdr, sizeof(hdr), "%s%s%s%s%s%s%s"
+	    "Access-Control-Expose-Headers: %s\r\n"
+	    AUTH_NOSTORE "Pragma: no-cache\r\n", cookie,
+	    renew ? "set-auth-token: " : "", renew ? ar->stoken : "",
+	    renew ? "\r\n" : "",
+	    jwt != NULL ? "set-auth-jwt: " : "", jwt != NULL ? jwt : "",
+	    jwt != NULL ? "\r\n" : "",
+	    renew && jwt != NULL ? "set-auth-token, set-auth-jwt" :
+	    renew ? "set-auth-token" : jwt != NULL ? "set-auth-jwt" : "");
+	if (!renew && jwt == NULL)
+		(void)strlcpy(hdr, AUTH_NOSTORE "Pragma: no-cache\r\n",
+		    sizeof(hdr));
+	http_respond(ar->c, 200, AUTH_CT_JSON, hdr, ar->resp, ar->resplen);
+	explicit_bzero(cookie, sizeof(cookie));
+	explicit_bzero(hdr, sizeof(hdr));
+}
+
+/*
+ * Did this get-session slide the expiry?  db renews in the lookup and
+ * says nothing of it; a renewal leaves updated_at at the time of the
+ * query, later than the creation.  One that happened a moment ago for
+ * another request counts too: the cookie is then sent twice, which
+ * changes nothing.
+ */
+#define AUTH_RENEW_WINDOW	5000	/* ms */
+
+static int
+auth_renewed(const struct auth_session *s)
+{
+	struct timespec	 ts;
+	uint64_t	 now;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (s->updated > s->created + 1000 &&
+	    s->updated + AUTH_RENEW_WINDOW > now);
+}
+
+static void
+auth_session_answer(struct authreq *ar, const struct auth_rec *rec,
+    const char *jwt)
+{
+	ar->renewed = auth_renewed(&rec->s);
+	auth_session_body(ar, rec, NULL, 0);
+	auth_session_respond(ar, jwt);
+}
+
+static void
+auth_session_jwt(struct authreq *ar, const struct auth_rec *rec)
+{
+	struct json_out	*j;
+	const char	*b, *jwt;
+	size_t		 len;
+
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	authrec_json_user(j, &rec->u);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	ar->renewed = auth_renewed(&rec->s);
+	auth_session_body(ar, rec, b, len);
+	if ((jwt = jwt_lookup(rec->s.id, b, len)) != NULL) {
+		jout_free(j);
+		auth_session_respond(ar, jwt);
+		authreq_free(ar);
+		return;
+	}
+	if ((ar->claims = malloc(len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(ar->claims, b, len);
+	ar->claimslen = len;
+	jout_free(j);
+	(void)strlcpy(ar->sid, rec->s.id, sizeof(ar->sid));
+	auth_jwt_sign(ar, rec);
 }
 
 /*
@@ -1195,6 +1571,10 @@ auth_session(struct http_conn *c, int op)
 	ar = authreq_new(c);
 	ar->from_cookie = cookie;
 	(void)strlcpy(ar->token, tok, sizeof(ar->token));
+	if (c->route == ROUTE_GET_SESSION && strchr(tok, '.') != NULL) {
+		(void)strlcpy(ar->stoken, tok, sizeof(ar->stoken));
+		ar->dontrem = auth_dontrem_valid(c);
+	}
 	mbuf_init(mb);
 	mbuf_u32(mb, cookie ? AUTH_F_SIGNED : 0);
 	mbuf_u32(mb, op);
@@ -1496,8 +1876,10 @@ auth_error_page(struct http_conn *c)
 
 	code[0] = desc[0] = '\0';
 	/* a query is form-encoded; one we cannot read shows nothing of it */
-	if (c->req.query != NULL && form_parse_fields(c->req.query,
-	    c->req.querylen, f, nitems(f), err, sizeof(err)) == -1)
+	if (c->req.qcopy_state != HTTP_F_ABSENT &&
+	    (c->req.qcopy_state != HTTP_F_OK || form_parse_fields(
+	    c->req.qcopy, strlen(c->req.qcopy), f, nitems(f), err,
+	    sizeof(err)) == -1))
 		code[0] = desc[0] = '\0';
 	html_escape(ecode, sizeof(ecode), code[0] != '\0' ? code : "unknown");
 	html_escape(edesc, sizeof(edesc), desc);
@@ -1528,6 +1910,157 @@ auth_error_page(struct http_conn *c)
 		fatalx("%s: page too long", __func__);
 	http_respond(c, 200, "text/html; charset=utf-8", AUTH_HTML_HDR, page,
 	    n);
+}
+
+/*
+ * list-accounts and account-info: the session user's accounts, as db
+ * lists them (never a password hash or a provider's token).
+ * account-info asks a linked provider about the account named by its
+ * id; with no social provider configured, an account of the user's is
+ * PROVIDER_NOT_CONFIGURED (the credential one always is, as in Better
+ * Auth), another ACCOUNT_NOT_FOUND.
+ */
+static void
+auth_accounts(struct http_conn *c)
+{
+	static char	 account[CERTAOS_MAX_ID + 1];
+	static char	 uid[CERTAOS_MAX_ID + 1];
+	struct jfield	 f[] = {
+		{ "accountId", JT_STRING, 1, account, sizeof(account), 0 },
+		{ "userId", JT_STRING, 0, uid, sizeof(uid), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[128];
+	int		 cookie;
+
+	account[0] = '\0';
+	if (c->route == ROUTE_ACCOUNT_INFO &&
+	    (c->req.qcopy_state != HTTP_F_OK ||
+	    form_parse_fields(c->req.qcopy, strlen(c->req.qcopy), f,
+	    nitems(f), err, sizeof(err)) == -1)) {
+		auth_fail(c, 400, "VALIDATION_ERROR", "[query] Invalid input");
+		return;
+	}
+	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	(void)strlcpy(ar->account, account, sizeof(ar->account));
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_u32(&auth_mb, AUTH_OP_ACCOUNTS);
+	mbuf_str(&auth_mb, tok);
+	mbuf_str(&auth_mb, "");
+	auth_keys_send(iev, IMSG_KEYS_SESSION_OP, ar->id);
+ done:
+	explicit_bzero(tok, sizeof(tok));
+}
+
+/* IMSG_DB_ACCOUNT_ROW: one of the user's accounts. */
+void
+auth_db_account_row(struct imsg *imsg)
+{
+	static char	 id[CERTAOS_MAX_ID + 1], aid[CERTAOS_MAX_ACCOUNT + 1];
+	static char	 pid[CERTAOS_MAX_PROVIDER + 1], uid[CERTAOS_MAX_ID + 1];
+	static char	 scope[CERTAOS_MAX_SCOPE + 1];
+	struct mread	 mr;
+	struct authreq	*ar;
+	uint64_t	 created, updated;
+	char		 ts[32];
+	char		*p, *s, *e;
+
+	mread_init(&mr, imsg);
+	(void)mread_str(&mr, id, sizeof(id));
+	(void)mread_str(&mr, aid, sizeof(aid));
+	(void)mread_str(&mr, pid, sizeof(pid));
+	(void)mread_str(&mr, uid, sizeof(uid));
+	created = mread_u64(&mr);
+	updated = mread_u64(&mr);
+	(void)mread_str(&mr, scope, sizeof(scope));
+	if (mread_end(&mr) == -1 || id[0] == '\0' || pid[0] == '\0')
+		fatalx("%s: bad IMSG_DB_ACCOUNT_ROW", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		return;
+	if (!AUTH_ROUTE_ACCOUNTS(ar->route))
+		fatalx("%s: a row for a request that lists nothing", __func__);
+	if (ar->route == ROUTE_ACCOUNT_INFO) {
+		if (strcmp(id, ar->account) == 0)
+			ar->found = 1;
+		return;
+	}
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
+	}
+	jout_obj_open(ar->list);
+	jout_key(ar->list, "accountId");
+	jout_str(ar->list, aid);
+	jout_key(ar->list, "providerId");
+	jout_str(ar->list, pid);
+	jout_key(ar->list, "userId");
+	jout_str(ar->list, uid);
+	jout_key(ar->list, "createdAt");
+	authrec_time(created, ts, sizeof(ts));
+	jout_str(ar->list, ts);
+	jout_key(ar->list, "updatedAt");
+	authrec_time(updated, ts, sizeof(ts));
+	jout_str(ar->list, ts);
+	jout_key(ar->list, "id");
+	jout_str(ar->list, id);
+	/* Better Auth keeps scopes comma-separated */
+	jout_key(ar->list, "scopes");
+	jout_arr_open(ar->list);
+	for (p = scope; (s = strsep(&p, ",")) != NULL;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		e = s + strlen(s);
+		while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (*s != '\0')
+			jout_str(ar->list, s);
+	}
+	jout_arr_close(ar->list);
+	jout_obj_close(ar->list);
+}
+
+static void
+auth_accounts_done(struct authreq *ar, int status)
+{
+	const char	*b;
+	size_t		 len;
+
+	if (status == AUTH_UNAVAILABLE) {
+		auth_respond_status(ar, status);
+		return;
+	}
+	if (status != AUTH_OK) {
+		auth_unauthorized(ar->c);
+		return;
+	}
+	if (ar->route == ROUTE_ACCOUNT_INFO) {
+		if (ar->found)
+			auth_fail(ar->c, 400, "PROVIDER_NOT_CONFIGURED",
+			    "Account is not associated with a configured "
+			    "social provider.");
+		else
+			auth_fail(ar->c, 400, "ACCOUNT_NOT_FOUND",
+			    "Account not found");
+		return;
+	}
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
+	}
+	jout_arr_close(ar->list);
+	if ((b = jout_buf(ar->list, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
 }
 
 void
@@ -1568,6 +2101,10 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 		break;
 	case ROUTE_ERROR:
 		auth_error_page(c);
+		break;
+	case ROUTE_LIST_ACCOUNTS:
+	case ROUTE_ACCOUNT_INFO:
+		auth_accounts(c);
 		break;
 	default:
 		http_error(c, 404, NULL);

@@ -112,6 +112,7 @@ static void	 conn_process(struct http_conn *);
 static int	 conn_head(struct http_conn *);
 static int	 conn_body(struct http_conn *);
 static void	 http_cors(struct http_conn *, const char *, char *, size_t);
+static void	 field_copy(const char *, size_t, char *, size_t, int *);
 static void	 http_preflight(struct http_conn *);
 static void	 conn_dispatch(struct http_conn *, const char *, size_t);
 static void	 conn_send(struct http_conn *, struct iovec *, int);
@@ -291,6 +292,9 @@ parse_reqline(const char *p, size_t n, struct http_req *req)
 		req->pathlen = q - t;
 		req->query = q + 1;
 		req->querylen = tl - req->pathlen - 1;
+		/* the head is drained before a handler runs: keep a copy */
+		field_copy(req->query, req->querylen, req->qcopy,
+		    sizeof(req->qcopy), &req->qcopy_state);
 	}
 	return (0);
 }
@@ -299,6 +303,10 @@ static char	 cookie_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
     CERTAOS_COOKIE_PREFIX ".session_token";
 static char	 cookie_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
     "__Secure-" CERTAOS_COOKIE_PREFIX ".session_token";
+static char	 dontrem_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
+    CERTAOS_COOKIE_PREFIX ".dont_remember";
+static char	 dontrem_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
+    "__Secure-" CERTAOS_COOKIE_PREFIX ".dont_remember";
 
 void
 http_set_cookie_name(const char *prefix)
@@ -307,6 +315,10 @@ http_set_cookie_name(const char *prefix)
 	    prefix);
 	(void)snprintf(cookie_sname, sizeof(cookie_sname),
 	    "__Secure-%s.session_token", prefix);
+	(void)snprintf(dontrem_name, sizeof(dontrem_name),
+	    "%s.dont_remember", prefix);
+	(void)snprintf(dontrem_sname, sizeof(dontrem_sname),
+	    "__Secure-%s.dont_remember", prefix);
 }
 
 /* Copy a field value into dst; the state says whether it fit, once. */
@@ -324,8 +336,8 @@ field_copy(const char *v, size_t vl, char *dst, size_t dstsz, int *state)
 }
 
 /*
- * Cookie: a=b; c=d.  Only the session cookie is kept; its plain or
- * __Secure- name, whichever comes first.
+ * Cookie: a=b; c=d.  Only the session cookie and dont_remember are
+ * kept; the plain or __Secure- name, whichever comes first.
  */
 static void
 field_cookie(const char *v, size_t vl, struct http_req *req)
@@ -351,6 +363,15 @@ field_cookie(const char *v, size_t vl, struct http_req *req)
 			req->cookie_state = HTTP_F_ABSENT;
 			field_copy(eq + 1, semi - eq - 1, req->cookie,
 			    sizeof(req->cookie), &req->cookie_state);
+		} else if ((nlen == strlen(dontrem_name) &&
+		    memcmp(p, dontrem_name, nlen) == 0) ||
+		    (nlen == strlen(dontrem_sname) &&
+		    memcmp(p, dontrem_sname, nlen) == 0)) {
+			if (req->dontrem_state == HTTP_F_OK)
+				continue;
+			req->dontrem_state = HTTP_F_ABSENT;
+			field_copy(eq + 1, semi - eq - 1, req->dontrem,
+			    sizeof(req->dontrem), &req->dontrem_state);
 		}
 		if (semi == end)
 			break;
@@ -1370,7 +1391,7 @@ http_respond(struct http_conn *c, int status, const char *ctype,
     const char *extra, const void *body, size_t len)
 {
 	struct iovec	 iov[2];
-	char		 head[4096];
+	char		 head[16384];	/* a JWT header may be large */
 	char		 cors[CERTAOS_MAX_ORIGIN + 256];
 	char		 clen[48];
 	const char	*conn;

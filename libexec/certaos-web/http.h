@@ -25,6 +25,7 @@
 #define HTTP_ACCEPT_BATCH	32	/* accepts per listener event */
 #define HTTP_ACCEPT_BACKOFF	1	/* s to pause accept on EMFILE */
 #define HTTP_MAX_COOKIEVAL	(CERTAOS_MAX_CTOKEN * 3 + 1)
+#define HTTP_MAX_QUERY		2048	/* query bytes a handler can see */
 #define HTTP_CORS_MAXAGE	600	/* s a preflight's answer is kept */
 #define HTTP_LINGER		2	/* s to read and drop after the last
 					 * response before closing */
@@ -59,8 +60,11 @@ struct http_req {
 	enum http_method method;
 	const char	*path;		/* without the query */
 	size_t		 pathlen;
-	const char	*query;		/* after '?', or NULL */
+	const char	*query;		/* after '?', or NULL; like path,
+					 * gone when a handler runs */
 	size_t		 querylen;
+	int		 qcopy_state;	/* the query, for the handlers */
+	char		 qcopy[HTTP_MAX_QUERY];
 	char		 logpath[HTTP_LOGPATH_MAX];	/* path?query, cut */
 	int		 minor;		/* HTTP/1.<minor> */
 	int		 keepalive;
@@ -76,6 +80,8 @@ struct http_req {
 	int		 ncookies;	/* Cookie fields seen */
 	int		 cookie_state;	/* HTTP_F_* of the session cookie */
 	char		 cookie[HTTP_MAX_COOKIEVAL];	/* as sent (%-encoded) */
+	int		 dontrem_state;	/* Better Auth's dont_remember */
+	char		 dontrem[HTTP_MAX_COOKIEVAL];	/* as sent */
 	int		 bearer_state;	/* HTTP_F_* of Authorization: Bearer */
 	char		 bearer[HTTP_MAX_COOKIEVAL];
 	int		 origin_state;
@@ -220,6 +226,8 @@ enum route_id {
 	ROUTE_TOKEN,
 	ROUTE_VERIFY_PASSWORD,
 	ROUTE_ERROR,
+	ROUTE_LIST_ACCOUNTS,
+	ROUTE_ACCOUNT_INFO,
 	ROUTE_MAX
 };
 
@@ -257,6 +265,12 @@ void	 auth_cancel(struct http_conn *);
 void	 auth_keys_answer(struct imsg *);
 void	 auth_db_answer(struct imsg *);
 void	 auth_db_row(struct imsg *);
+void	 auth_db_account_row(struct imsg *);
+/* keys is up: ask it for the dont_remember cookie's value */
+void	 auth_keys_up(void);
+void	 auth_keys_dont_remember(struct imsg *);
+/* forget the JWTs kept for get-session (keys or issuer changed) */
+void	 auth_jwt_flush(void);
 void	 auth_keys_signed(struct imsg *);
 void	 auth_keys_result(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */

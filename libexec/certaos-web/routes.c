@@ -86,6 +86,8 @@ static const struct {
 	{ "/token",		ROUTE_TOKEN,		HTTP_M_GET },
 	{ "/verify-password",	ROUTE_VERIFY_PASSWORD,	HTTP_M_POST },
 	{ "/error",		ROUTE_ERROR,		HTTP_M_GET },
+	{ "/list-accounts",	ROUTE_LIST_ACCOUNTS,	HTTP_M_GET },
+	{ "/account-info",	ROUTE_ACCOUNT_INFO,	HTTP_M_GET },
 };
 static char	*oidc_doc;
 static size_t	 oidc_len;
@@ -517,6 +519,8 @@ routes_keys_jwks_changed(struct imsg *imsg)
 	gen = mread_u32(&mr);
 	if (mread_end(&mr) == -1)
 		fatalx("%s: bad IMSG_KEYS_JWKS_CHANGED", __func__);
+	/* a JWT kept for get-session may be under a key now gone */
+	auth_jwt_flush();
 	if (jwks_fetching)
 		jwks_refetch = 1;
 	else if (jwks == NULL || gen != jwks_gen)

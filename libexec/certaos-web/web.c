@@ -91,8 +91,10 @@ main(int argc, char *argv[])
 static void
 web_peer_up(struct imsgev *iev)
 {
-	if (iev->peer == PROC_KEYS)
+	if (iev->peer == PROC_KEYS) {
 		routes_jwks_fetch();
+		auth_keys_up();
+	}
 }
 
 static void
@@ -147,6 +149,9 @@ web_dispatch_db(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_SESSION_ROW:
 		auth_db_row(imsg);
 		break;
+	case IMSG_DB_ACCOUNT_ROW:
+		auth_db_account_row(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -176,6 +181,9 @@ web_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_KEYS_RESULT:
 		auth_keys_result(imsg);
+		break;
+	case IMSG_KEYS_DONT_REMEMBER_VALUE:
+		auth_keys_dont_remember(imsg);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

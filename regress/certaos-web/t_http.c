@@ -75,6 +75,9 @@ ATF_TC_BODY(good_get, tc)
 	ATF_CHECK(strncmp(req.path, "/health", 7) == 0);
 	ATF_CHECK_EQ(req.querylen, 3);
 	ATF_CHECK(strncmp(req.query, "x=1", 3) == 0);
+	/* the handlers' copy, since the head is gone when they run */
+	ATF_CHECK_EQ(req.qcopy_state, HTTP_F_OK);
+	ATF_CHECK_STREQ(req.qcopy, "x=1");
 	ATF_CHECK_STREQ(req.logpath, "/health?x=1");
 	ATF_CHECK_EQ(req.minor, 1);
 	ATF_CHECK_EQ(req.keepalive, 1);
@@ -203,6 +206,30 @@ ATF_TC_BODY(long_path_logged_cut, tc)
 	ATF_CHECK_EQ(req.pathlen, 1001);
 	ATF_CHECK_EQ(strlen(req.logpath), HTTP_LOGPATH_MAX - 1);
 	ATF_CHECK(strcmp(req.logpath + HTTP_LOGPATH_MAX - 4, "...") == 0);
+}
+
+ATF_TC_WITHOUT_HEAD(long_query);
+ATF_TC_BODY(long_query, tc)
+{
+	struct http_req	 req;
+	char		 s[8192];
+	int		 n;
+
+	/* the longest query kept, then one byte more: marked bad */
+	n = snprintf(s, sizeof(s), "GET /e?%0*d HTTP/1.1\r\nHost: a\r\n\r\n",
+	    HTTP_MAX_QUERY - 1, 0);
+	ATF_REQUIRE(n > 0 && (size_t)n < sizeof(s));
+	ATF_REQUIRE_EQ(parse(s, &req), 0);
+	ATF_CHECK_EQ(req.qcopy_state, HTTP_F_OK);
+	ATF_CHECK_EQ(strlen(req.qcopy), HTTP_MAX_QUERY - 1);
+	n = snprintf(s, sizeof(s), "GET /e?%0*d HTTP/1.1\r\nHost: a\r\n\r\n",
+	    HTTP_MAX_QUERY, 0);
+	ATF_REQUIRE_EQ(parse(s, &req), 0);
+	ATF_CHECK_EQ(req.qcopy_state, HTTP_F_BAD);
+	ATF_CHECK_STREQ(req.qcopy, "");
+	/* no query at all */
+	ATF_REQUIRE_EQ(parse("GET /e HTTP/1.1\r\nHost: a\r\n\r\n", &req), 0);
+	ATF_CHECK_EQ(req.qcopy_state, HTTP_F_ABSENT);
 }
 
 ATF_TC_WITHOUT_HEAD(content_length);
@@ -412,6 +439,7 @@ ATF_TC_BODY(routes, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, good_get);
+	ATF_TP_ADD_TC(tp, long_query);
 	ATF_TP_ADD_TC(tp, keepalive_rules);
 	ATF_TP_ADD_TC(tp, incremental);
 	ATF_TP_ADD_TC(tp, pipelined);

@@ -996,8 +996,9 @@ error_page_body()
 	    "$u?error=%22%27%3E")"
 	atf_check -o match:'<code id="error">&quot;&#39;&gt;</code>' \
 	    cat "$W/body"
-	# no query, or one that cannot be read: "unknown"
-	for q in "" "?error=%zz" "?error=a&error=b"; do
+	# no query, or one that cannot be read (or kept): "unknown"
+	long=$(head -c 3000 /dev/zero | tr '\0' x)
+	for q in "" "?error=%zz" "?error=a&error=b" "?error=$long"; do
 		atf_check_equal 200 "$(curl -s -o "$W/body" -w '%{http_code}' \
 		    "$u$q")"
 		atf_check -o match:'<code id="error">unknown</code>' \
@@ -1008,6 +1009,232 @@ error_page_body()
 	    -X POST "$u")"
 }
 error_page_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case session_jwt cleanup
+session_jwt_head()
+{
+	atf_set "descr" "get-session sets set-auth-jwt; a worker signs a" \
+	    "session's JWT once and signs again when the user changes"
+	e2e_head
+}
+session_jwt_body()
+{
+	# one worker, so that the second request finds the first's JWT
+	e2e_init
+	e2e_conf "rate-limit off"
+	sed -i 's/^prefork 2$/prefork 1/' "$W/certaos.conf"
+	e2e_start
+	atf_check_equal 200 "$(auth_signup Jo jo@example.com password123)"
+	tok=$(jq -r .token "$W/body")
+	uid=$(jq -r .user.id "$W/body")
+	gs() {
+		curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
+		    -H "authorization: Bearer $tok" \
+		    "http://127.0.0.1:$PORT/api/auth/get-session"
+		echo
+		tr -d '\r' < "$W/headers" | sed -n 's/^set-auth-jwt: //p'
+	}
+	jwt_claims() {
+		echo "$1" | cut -d. -f2 | tr '_-' '/+' |
+		    awk '{ while (length($0) % 4) $0 = $0 "="; print }' |
+		    base64 -d
+	}
+	out=$(gs)
+	atf_check_equal 200 "$(echo "$out" | head -1)"
+	jwt1=$(echo "$out" | sed -n 2p)
+	[ -n "$jwt1" ] || atf_fail "no set-auth-jwt"
+	atf_check -o match:'set-auth-jwt' \
+	    grep -i '^access-control-expose-headers:' "$W/headers"
+	atf_check -o match:'^Pragma: no-cache' tr -d '\r' < "$W/headers"
+	jwt_claims "$jwt1" > "$W/claims"
+	atf_check -o inline:"\"$uid\"\n\"Jo\"\n900\n" \
+	    jq '.sub, .name, .exp - .iat' "$W/claims"
+	atf_check -o inline:'"RS256"\n' sh -c "echo '$jwt1' | cut -d. -f1 |
+	    tr '_-' '/+' | awk '{ while (length(\$0) % 4) \$0 = \$0 \"=\";
+	    print }' | base64 -d | jq .alg"
+
+	# a second later: the same JWT, not signed again
+	sleep 1.2
+	jwt2=$(gs | sed -n 2p)
+	atf_check_equal "$jwt1" "$jwt2"
+
+	# the user changes: a new JWT with the new name
+	atf_check_equal 200 "$(auth_post /update-user '{"name":"Joanna"}' \
+	    -H "authorization: Bearer $tok")"
+	jwt3=$(gs | sed -n 2p)
+	[ "$jwt3" != "$jwt1" ] || atf_fail "stale JWT after update-user"
+	atf_check -o inline:'"Joanna"\n' sh -c "echo '$jwt3' | cut -d. -f2 |
+	    tr '_-' '/+' | awk '{ while (length(\$0) % 4) \$0 = \$0 \"=\";
+	    print }' | base64 -d | jq .name"
+
+	# no session: no JWT
+	curl -s -o "$W/body" -D "$W/headers" \
+	    "http://127.0.0.1:$PORT/api/auth/get-session"
+	atf_check -s exit:1 grep -qi '^set-auth-jwt' "$W/headers"
+
+	# a reload that changes the issuer: no JWT of the old one is kept
+	sed -i "s|^issuer .*|issuer \"http://localhost:$PORT\"|" \
+	    "$W/certaos.conf"
+	kill -HUP "$(e2e_pid)"
+	i=0
+	until grep -q 'configuration reloaded' "$W/daemon.log"; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || atf_fail "no reload in the log"
+		sleep 0.2
+	done
+	jwt4=$(gs | sed -n 2p)
+	atf_check -o inline:"\"http://localhost:$PORT\"\n" sh -c "echo '$jwt4' |
+	    cut -d. -f2 | tr '_-' '/+' | awk '{ while (length(\$0) % 4)
+	    \$0 = \$0 \"=\"; print }' | base64 -d | jq .iss"
+}
+session_jwt_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case accounts cleanup
+accounts_head()
+{
+	atf_set "descr" "list-accounts and account-info in Better Auth's" \
+	    "shapes; no secret of an account leaves the database"
+	e2e_head
+}
+accounts_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup Al al@example.com password123)"
+	tok=$(jq -r .token "$W/body")
+	uid=$(jq -r .user.id "$W/body")
+	ck=$(auth_cookie)
+	get() {
+		curl -s -o "$W/body" -w '%{http_code}' "$@"
+	}
+	u="http://127.0.0.1:$PORT/api/auth"
+
+	atf_check_equal 200 "$(get -H "authorization: Bearer $tok" \
+	    "$u/list-accounts")"
+	atf_check -o inline:'[["accountId","providerId","userId","createdAt","updatedAt","id","scopes"]]\n' \
+	    jq -c 'map(keys_unsorted)' "$W/body"
+	atf_check -o inline:"\"$uid\" \"credential\" \"$uid\" []\n" \
+	    sh -c "jq -r '.[0] | [.accountId, .providerId, .userId,
+	    .scopes] | map(tojson) | join(\" \")' $W/body"
+	aid=$(jq -r '.[0].id' "$W/body")
+	if grep -qi 'password\|argon2' "$W/body"; then
+		atf_fail "list-accounts shows a password"
+	fi
+	# by cookie too; a linked account with scopes
+	e2e_psql "$DB" -qc "insert into accounts (account_id, provider_id,
+	    user_id, access_token, scope) values ('gh-1', 'github', '$uid',
+	    'secret-access-token', 'read:user, user:email')"
+	atf_check_equal 200 "$(get -H "cookie: certaos.session_token=$ck" \
+	    "$u/list-accounts")"
+	atf_check -o inline:'["credential","github"]\n[[],["read:user","user:email"]]\n' \
+	    jq -c 'map(.providerId), map(.scopes)' "$W/body"
+	if grep -q 'secret-access-token' "$W/body"; then
+		atf_fail "list-accounts shows a provider token"
+	fi
+	atf_check_equal 401 "$(get "$u/list-accounts")"
+	atf_check -o inline:'{"message":"Unauthorized","code":"UNAUTHORIZED"}' \
+	    cat "$W/body"
+
+	# account-info: by the account's id; no provider is configured
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok" \
+	    "$u/account-info?accountId=$aid")"
+	atf_check -o inline:'{"message":"Account is not associated with a configured social provider.","code":"PROVIDER_NOT_CONFIGURED"}' \
+	    cat "$W/body"
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok" \
+	    "$u/account-info?accountId=$uid")"
+	atf_check -o inline:'{"message":"Account not found","code":"ACCOUNT_NOT_FOUND"}' \
+	    cat "$W/body"
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok" \
+	    "$u/account-info")"
+	atf_check -o inline:'{"message":"[query] Invalid input","code":"VALIDATION_ERROR"}' \
+	    cat "$W/body"
+	atf_check_equal 401 "$(get "$u/account-info?accountId=$aid")"
+
+	# another user's account is not found
+	atf_check_equal 200 "$(auth_signup Bo bo@example.com password123)"
+	tok2=$(jq -r .token "$W/body")
+	atf_check_equal 400 "$(get -H "authorization: Bearer $tok2" \
+	    "$u/account-info?accountId=$aid")"
+	atf_check -o match:'ACCOUNT_NOT_FOUND' cat "$W/body"
+	atf_check_equal 200 "$(get -H "authorization: Bearer $tok2" \
+	    "$u/list-accounts")"
+	atf_check -o inline:'1\n' jq length "$W/body"
+}
+accounts_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
+atf_test_case dont_remember cleanup
+dont_remember_head()
+{
+	atf_set "descr" "rememberMe false sets Better Auth's dont_remember" \
+	    "cookie; a slid session's cookie comes again, lasting, unless" \
+	    "dont_remember comes with it"
+	e2e_head
+}
+dont_remember_body()
+{
+	auth_start "session update-age 0"
+	o=$(auth_origin)
+	atf_check_equal 200 "$(auth_signup Di di@example.com password123)"
+	# remembered: no dont_remember
+	atf_check -s exit:1 grep -qi 'dont_remember=true' "$W/headers"
+
+	si() {
+		auth_post /sign-in/email "{\"email\":\"di@example.com\",\"password\":\"password123\"$1}" -H "$o"
+	}
+	atf_check_equal 200 "$(si ',"rememberMe":false')"
+	tr -d '\r' < "$W/headers" > "$W/h"
+	atf_check -o match:'^Set-Cookie: certaos\.dont_remember=true\.[A-Za-z0-9%]+; Path=/; HttpOnly; SameSite=Lax$' \
+	    grep -i '^set-cookie: certaos.dont_remember' "$W/h"
+	dr=$(sed -n 's/^Set-Cookie: certaos\.dont_remember=\([^;]*\);.*/\1/p' \
+	    "$W/h")
+	ck=$(auth_cookie)
+	tok=$(jq -r .token "$W/body")
+	# the same value for every session
+	atf_check_equal 200 "$(si ',"rememberMe":false')"
+	atf_check_equal "$dr" "$(tr -d '\r' < "$W/headers" |
+	    sed -n 's/^Set-Cookie: certaos\.dont_remember=\([^;]*\);.*/\1/p')"
+
+	gs() {
+		curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' "$@" \
+		    "http://127.0.0.1:$PORT/api/auth/get-session"
+		tr -d '\r' < "$W/headers" > "$W/h"
+	}
+	# update-age 0: each get-session slides the session
+	sleep 1.2
+	# with dont_remember: no lasting cookie
+	atf_check_equal 200 "$(gs -H "cookie: certaos.session_token=$ck; certaos.dont_remember=$dr")"
+	atf_check -o inline:'"di@example.com"\n' jq .user.email "$W/body"
+	atf_check -s exit:1 grep -qi '^set-cookie:' "$W/h"
+	atf_check -s exit:1 grep -qi '^set-auth-token:' "$W/h"
+	# a forged dont_remember counts for nothing: cookie re-issued
+	atf_check_equal 200 "$(gs -H "cookie: certaos.session_token=$ck; certaos.dont_remember=true.AAAA")"
+	atf_check -o match:"^Set-Cookie: certaos\.session_token=$tok\.[^;]+; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax" \
+	    grep -i '^set-cookie:' "$W/h"
+	atf_check -o match:"^set-auth-token: $tok\." cat "$W/h"
+	atf_check -o inline:'Access-Control-Expose-Headers: set-auth-token, set-auth-jwt\n' \
+	    grep -i '^access-control-expose-headers:' "$W/h"
+	# a raw bearer token: nothing to sign here, no cookie
+	atf_check_equal 200 "$(gs -H "authorization: Bearer $tok")"
+	atf_check -s exit:1 grep -qi '^set-cookie:' "$W/h"
+
+	# sign-out clears it
+	atf_check_equal 200 "$(auth_post /sign-out '{}' -H "$o" \
+	    -H "cookie: certaos.session_token=$ck; certaos.dont_remember=$dr")"
+	atf_check -o match:'^Set-Cookie: certaos\.dont_remember=; Max-Age=0' \
+	    tr -d '\r' < "$W/headers"
+}
+dont_remember_cleanup()
 {
 	. "$(atf_get_srcdir)/lib.subr"
 	e2e_cleanup
@@ -1031,4 +1258,7 @@ atf_init_test_cases()
 	atf_add_test_case client_ip
 	atf_add_test_case cors
 	atf_add_test_case error_page
+	atf_add_test_case session_jwt
+	atf_add_test_case accounts
+	atf_add_test_case dont_remember
 }
