@@ -90,6 +90,7 @@ enum db_op {
 	OP_PW_SET_REVOKE,	/* change-password, every session revoked */
 	OP_PW_REHASH,		/* an old kind of hash replaced */
 	OP_USER_UPDATE,		/* update-user: name, image */
+	OP_ACCOUNT_LIST,	/* the user's accounts (AUTH_OP_ACCOUNTS) */
 	/* operator commands (ctlops.c), asked by the parent */
 	OP_CTL_USER_LIST,
 	OP_CTL_USER_SHOW,
@@ -106,7 +107,6 @@ enum db_op {
 	OP_MAIL_CLAIM,		/* due rows, leased to this daemon */
 	OP_MAIL_DONE,		/* a delivery's outcome */
 	OP_MAIL_QUEUE,		/* pending and failed rows (certaosctl) */
-	OP_ACCOUNT_LIST,	/* the user's accounts (AUTH_OP_ACCOUNTS) */
 	OP_MAX
 };
 

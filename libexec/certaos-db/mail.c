@@ -91,7 +91,7 @@ static struct mbuf	 mail_mb;
 const struct db_stmt *
 mail_stmt(enum db_op op)
 {
-	if (op < OP_MAIL_ENQUEUE || op >= OP_MAX)
+	if (op < OP_MAIL_ENQUEUE || op > OP_MAIL_QUEUE)
 		return (NULL);
 	return (&mail_stmts[op - OP_MAIL_ENQUEUE]);
 }

@@ -545,7 +545,7 @@ ops_stmt(enum db_op op)
 {
 	if (op < 0 || op >= OP_MAX)
 		return (NULL);
-	if (op >= OP_MAIL_ENQUEUE)
+	if (op >= OP_MAIL_ENQUEUE && op <= OP_MAIL_QUEUE)
 		return (mail_stmt(op));
 	return (&stmts[op]);
 }
@@ -816,7 +816,7 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 	req->op = op;
 	if (ctlops_is(op))
 		return (ctlops_req_read(imsg, op, req));
-	if (op >= OP_MAIL_ENQUEUE && op < OP_MAX)
+	if (op >= OP_MAIL_ENQUEUE && op <= OP_MAIL_QUEUE)
 		return (mail_req_read(imsg, op, req));
 	mread_init(&mr, imsg);
 	switch (op) {
