@@ -85,6 +85,7 @@
 #define CERTAOS_MAX_EMAIL	254
 #define CERTAOS_MAX_NAME	256
 #define CERTAOS_MAX_IMAGE	2048		/* image URL bytes */
+#define CERTAOS_MAX_URL		2048		/* callbackURL bytes */
 #define CERTAOS_MAX_IP		64
 #define CERTAOS_MAX_UA		512		/* user agent bytes kept */
 #define CERTAOS_MAX_ROLE	64
@@ -193,7 +194,9 @@ enum imsg_type {
 	/* web -> keys */
 	IMSG_KEYS_SIGNUP,	/* -> u32 flags, str email, str name, str image
 				 *    (nullable), bytes password, str ip,
-				 *    str ua; <- IMSG_KEYS_AUTH */
+				 *    str ua, str callbackURL;
+				 *    <- IMSG_KEYS_AUTH (AUTH_NOT_VERIFIED:
+				 *    made, but no session until verified) */
 	IMSG_KEYS_SIGNIN,	/* -> u32 flags, str email, bytes password,
 				 *    str ip, str ua; <- IMSG_KEYS_AUTH */
 	IMSG_KEYS_SESSION,	/* -> u32 flags, u32 op (AUTH_OP_*),
@@ -206,7 +209,11 @@ enum imsg_type {
 	/* keys -> db (id = keys' own request id) */
 	IMSG_DB_SIGNUP,		/* -> str email, str name, str image (nullable),
 				 *    str pwhash, bytes token hash, u64
-				 *    expires (ms), str ip, str ua;
+				 *    expires (ms), str ip, str ua, u32 make
+				 *    a session, u32 has mail, and with mail:
+				 *    the sealed mail (str recipient, str
+				 *    template, bytes sealed), bytes its
+				 *    token's hash, u64 its expiry (ms);
 				 *    <- IMSG_DB_AUTH_REPLY */
 	IMSG_DB_CRED_GET,	/* -> str email; <- IMSG_DB_CRED */
 	IMSG_DB_CRED,		/* i32 status (1 found, 0 none, -1 down),
@@ -362,6 +369,51 @@ enum imsg_type {
 				 *    base64 HMAC of "true" under the cookie
 				 *    key ("" while keys has no secret yet) */
 
+	/*
+	 * Email flows (enum flow_kind): verification, password reset,
+	 * change-email, delete-user.  keys makes the token (only its hash
+	 * goes to db) and seals the mail with the link (keys_mail_seal);
+	 * db stores both in one statement.  Sending is two steps: who is
+	 * the user (FLOW_WHO), then the token and its mail (FLOW_SEND).
+	 */
+	IMSG_KEYS_FLOW_SEND,	/* web -> keys: u32 kind, u32 flags
+				 *    (AUTH_F_SIGNED), str presented ("":
+				 *    none), str email (the address asked
+				 *    for; change-email: the new one), str
+				 *    callbackURL, str ip, str ua;
+				 *    <- IMSG_KEYS_RESULT */
+	IMSG_DB_FLOW_WHO,	/* keys -> db: u32 kind, bytes session hash
+				 *    (32, or 0: by email), str email;
+				 *    <- IMSG_DB_FLOW_USER */
+	IMSG_DB_FLOW_USER,	/* i32 status (AUTH_OK, AUTH_NO_SESSION:
+				 *    no such session or user, AUTH_
+				 *    UNAVAILABLE), str user id, str email,
+				 *    str name, u32 email verified, u32 has a
+				 *    password, u64 session created (ms) */
+	IMSG_DB_FLOW_SEND,	/* keys -> db: u32 kind, str user id, str
+				 *    data (change-email: the new address),
+				 *    the sealed mail (str recipient, str
+				 *    template, bytes sealed), bytes token
+				 *    hash (32), u64 expires (ms), str ip,
+				 *    str ua; <- IMSG_DB_FLOW_DONE */
+	IMSG_DB_FLOW_DONE,	/* db -> keys: i32 status, u32 has record,
+				 *    record when it has */
+	IMSG_KEYS_FLOW_USE,	/* web -> keys: u32 kind, u32 flags
+				 *    (AUTH_F_SIGNED, AUTH_F_SIGNIN), str
+				 *    token from the link, str presented
+				 *    session (""), bytes new password
+				 *    (FLOW_RESET), str ip, str ua;
+				 *    <- IMSG_KEYS_FLOW_DONE */
+	IMSG_DB_FLOW_USE,	/* keys -> db: u32 kind, bytes token hash
+				 *    (32), bytes session hash (32 or 0), str
+				 *    pwhash (FLOW_RESET, else ""), bytes new
+				 *    session hash (32 or 0), u64 expires
+				 *    (ms), str ip, str ua;
+				 *    <- IMSG_DB_FLOW_DONE */
+	IMSG_KEYS_FLOW_DONE,	/* keys -> web: i32 status, str signed
+				 *    token of a new session (""), u32 has
+				 *    record, record when it has */
+
 	IMSG_MAX
 };
 
@@ -411,6 +463,13 @@ enum auth_status {
 	AUTH_BAD_TOKEN,		/* malformed or badly signed token */
 	AUTH_BANNED,
 	AUTH_BAD_PASSWORD,	/* change-password: current one wrong */
+	AUTH_NOT_VERIFIED,	/* email verification required, not done */
+	AUTH_BAD_FLOW_TOKEN,	/* emailed token unknown, used or expired */
+	AUTH_EMAIL_MISMATCH,	/* send-verification-email for another */
+	AUTH_ALREADY_VERIFIED,
+	AUTH_SAME_EMAIL,	/* change-email to the address it has */
+	AUTH_NOT_FRESH,		/* delete-user: session too old */
+	AUTH_NO_CREDENTIAL,	/* delete-user with a password: none set */
 	AUTH_MAX
 };
 
@@ -430,6 +489,22 @@ enum auth_op {
 #define AUTH_F_SHORT		0x01	/* rememberMe false: short session */
 #define AUTH_F_SIGNED		0x02	/* token presented as token.sig */
 #define AUTH_F_REVOKE		0x04	/* change-password: revoke others */
+#define AUTH_F_SIGNIN		0x08	/* verify-email: sign in */
+
+/*
+ * What an emailed token is for (IMSG_*_FLOW_*).  FLOW_RESET_CHECK and
+ * FLOW_VERIFY are used, not sent: the link of a reset is checked before
+ * the form, and verify-email takes tokens of FLOW_VERIFY and of
+ * FLOW_CHANGE_EMAIL alike.
+ */
+enum flow_kind {
+	FLOW_VERIFY = 1,	/* verify-email */
+	FLOW_RESET,		/* request-password-reset, reset-password */
+	FLOW_CHANGE_EMAIL,	/* change-email: the link to the new address */
+	FLOW_DELETE,		/* delete-user: the emailed confirmation */
+	FLOW_RESET_CHECK,	/* GET reset-password/:token */
+	FLOW_MAX
+};
 
 /* mask of IMSG_KEYS_USER_UPDATE / IMSG_DB_USER_UPDATE */
 #define USER_F_NAME		0x01
@@ -468,6 +543,8 @@ struct cfg_web {
 	uint32_t	 norigins;
 	char		 origins[CERTAOS_MAX_ORIGINS][CERTAOS_MAX_ORIGIN];
 	uint32_t	 session_fresh;		/* s: fresh-age, 0 off */
+	uint32_t	 verify;		/* VERIFY_* */
+	uint32_t	 delete_user;		/* 1: delete-user on */
 };
 
 /*
@@ -528,13 +605,29 @@ struct cfg_keys {
 	uint32_t	 argon2_lanes;
 	uint32_t	 session_lifetime;	/* s */
 	uint32_t	 session_short;		/* s, rememberMe false */
+	/* the links in mails: issuer and base path */
+	char		 issuer[CERTAOS_MAX_ISSUER];
+	char		 basepath[64];
+	uint32_t	 verify_signup;		/* mail a link at sign-up */
+	uint32_t	 verify_required;	/* and make no session */
 };
+
+/* email verification off | optional | required */
+#define VERIFY_OFF		0	/* no link at sign-up */
+#define VERIFY_OPTIONAL		1	/* a link at sign-up */
+#define VERIFY_REQUIRED		2	/* and no session until it is used */
+
+/* How long an emailed link is good for (s), as Better Auth's defaults. */
+#define CERTAOS_TTL_VERIFY	3600
+#define CERTAOS_TTL_RESET	3600
+#define CERTAOS_TTL_DELETE	86400
 
 struct cfg_db {
 	char		 conninfo[CERTAOS_MAX_CONNINFO];
 	uint32_t	 pool;
 	uint32_t	 session_lifetime;	/* s */
 	uint32_t	 session_update;	/* s: sliding step */
+	uint32_t	 verify_required;	/* no session unverified */
 };
 
 /*

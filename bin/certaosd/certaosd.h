@@ -59,6 +59,8 @@ struct certaosd_config {
 	uint32_t		 session_short;		/* s: not remembered */
 	uint32_t		 session_fresh;		/* s: fresh-age, 0 off */
 	char			 cookie_prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
+	uint32_t		 verify;		/* VERIFY_* */
+	uint32_t		 delete_user;		/* delete-user on */
 	uint32_t		 norigins;
 	/* normalized: lower case, no default port; without the issuer's */
 	char			 origins[CERTAOS_MAX_ORIGINS]

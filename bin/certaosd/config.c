@@ -303,6 +303,8 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 	cw.pw_min = conf->pw_min;
 	cw.pw_max = conf->pw_max;
 	cw.session_fresh = conf->session_fresh;
+	cw.verify = conf->verify;
+	cw.delete_user = conf->delete_user;
 	/* The issuer's own origin is not among them: web adds it. */
 	cw.norigins = conf->norigins;
 	for (i = 0; i < conf->norigins; i++)
@@ -377,6 +379,12 @@ config_send_all(struct certaosd_config *conf, int first)
 			ck.argon2_lanes = conf->argon2_lanes;
 			ck.session_lifetime = conf->session_lifetime;
 			ck.session_short = conf->session_short;
+			(void)strlcpy(ck.issuer, conf->issuer,
+			    sizeof(ck.issuer));
+			(void)strlcpy(ck.basepath, CERTAOS_BASEPATH,
+			    sizeof(ck.basepath));
+			ck.verify_signup = conf->verify != VERIFY_OFF;
+			ck.verify_required = conf->verify == VERIFY_REQUIRED;
 			if (imsgev_compose(&c->iev, IMSG_CFG_KEYS, 0, 0, -1,
 			    &ck, sizeof(ck)) == -1)
 				fatal("%s: compose", __func__);
@@ -391,6 +399,7 @@ config_send_all(struct certaosd_config *conf, int first)
 			cd.pool = conf->db_pool;
 			cd.session_lifetime = conf->session_lifetime;
 			cd.session_update = conf->session_update;
+			cd.verify_required = conf->verify == VERIFY_REQUIRED;
 			if (imsgev_compose(&c->iev, IMSG_CFG_DB, 0, 0, -1,
 			    &cd, sizeof(cd)) == -1)
 				fatal("%s: compose", __func__);

@@ -109,7 +109,9 @@ enum {
 	SEEN_COOKIE	= 0x8000,
 	SEEN_RLSWITCH	= 0x10000,
 	SEEN_RLENTRIES	= 0x20000,
-	SEEN_RLDEFAULT	= 0x40000
+	SEEN_RLDEFAULT	= 0x40000,
+	SEEN_VERIFY	= 0x80000,
+	SEEN_DELETEUSER	= 0x100000
 };
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
@@ -254,6 +256,7 @@ typedef struct {
 %}
 
 %token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL COOKIE DATABASE
+%token	DELETEUSER EMAIL OPTIONAL REQUIRED VERIFICATION
 %token	ENTRIES FILENAME HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LENGTH
 %token	LIFETIME LIMIT LISTEN MAX MEMORY OFF ON PARALLELISM PASSWORD POOL
 %token	PORT PREFIX PREFORK RATELIMIT REMEMBEROFF SECRET SESSION SOCKET TIME
@@ -266,6 +269,7 @@ typedef struct {
 %token	<v.number>	NUMBER
 %type	<v.string>	value address
 %type	<v.string>	sizeval timeval
+%type	<v.number>	verifymode
 %destructor	{ free($$); } <v.string>
 
 %%
@@ -426,6 +430,18 @@ main		: ISSUER STRING			{
 			}
 		}
 		| SESSION sessopts
+		| EMAIL VERIFICATION verifymode	{
+			if (once(SEEN_VERIFY, "email verification") == 0)
+				conf->verify = $3;
+		}
+		| DELETEUSER ON			{
+			if (once(SEEN_DELETEUSER, "delete-user") == 0)
+				conf->delete_user = 1;
+		}
+		| DELETEUSER OFF		{
+			if (once(SEEN_DELETEUSER, "delete-user") == 0)
+				conf->delete_user = 0;
+		}
 		| COOKIE PREFIX value		{
 			if (once(SEEN_COOKIE, "cookie prefix") == 0)
 				set_cookie_prefix($3);
@@ -644,6 +660,11 @@ tlsopt		: CERTIFICATE STRING		{
 		}
 		;
 
+verifymode	: REQUIRED		{ $$ = VERIFY_REQUIRED; }
+		| OPTIONAL		{ $$ = VERIFY_OPTIONAL; }
+		| OFF			{ $$ = VERIFY_OFF; }
+		;
+
 sessopts	: sessopt
 		| sessopts sessopt
 		;
@@ -743,7 +764,9 @@ static const struct keywords keywords[] = {
 	{ "control",		CONTROL },
 	{ "cookie",		COOKIE },
 	{ "database",		DATABASE },
+	{ "delete-user",	DELETEUSER },
 	{ "dir",		DIR },
+	{ "email",		EMAIL },
 	{ "entries",		ENTRIES },
 	{ "file",		FILENAME },
 	{ "fresh-age",		FRESHAGE },
@@ -764,6 +787,7 @@ static const struct keywords keywords[] = {
 	{ "noverify",		NOVERIFY },
 	{ "off",		OFF },
 	{ "on",			ON },
+	{ "optional",		OPTIONAL },
 	{ "parallelism",	PARALLELISM },
 	{ "password",		PASSWORD },
 	{ "pool",		POOL },
@@ -772,6 +796,7 @@ static const struct keywords keywords[] = {
 	{ "prefork",		PREFORK },
 	{ "rate-limit",		RATELIMIT },
 	{ "remember-off",	REMEMBEROFF },
+	{ "required",		REQUIRED },
 	{ "retry",		RETRY },
 	{ "secret",		SECRET },
 	{ "sendmail",		SENDMAIL },
@@ -787,6 +812,7 @@ static const struct keywords keywords[] = {
 	{ "trusted-proxy",	TRUSTEDPROXY },
 	{ "update-age",		UPDATEAGE },
 	{ "user",		USER },
+	{ "verification",	VERIFICATION },
 	{ "window",		WINDOW }
 };
 
@@ -2231,6 +2257,8 @@ conf_defaults(struct certaosd_config *c)
 	c->session_update = CERTAOS_SESSION_UPDATE;
 	c->session_short = CERTAOS_SESSION_SHORT;
 	c->session_fresh = CERTAOS_SESSION_FRESH;
+	c->verify = VERIFY_OPTIONAL;
+	c->delete_user = 1;
 	(void)strlcpy(c->cookie_prefix, CERTAOS_COOKIE_PREFIX,
 	    sizeof(c->cookie_prefix));
 	c->norigins = 0;
@@ -2469,6 +2497,10 @@ print_config(FILE *fp, struct certaosd_config *c)
 		}
 		fprintf(fp, "}\n");
 	}
+	fprintf(fp, "email verification %s\n",
+	    c->verify == VERIFY_REQUIRED ? "required" :
+	    c->verify == VERIFY_OFF ? "off" : "optional");
+	fprintf(fp, "delete-user %s\n", c->delete_user ? "on" : "off");
 	fprintf(fp, "rate-limit %s\n", c->rl_enabled ? "on" : "off");
 	fprintf(fp, "rate-limit entries %u\n", c->rl_entries);
 	fprintf(fp, "rate-limit window %u max %u\n", c->rl_window, c->rl_max);

@@ -71,7 +71,8 @@ db_configure(void)
 		return;
 	}
 	/* the session settings apply at once, on reload too */
-	ops_settings(cfg_new.session_lifetime, cfg_new.session_update);
+	ops_settings(cfg_new.session_lifetime, cfg_new.session_update,
+	    cfg_new.verify_required);
 	if (!pool.started) {
 		db_check_conninfo(cfg_new.conninfo);
 		db_pool = &pool;
@@ -240,6 +241,15 @@ db_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_DB_AUDIT_SIGNIN:
 		/* no answer */
 		db_submit(iev, imsg, OP_AUDIT_SIGNIN);
+		break;
+	case IMSG_DB_FLOW_WHO:
+		db_submit(iev, imsg, OP_FLOW_WHO_SESSION);
+		break;
+	case IMSG_DB_FLOW_SEND:
+		db_submit(iev, imsg, OP_FLOW_SEND);
+		break;
+	case IMSG_DB_FLOW_USE:
+		db_submit(iev, imsg, OP_FLOW_VERIFY);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

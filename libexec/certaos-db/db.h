@@ -107,6 +107,13 @@ enum db_op {
 	OP_MAIL_CLAIM,		/* due rows, leased to this daemon */
 	OP_MAIL_DONE,		/* a delivery's outcome */
 	OP_MAIL_QUEUE,		/* pending and failed rows (certaosctl) */
+	OP_FLOW_WHO_SESSION,	/* an email flow's user, by session */
+	OP_FLOW_WHO_EMAIL,	/* ... by email */
+	OP_FLOW_SEND,		/* an emailed token and its sealed mail */
+	OP_FLOW_VERIFY,		/* verify-email (and change-email's link) */
+	OP_FLOW_RESET_CHECK,	/* is a reset token good? */
+	OP_FLOW_RESET,		/* reset-password */
+	OP_FLOW_DELETE,		/* delete-user */
 	OP_MAX
 };
 
@@ -146,6 +153,15 @@ struct db_auth {
 	unsigned char	 new_hash[DB_HASH_LEN];	/* PW_SET with revoke */
 	char		 old_pwhash[CERTAOS_MAX_PWHASH + 1];	/* REHASH */
 	uint32_t	 reason;		/* AUDIT_SIGNIN_* */
+	/* SIGNUP: a session or not, and the verification link's mail */
+	uint32_t	 session;
+	int		 has_mail;
+	char		 rcpt[CERTAOS_MAX_EMAIL + 1];
+	char		 tmpl[CERTAOS_MAX_MAIL_TMPL + 1];
+	unsigned char	 sealed[CERTAOS_MAX_MAIL_SEALED];
+	size_t		 sealed_len;
+	unsigned char	 vhash[DB_HASH_LEN];
+	uint64_t	 vexpires;
 };
 
 /*
@@ -198,6 +214,31 @@ struct db_mail {
 	uint32_t	 attempts;	/* the maximum */
 };
 
+/*
+ * IMSG_DB_FLOW_WHO, _FLOW_SEND and _FLOW_USE (the email flows).  The
+ * mail is sealed by keys: db stores it as it comes.
+ */
+struct db_flow {
+	uint32_t	 kind;		/* enum flow_kind */
+	char		 user_id[CERTAOS_MAX_ID + 1];
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+	char		 data[CERTAOS_MAX_EMAIL + 1];	/* new address */
+	unsigned char	 token_hash[DB_HASH_LEN];
+	int		 has_token;
+	unsigned char	 session_hash[DB_HASH_LEN];
+	int		 has_session;
+	unsigned char	 new_hash[DB_HASH_LEN];	/* a session to make */
+	int		 has_new;
+	char		 pwhash[CERTAOS_MAX_PWHASH + 1];
+	uint64_t	 expires;	/* ms */
+	char		 ip[CERTAOS_MAX_IP + 1];
+	char		 ua[CERTAOS_MAX_UA + 1];
+	char		 rcpt[CERTAOS_MAX_EMAIL + 1];
+	char		 tmpl[CERTAOS_MAX_MAIL_TMPL + 1];
+	unsigned char	 sealed[CERTAOS_MAX_MAIL_SEALED];
+	size_t		 sealed_len;
+};
+
 /* A request from a peer, queued until a connection takes it. */
 struct db_req {
 	TAILQ_ENTRY(db_req)	 entry;
@@ -213,6 +254,7 @@ struct db_req {
 		struct db_sess	 sess;		/* the to-web session ops */
 		struct db_ctl	 ctl;		/* OP_CTL_* */
 		struct db_mail	 mail;		/* OP_MAIL_* */
+		struct db_flow	 flow;		/* the email flows */
 	};
 };
 TAILQ_HEAD(db_reqq, db_req);
@@ -354,7 +396,7 @@ const char *migrate_sql(size_t);
 /* ops.c */
 const struct db_stmt *ops_stmt(enum db_op);
 /* session settings from IMSG_CFG_DB (s; 0: the default) */
-void	 ops_settings(uint32_t, uint32_t);
+void	 ops_settings(uint32_t, uint32_t, uint32_t);
 /* send a request's prepared statement; the PQsend*() return value */
 int	 ops_send(struct db_conn *, struct db_req *);
 /* answer a request from its result; 0 ok, -1 on a failed result */
@@ -392,5 +434,11 @@ int	 ctlops_send(struct db_conn *, struct db_req *);
 int	 ctlops_result(struct db_req *, PGresult *);
 void	 ctlops_unavailable(struct db_req *);
 void	 ctlops_free(struct db_req *);
+
+/* flow.c: the email flows, as ops.c does the others */
+int	 flow_req_read(struct mread *, enum db_op *, struct db_flow *);
+int	 flow_send(struct db_conn *, struct db_req *);
+int	 flow_result(struct db_req *, PGresult *);
+void	 flow_unavailable(struct db_req *);
 
 #endif

@@ -153,16 +153,20 @@ static const char *ops_msgname(enum db_op);
 static const Oid jwks_insert_types[] = {
 	TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID
 };
-/* email, name, image, pwhash, token hash, expires, ip, ua */
+/*
+ * email, name, image, pwhash, token hash, expires, ip, ua, session
+ * (0: none), verification hash (NULL: no mail), its expiry, recipient,
+ * template, sealed mail
+ */
 static const Oid signup_types[] = {
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID, TEXTOID,
-	TEXTOID
+	TEXTOID, INT4OID, BYTEAOID, INT8OID, TEXTOID, TEXTOID, BYTEAOID
 };
 /* email */
 static const Oid cred_get_types[] = { TEXTOID };
-/* user id, token hash, expires, ip, ua */
+/* user id, token hash, expires, ip, ua, verification required */
 static const Oid session_new_types[] = {
-	TEXTOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID
+	TEXTOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID, INT4OID
 };
 /* token hash, update age (s), lifetime cap (s) */
 static const Oid session_get_types[] = { BYTEAOID, INT4OID, INT4OID };
@@ -201,6 +205,32 @@ static const Oid user_update_types[] = {
 	BYTEAOID, INT4OID, TEXTOID, TEXTOID
 };
 
+/* a flow's user by session hash, or by email */
+static const Oid flow_who_session_types[] = { BYTEAOID };
+static const Oid flow_who_email_types[] = { TEXTOID };
+/*
+ * identifier, user id, data (nullable), token hash, expires, ip, ua,
+ * recipient, template, sealed mail
+ */
+static const Oid flow_send_types[] = {
+	TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, BYTEAOID
+};
+/* token hash, new session hash (nullable), expires, ip, ua */
+static const Oid flow_verify_types[] = {
+	BYTEAOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID
+};
+/* token hash */
+static const Oid flow_reset_check_types[] = { BYTEAOID };
+/* token hash, new pwhash, ip, ua */
+static const Oid flow_reset_types[] = {
+	BYTEAOID, TEXTOID, TEXTOID, TEXTOID
+};
+/* token hash (NULL: keys verified the password), session hash, ip, ua */
+static const Oid flow_delete_types[] = {
+	BYTEAOID, BYTEAOID, TEXTOID, TEXTOID
+};
+
 static const struct db_stmt stmts[OP_MAX] = {
 	[OP_PING] = { "ping", "SELECT 1", 0, NULL },
 	[OP_JWKS_LOAD] = { "jwks_load",
@@ -218,7 +248,9 @@ static const struct db_stmt stmts[OP_MAX] = {
 	/*
 	 * One statement, so one transaction: the user (unless the email is
 	 * taken: then no row comes back), its credential account, its
-	 * first session, and the audit trail either way.
+	 * first session (unless verification is required: then the
+	 * session columns are NULL), the verification link and its mail,
+	 * and the audit trail either way.
 	 */
 	[OP_SIGNUP] = { "signup",
 	    "WITH u AS ("
@@ -232,14 +264,22 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " s AS ("
 	    " INSERT INTO sessions (" SESSION_COLS ")"
 	    " SELECT $5, id, " EXPIRES("$6") ", " LIFETIME("$6") ", $7, $8"
-	    " FROM u RETURNING *),"
+	    " FROM u WHERE $9 <> 0 RETURNING *),"
+	    " v AS ("
+	    " INSERT INTO verifications"
+	    " (identifier, value_hash, expires_at, user_id)"
+	    " SELECT 'verify-email', $10, " EXPIRES("$11") ", id FROM u"
+	    " WHERE $10 IS NOT NULL RETURNING id),"
+	    " m AS ("
+	    " INSERT INTO mail_outbox (recipient, template, sealed)"
+	    " SELECT $12, $13, $14 FROM v),"
 	    " l AS ("
 	    " INSERT INTO audit_log"
 	    " (user_id, email, ip, user_agent, event, outcome)"
 	    " SELECT (SELECT id FROM u), lower($1), $7, $8, 'sign-up',"
 	    " CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'ok'"
 	    " ELSE 'user-exists' END)"
-	    " SELECT " REC_COLS " FROM s JOIN u ON u.id = s.user_id",
+	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
 	    nitems(signup_types), signup_types },
 	/* a user without a credential account has a NULL password */
 	[OP_CRED_GET] = { "cred_get",
@@ -249,9 +289,10 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " WHERE u.email = lower($1)",
 	    nitems(cred_get_types), cred_get_types },
 	/*
-	 * No row: no such user.  A row without a session: the user is
-	 * banned (and the ban has not expired), so no session was made.
-	 * The user's row is locked against deletion meanwhile.
+	 * No row: no such user.  A row without a session: the user's email
+	 * is not verified and "email verification required" ($6), or the
+	 * user is banned (and the ban has not expired), so no session was
+	 * made.  The user's row is locked against deletion meanwhile.
 	 */
 	[OP_SESSION_NEW] = { "session_new",
 	    "WITH u AS ("
@@ -261,12 +302,15 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " SELECT $2, id, " EXPIRES("$3") ", " LIFETIME("$3") ", $4, $5"
 	    " FROM u WHERE NOT (banned AND"
 	    " (ban_expires IS NULL OR ban_expires > now()))"
+	    " AND (email_verified OR $6 = 0)"
 	    " RETURNING *),"
 	    " l AS ("
 	    " INSERT INTO audit_log"
 	    " (user_id, email, ip, user_agent, event, outcome)"
 	    " SELECT id, email, $4, $5, 'sign-in',"
-	    " CASE WHEN EXISTS (SELECT 1 FROM s) THEN 'ok' ELSE 'banned' END"
+	    " CASE WHEN EXISTS (SELECT 1 FROM s) THEN 'ok'"
+	    " WHEN NOT (email_verified OR $6 = 0) THEN 'unverified'"
+	    " ELSE 'banned' END"
 	    " FROM u)"
 	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
 	    nitems(session_new_types), session_new_types },
@@ -526,6 +570,156 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " (user_id, email, ip, user_agent, event, outcome)"
 	    " VALUES (nullif($1, ''), lower($2), $3, $4, 'sign-in', $5)",
 	    nitems(audit_signin_types), audit_signin_types },
+	/*
+	 * The email flows (flow.c).  Who: the user of a live session, or
+	 * of an email; whether it has a password; the session's age.
+	 */
+	[OP_FLOW_WHO_SESSION] = { "flow_who_session",
+	    "SELECT u.id, u.email, u.name, u.email_verified,"
+	    " a.password IS NOT NULL, " MS("s.created_at")
+	    " FROM sessions s JOIN users u ON u.id = s.user_id"
+	    " LEFT JOIN accounts a ON a.provider_id = 'credential'"
+	    " AND a.account_id = u.id AND a.user_id = u.id"
+	    " WHERE s.token_hash = $1 AND s.expires_at > now()",
+	    nitems(flow_who_session_types), flow_who_session_types },
+	[OP_FLOW_WHO_EMAIL] = { "flow_who_email",
+	    "SELECT u.id, u.email, u.name, u.email_verified,"
+	    " a.password IS NOT NULL, 0::int8 FROM users u"
+	    " LEFT JOIN accounts a ON a.provider_id = 'credential'"
+	    " AND a.account_id = u.id AND a.user_id = u.id"
+	    " WHERE u.email = lower($1)",
+	    nitems(flow_who_email_types), flow_who_email_types },
+	/*
+	 * A token and its sealed mail, for a user who still is: still
+	 * unverified for a verification, the new address still free for a
+	 * change.  Nothing inserted is still an answer: the client must not
+	 * learn which.
+	 */
+	[OP_FLOW_SEND] = { "flow_send",
+	    "WITH u AS ("
+	    " SELECT id, email FROM users WHERE id = $2"
+	    " AND ($1 <> 'verify-email' OR NOT email_verified)"
+	    " AND ($3::text IS NULL OR NOT EXISTS"
+	    " (SELECT 1 FROM users WHERE email = $3))"
+	    " FOR KEY SHARE),"
+	    " v AS ("
+	    " INSERT INTO verifications"
+	    " (identifier, value_hash, expires_at, user_id, data)"
+	    " SELECT $1, $4, " EXPIRES("$5") ", id, $3 FROM u"
+	    " RETURNING user_id),"
+	    " m AS ("
+	    " INSERT INTO mail_outbox (recipient, template, sealed)"
+	    " SELECT $8, $9, $10 FROM v),"
+	    " l AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome)"
+	    " SELECT id, email, $6, $7, $1, 'mail-sent' FROM u"
+	    " WHERE EXISTS (SELECT 1 FROM v))"
+	    " SELECT count(*)::int8 FROM v",
+	    nitems(flow_send_types), flow_send_types },
+	/*
+	 * verify-email: a verification token verifies the address (and may
+	 * be clicked again until it expires); a change-email token, once,
+	 * moves the user to the new address, verified, if it is still
+	 * free.  A session is made when keys sent its hash (and the user is
+	 * not banned).  The user with the new session, the user alone
+	 * (session columns NULL), or no row: a bad token.
+	 */
+	[OP_FLOW_VERIFY] = { "flow_verify",
+	    "WITH v AS ("
+	    " SELECT * FROM verifications WHERE value_hash = $1"
+	    " AND identifier IN ('verify-email', 'change-email')"
+	    " AND expires_at > now()),"
+	    " d AS ("
+	    " DELETE FROM verifications WHERE id IN"
+	    " (SELECT id FROM v WHERE identifier = 'change-email')),"
+	    " u AS ("
+	    " UPDATE users x SET email_verified = true,"
+	    " email = coalesce(v.data, x.email), updated_at = now()"
+	    " FROM v WHERE x.id = v.user_id AND (v.data IS NULL OR"
+	    " NOT EXISTS (SELECT 1 FROM users y"
+	    " WHERE y.email = v.data AND y.id <> x.id))"
+	    " RETURNING x.*),"
+	    " s AS ("
+	    " INSERT INTO sessions (" SESSION_COLS ")"
+	    " SELECT $2, id, " EXPIRES("$3") ", " LIFETIME("$3") ", $4, $5"
+	    " FROM u WHERE $2 IS NOT NULL AND NOT (banned AND"
+	    " (ban_expires IS NULL OR ban_expires > now()))"
+	    " RETURNING *),"
+	    " l AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome, detail)"
+	    " SELECT u.id, u.email, $4, $5, v.identifier, 'ok', v.data"
+	    " FROM u, v)"
+	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
+	    nitems(flow_verify_types), flow_verify_types },
+	[OP_FLOW_RESET_CHECK] = { "flow_reset_check",
+	    "SELECT user_id FROM verifications WHERE value_hash = $1"
+	    " AND identifier = 'reset-password' AND expires_at > now()",
+	    nitems(flow_reset_check_types), flow_reset_check_types },
+	/*
+	 * reset-password: the token goes, with the user's other reset
+	 * tokens; the credential gets the new hash (or is made, for a user
+	 * who had none); every session of the user is revoked (stricter
+	 * than Better Auth's default: whoever knew the old password is
+	 * out).  The user id, or no row: a bad token.
+	 */
+	[OP_FLOW_RESET] = { "flow_reset",
+	    "WITH v AS ("
+	    " DELETE FROM verifications WHERE value_hash = $1"
+	    " AND identifier = 'reset-password' AND expires_at > now()"
+	    " RETURNING user_id),"
+	    " o AS ("
+	    " DELETE FROM verifications WHERE identifier = 'reset-password'"
+	    " AND value_hash <> $1 AND user_id IN (SELECT user_id FROM v)),"
+	    " p AS ("
+	    " UPDATE accounts SET password = $2, updated_at = now()"
+	    " WHERE provider_id = 'credential'"
+	    " AND account_id IN (SELECT user_id FROM v)"
+	    " AND user_id IN (SELECT user_id FROM v) RETURNING user_id),"
+	    " n AS ("
+	    " INSERT INTO accounts"
+	    " (account_id, provider_id, user_id, password)"
+	    " SELECT user_id, 'credential', user_id, $2 FROM v"
+	    " WHERE user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM p)),"
+	    " d AS ("
+	    " DELETE FROM sessions WHERE user_id IN (SELECT user_id FROM v)"
+	    " RETURNING id),"
+	    " l AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome, detail)"
+	    " SELECT u.id, u.email, $3, $4, 'reset-password', 'ok',"
+	    " (SELECT string_agg(id, ' ' ORDER BY id) FROM d)"
+	    " FROM v JOIN users u ON u.id = v.user_id)"
+	    " SELECT user_id FROM v WHERE user_id IS NOT NULL",
+	    nitems(flow_reset_types), flow_reset_types },
+	/*
+	 * delete-user: the asking session's user, if the emailed token is
+	 * theirs, or (no token) keys verified their password.  Sessions,
+	 * accounts and tokens go with the user (ON DELETE CASCADE); the
+	 * audit trail stays.  The user id, or no row.
+	 */
+	[OP_FLOW_DELETE] = { "flow_delete",
+	    "WITH a AS ("
+	    " SELECT user_id FROM sessions WHERE token_hash = $2"
+	    " AND expires_at > now()),"
+	    " v AS ("
+	    " DELETE FROM verifications WHERE value_hash = $1"
+	    " AND identifier = 'delete-account' AND expires_at > now()"
+	    " AND user_id = (SELECT user_id FROM a) RETURNING user_id),"
+	    " t AS ("
+	    " SELECT user_id FROM v UNION"
+	    " SELECT user_id FROM a WHERE $1 IS NULL),"
+	    " x AS ("
+	    " DELETE FROM users WHERE id IN (SELECT user_id FROM t)"
+	    " RETURNING id, email),"
+	    " l AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome, detail)"
+	    " SELECT id, email, $3, $4, 'delete-user', 'ok',"
+	    " CASE WHEN $1 IS NULL THEN 'password' ELSE 'email' END FROM x)"
+	    " SELECT id FROM x",
+	    nitems(flow_delete_types), flow_delete_types },
 };
 
 /* Answers are built here: one at a time, never on the stack. */
@@ -539,6 +733,7 @@ static struct db_req	*ops_cache[DB_REQ_CACHE];
 static int		 ops_ncache;
 static uint32_t		 ops_lifetime = CERTAOS_SESSION_LIFETIME;
 static uint32_t		 ops_update = CERTAOS_SESSION_UPDATE;
+static uint32_t		 ops_verify_required;
 
 const struct db_stmt *
 ops_stmt(enum db_op op)
@@ -551,8 +746,9 @@ ops_stmt(enum db_op op)
 }
 
 void
-ops_settings(uint32_t lifetime, uint32_t update)
+ops_settings(uint32_t lifetime, uint32_t update, uint32_t verify_required)
 {
+	ops_verify_required = verify_required != 0;
 	/* update-age 0 is legal: renew on every use */
 	ops_lifetime = lifetime != 0 ? lifetime : CERTAOS_SESSION_LIFETIME;
 	ops_update = update;
@@ -601,6 +797,16 @@ ops_msgname(enum db_op op)
 		return ("IMSG_DB_MAIL_DONE");
 	case OP_MAIL_QUEUE:
 		return ("IMSG_DB_MAIL_QUEUE");
+	case OP_FLOW_WHO_SESSION:
+	case OP_FLOW_WHO_EMAIL:
+		return ("IMSG_DB_FLOW_WHO");
+	case OP_FLOW_SEND:
+		return ("IMSG_DB_FLOW_SEND");
+	case OP_FLOW_VERIFY:
+	case OP_FLOW_RESET_CHECK:
+	case OP_FLOW_RESET:
+	case OP_FLOW_DELETE:
+		return ("IMSG_DB_FLOW_USE");
 	default:
 		return (ctlops_is(op) ? "control request" : "request");
 	}
@@ -833,6 +1039,19 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		a->expires = mread_u64(&mr);
 		(void)mread_str(&mr, a->ip, sizeof(a->ip));
 		(void)mread_str(&mr, a->ua, sizeof(a->ua));
+		a->session = mread_u32(&mr);
+		if ((a->has_mail = mread_u32(&mr)) == 1) {
+			(void)mread_str(&mr, a->rcpt, sizeof(a->rcpt));
+			(void)mread_str(&mr, a->tmpl, sizeof(a->tmpl));
+			a->sealed_len = mread_bytes(&mr, a->sealed,
+			    sizeof(a->sealed));
+			tn = mread_bytes(&mr, a->vhash, sizeof(a->vhash));
+			a->vexpires = mread_u64(&mr);
+			if (tn != DB_HASH_LEN || a->vexpires == 0 ||
+			    a->vexpires > DB_MAX_MS || a->sealed_len == 0)
+				return (-1);
+		} else if (a->has_mail != 0 || a->session > 1)
+			return (-1);
 		break;
 	case OP_CRED_GET:
 		(void)mread_str(&mr, a->email, sizeof(a->email));
@@ -874,6 +1093,11 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		(void)mread_str(&mr, ss->name, sizeof(ss->name));
 		ss->has_image = mread_nstr(&mr, ss->image, sizeof(ss->image));
 		break;
+	case OP_FLOW_WHO_SESSION:
+	case OP_FLOW_SEND:
+	case OP_FLOW_VERIFY:
+		/* the email flows (flow.c); the payload picks the statement */
+		return (flow_req_read(&mr, &req->op, &req->flow));
 	case OP_SESSION_LIST:
 		/* IMSG_DB_SESSION_OP: the op picks the statement */
 		ss->instance = mread_u32(&mr);
@@ -995,10 +1219,10 @@ ops_parse(struct imsgev *iev, struct imsg *imsg, enum db_op op)
 int
 ops_send(struct db_conn *c, struct db_req *req)
 {
-	const char	*values[8];
-	int		 lengths[8], formats[8];
-	uint64_t	 created, expires;
-	uint32_t	 update, lifetime, mask;
+	const char	*values[14];
+	int		 lengths[14], formats[14];
+	uint64_t	 created, expires, vexpires;
+	uint32_t	 update, lifetime, mask, required;
 	struct db_auth	*a = &req->auth;
 	const char	*name = stmts[req->op].name;
 
@@ -1035,7 +1259,20 @@ ops_send(struct db_conn *c, struct db_req *req)
 		lengths[4] = sizeof(a->token_hash);
 		lengths[5] = sizeof(expires);
 		formats[4] = formats[5] = 1;
-		return (PQsendQueryPrepared(c->pg, name, 8, values, lengths,
+		required = htobe32(a->session);
+		vexpires = htobe64(a->vexpires);
+		values[8] = (const char *)&required;
+		values[9] = a->has_mail ? (const char *)a->vhash : NULL;
+		values[10] = (const char *)&vexpires;
+		values[11] = a->has_mail ? a->rcpt : NULL;
+		values[12] = a->has_mail ? a->tmpl : NULL;
+		values[13] = a->has_mail ? (const char *)a->sealed : NULL;
+		lengths[8] = sizeof(required);
+		lengths[9] = sizeof(a->vhash);
+		lengths[10] = sizeof(vexpires);
+		lengths[13] = a->sealed_len;
+		formats[8] = formats[9] = formats[10] = formats[13] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 14, values, lengths,
 		    formats, 1));
 	case OP_CRED_GET:
 		values[0] = a->email;
@@ -1043,15 +1280,18 @@ ops_send(struct db_conn *c, struct db_req *req)
 		    formats, 1));
 	case OP_SESSION_NEW:
 		expires = htobe64(a->expires);
+		required = htobe32(ops_verify_required);
 		values[0] = a->user_id;
 		values[1] = (const char *)a->token_hash;
 		values[2] = (const char *)&expires;
 		values[3] = a->ip;
 		values[4] = a->ua;
+		values[5] = (const char *)&required;
 		lengths[1] = sizeof(a->token_hash);
 		lengths[2] = sizeof(expires);
-		formats[1] = formats[2] = 1;
-		return (PQsendQueryPrepared(c->pg, name, 5, values, lengths,
+		lengths[5] = sizeof(required);
+		formats[1] = formats[2] = formats[5] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 6, values, lengths,
 		    formats, 1));
 	case OP_SESSION_GET:
 		update = htobe32(ops_update > INT32_MAX ? INT32_MAX :
@@ -1124,6 +1364,14 @@ ops_send(struct db_conn *c, struct db_req *req)
 		values[2] = a->pwhash;
 		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
 		    formats, 1));
+	case OP_FLOW_WHO_SESSION:
+	case OP_FLOW_WHO_EMAIL:
+	case OP_FLOW_SEND:
+	case OP_FLOW_VERIFY:
+	case OP_FLOW_RESET_CHECK:
+	case OP_FLOW_RESET:
+	case OP_FLOW_DELETE:
+		return (flow_send(c, req));
 	case OP_USER_UPDATE:
 		mask = htobe32(req->sess.mask);
 		values[0] = (const char *)req->sess.token_hash;
@@ -1174,6 +1422,15 @@ ops_unavailable(struct db_req *req)
 	case OP_CRED_GET:
 	case OP_SESSION_CRED:
 		ops_answer_cred(req, -1, "", "");
+		break;
+	case OP_FLOW_WHO_SESSION:
+	case OP_FLOW_WHO_EMAIL:
+	case OP_FLOW_SEND:
+	case OP_FLOW_VERIFY:
+	case OP_FLOW_RESET_CHECK:
+	case OP_FLOW_RESET:
+	case OP_FLOW_DELETE:
+		flow_unavailable(req);
 		break;
 	case OP_PW_REHASH:
 		/* best effort, nobody waits: the old hash still verifies */
@@ -1227,6 +1484,14 @@ ops_result(struct db_req *req, PGresult *res)
 	case OP_MAIL_DONE:
 	case OP_MAIL_QUEUE:
 		return (mail_result(req, res));
+	case OP_FLOW_WHO_SESSION:
+	case OP_FLOW_WHO_EMAIL:
+	case OP_FLOW_SEND:
+	case OP_FLOW_VERIFY:
+	case OP_FLOW_RESET_CHECK:
+	case OP_FLOW_RESET:
+	case OP_FLOW_DELETE:
+		return (flow_result(req, res));
 	default:
 		if (!ctlops_is(req->op))
 			fatalx("%s: op %d", __func__, req->op);
@@ -1410,9 +1675,24 @@ ops_auth_result(struct db_req *req, const PGresult *res)
 		ops_answer_auth(req, none, NULL);
 		return (0);
 	}
-	/* the user, without the session a ban kept from being made */
+	/* a new user without a session: verification is required */
+	if (req->op == OP_SIGNUP && PQgetisnull(res, 0, 0)) {
+		if (req->auth.has_mail)
+			db_mail_nudge();
+		ops_answer_auth(req, AUTH_NOT_VERIFIED, NULL);
+		return (0);
+	}
+	if (req->op == OP_SIGNUP && req->auth.has_mail)
+		db_mail_nudge();
+	/*
+	 * The user, without the session an unverified email (when
+	 * verification is required) or a ban kept from being made.
+	 */
 	if (req->op == OP_SESSION_NEW && PQgetisnull(res, 0, 0)) {
-		ops_answer_auth(req, AUTH_BANNED, NULL);
+		ops_answer_auth(req, ops_verify_required &&
+		    PQgetlength(res, 0, 10) == 1 &&
+		    *PQgetvalue(res, 0, 10) == 0 ? AUTH_NOT_VERIFIED :
+		    AUTH_BANNED, NULL);
 		return (0);
 	}
 	if (ops_rec_get(res, 0, &ops_rec) == -1) {

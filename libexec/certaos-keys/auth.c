@@ -42,36 +42,6 @@
 /* the largest multiple of 62 in a byte: 4 * 62 */
 #define TOKEN_RAND_LIM	248
 
-enum pend_state {
-	PEND_SIGNUP,		/* IMSG_DB_SIGNUP sent */
-	PEND_CRED,		/* IMSG_DB_CRED_GET sent */
-	PEND_SESSION,		/* IMSG_DB_SESSION_NEW sent */
-	PEND_PWCRED,		/* change-password: IMSG_DB_SESSION_CRED */
-	PEND_PWSET,		/* change-password: IMSG_DB_PW_SET */
-	PEND_PWCHECK		/* verify-password: IMSG_DB_SESSION_CRED */
-};
-
-/* A sign-up or sign-in waiting on db. */
-struct pending {
-	TAILQ_ENTRY(pending)	 entry;
-	struct event		 timer;
-	struct imsgev		*web;
-	uint32_t		 webid;		/* web's request id */
-	uint32_t		 id;		/* ours, toward db */
-	enum pend_state		 state;
-	uint32_t		 flags;
-	size_t			 pwlen;
-	unsigned char		 pw[CERTAOS_MAX_PASSWORD];
-	/* change-password: the new one, and the asking session's hash */
-	size_t			 newlen;
-	unsigned char		 newpw[CERTAOS_MAX_PASSWORD];
-	unsigned char		 th[SHA256_LEN];
-	char			 token[CERTAOS_TOKEN_LEN + 1];
-	char			 ip[CERTAOS_MAX_IP + 1];
-	char			 ua[CERTAOS_MAX_UA + 1];
-	char			 email[CERTAOS_MAX_EMAIL + 1];	/* sign-in */
-};
-TAILQ_HEAD(pendlist, pending);
 
 static const char token_chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -89,21 +59,11 @@ static struct {
 } as;
 
 static struct pendlist	 pendq = TAILQ_HEAD_INITIALIZER(pendq);
-static struct mbuf	 amb;
+struct mbuf		 amb;
 static struct auth_rec	 arec;
 
 static int	 token_valid(const char *, size_t);
-static void	 auth_wipe_imsg(struct imsg *);
-static void	 auth_send(struct imsgev *, uint32_t, uint32_t);
-static void	 auth_reply(struct imsgev *, uint32_t, int32_t, const char *,
-		    const struct auth_rec *);
-static uint64_t	 auth_expires(uint32_t);
-static struct imsgev *auth_db(void);
-static struct pending *pending_new(struct imsgev *, uint32_t, uint32_t);
-static void	 pending_arm(struct pending *);
-static void	 pending_free(struct pending *);
 static struct pending *pending_find(uint32_t);
-static struct pending *pending_lookup(uint32_t, const char *);
 static void	 pending_timeout(int, short, void *);
 static void	 auth_rehash(struct imsgev *, const char *, const char *,
 		    const unsigned char *, size_t);
@@ -111,7 +71,6 @@ static void	 auth_pw_cred(struct imsgev *, struct pending *, int32_t,
 		    const char *, const char *);
 static void	 auth_pw_checked(struct pending *, int32_t, const char *,
 		    const char *);
-static void	 auth_result(struct imsgev *, uint32_t, int32_t);
 static void	 auth_audit_refused(struct imsgev *, struct pending *,
 		    const char *, int32_t);
 
@@ -310,6 +269,33 @@ auth_configure(const struct cfg_keys *cfg, const struct subkeys *sk)
 	as.configured = 1;
 }
 
+const struct argon2_params *
+auth_argon2(void)
+{
+	return (&as.ap);
+}
+
+const struct tokmac *
+auth_cookie_mac(void)
+{
+	return (&as.mac);
+}
+
+/* A presented session token (raw or signed, as flags say), hashed. */
+int
+auth_presented_hash(const char *presented, uint32_t flags,
+    unsigned char th[SHA256_LEN])
+{
+	char	 tok[CERTAOS_TOKEN_LEN + 1];
+
+	if (!as.configured || token_verify(&as.mac, presented,
+	    strlen(presented), flags & AUTH_F_SIGNED, tok) == -1)
+		return (-1);
+	token_hash(tok, th);
+	explicit_bzero(tok, sizeof(tok));
+	return (0);
+}
+
 const char *
 auth_dummy(void)
 {
@@ -318,7 +304,7 @@ auth_dummy(void)
 
 /* Messaging. */
 
-static void
+void
 auth_wipe_imsg(struct imsg *imsg)
 {
 	if (imsg->data != NULL)
@@ -326,7 +312,7 @@ auth_wipe_imsg(struct imsg *imsg)
 }
 
 /* Compose amb; wipe only what was written (this is the hot path). */
-static void
+void
 auth_send(struct imsgev *iev, uint32_t type, uint32_t id)
 {
 	if (mbuf_compose(&amb, &iev->ibuf, type, id) == -1)
@@ -338,7 +324,7 @@ auth_send(struct imsgev *iev, uint32_t type, uint32_t id)
 }
 
 /* IMSG_KEYS_AUTH: i32 status, str signed token, record when AUTH_OK. */
-static void
+void
 auth_reply(struct imsgev *web, uint32_t id, int32_t status,
     const char *signedtok, const struct auth_rec *rec)
 {
@@ -351,7 +337,7 @@ auth_reply(struct imsgev *web, uint32_t id, int32_t status,
 }
 
 /* ms since the epoch at which a session made now expires */
-static uint64_t
+uint64_t
 auth_expires(uint32_t flags)
 {
 	struct timespec	 ts;
@@ -364,7 +350,7 @@ auth_expires(uint32_t flags)
 	    life * 1000);
 }
 
-static struct imsgev *
+struct imsgev *
 auth_db(void)
 {
 	if (proc_self == NULL)
@@ -376,7 +362,7 @@ auth_db(void)
  * Pending entries.  There are few (each cost an argon2id run), so a
  * list searched in order is enough.
  */
-static struct pending *
+struct pending *
 pending_new(struct imsgev *web, uint32_t webid, uint32_t flags)
 {
 	struct pending	*p;
@@ -409,7 +395,7 @@ pending_new(struct imsgev *web, uint32_t webid, uint32_t flags)
 }
 
 /* each db request may wait CERTAOS_DB_TIMEOUT s */
-static void
+void
 pending_arm(struct pending *p)
 {
 	struct timeval	 tv;
@@ -419,7 +405,7 @@ pending_arm(struct pending *p)
 	evtimer_add(&p->timer, &tv);
 }
 
-static void
+void
 pending_free(struct pending *p)
 {
 	evtimer_del(&p->timer);
@@ -443,7 +429,7 @@ pending_find(uint32_t id)
  * The entry a db answer is for, or NULL for a late answer to one that
  * timed out.  An id never handed out is a protocol violation.
  */
-static struct pending *
+struct pending *
 pending_lookup(uint32_t id, const char *what)
 {
 	struct pending	*p;
@@ -463,8 +449,11 @@ pending_timeout(int fd, short event, void *arg)
 
 	log_warnx("db did not answer request %u in %d s", p->id,
 	    CERTAOS_DB_TIMEOUT);
-	if (p->state == PEND_PWCHECK)
+	if (p->state == PEND_PWCHECK || p->state == PEND_FLOW_WHO ||
+	    p->state == PEND_FLOW_SEND)
 		auth_result(p->web, p->webid, AUTH_UNAVAILABLE);
+	else if (p->state == PEND_FLOW_USE || p->state == PEND_FLOW_PWCRED)
+		flow_timeout(p);
 	else
 		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
 	pending_free(p);
@@ -485,6 +474,7 @@ auth_signup(struct imsgev *iev, struct imsg *imsg)
 	size_t			 pwlen;
 	int			 r, has_image;
 	static char		 image[CERTAOS_MAX_IMAGE + 1];
+	static char		 cb[CERTAOS_MAX_URL + 1];
 	char			 email[CERTAOS_MAX_EMAIL + 1];
 	char			 name[CERTAOS_MAX_NAME + 1];
 	char			 ip[CERTAOS_MAX_IP + 1];
@@ -500,6 +490,7 @@ auth_signup(struct imsgev *iev, struct imsg *imsg)
 	pwlen = mread_bytes(&mr, pw, sizeof(pw));
 	mread_str(&mr, ip, sizeof(ip));
 	mread_str(&mr, ua, sizeof(ua));
+	mread_str(&mr, cb, sizeof(cb));
 	r = mread_end(&mr);
 	auth_wipe_imsg(imsg);
 	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0) {
@@ -537,6 +528,15 @@ auth_signup(struct imsgev *iev, struct imsg *imsg)
 	mbuf_u64(&amb, auth_expires(flags));
 	mbuf_str(&amb, ip);
 	mbuf_str(&amb, ua);
+	if (flow_signup_tail(&amb, email, name, cb) == -1) {
+		log_warnx("%s: cannot make the verification mail", __func__);
+		mbuf_clear(&amb);
+		mbuf_init(&amb);
+		explicit_bzero(enc, sizeof(enc));
+		auth_reply(iev, id, AUTH_UNAVAILABLE, NULL, NULL);
+		pending_free(p);
+		return;
+	}
 	auth_send(db, IMSG_DB_SIGNUP, p->id);
 	pending_arm(p);
 	explicit_bzero(enc, sizeof(enc));
@@ -624,10 +624,15 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 		return;
 	}
 	if (p->state != PEND_CRED && p->state != PEND_PWCRED &&
-	    p->state != PEND_PWCHECK)
+	    p->state != PEND_PWCHECK && p->state != PEND_FLOW_PWCRED)
 		fatalx("%s: IMSG_DB_CRED for request %u in state %d",
 		    __func__, p->id, p->state);
 	evtimer_del(&p->timer);
+	if (p->state == PEND_FLOW_PWCRED) {
+		flow_pw_cred(p, status, uid, enc);
+		explicit_bzero(enc, sizeof(enc));
+		return;
+	}
 	if (p->state == PEND_PWCHECK) {
 		auth_pw_checked(p, status, uid, enc);
 		explicit_bzero(enc, sizeof(enc));
@@ -1083,7 +1088,7 @@ auth_user_update(struct imsgev *iev, struct imsg *imsg)
 	explicit_bzero(presented, sizeof(presented));
 }
 
-static void
+void
 auth_result(struct imsgev *web, uint32_t id, int32_t status)
 {
 	mbuf_init(&amb);

@@ -258,6 +258,7 @@ keys_cfg_done(void)
 	}
 	auth_configure(&ks.cfg, &ks.sk);
 	keys_mail_configure(&ks.sk);
+	flow_configure(&ks.cfg);
 	if (!ks.configured)
 		log_debug("configured: argon2id m=%u t=%u p=%u",
 		    ks.cfg.argon2_memory, ks.cfg.argon2_time,
@@ -400,6 +401,12 @@ keys_dispatch_db(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_DB_AUTH_REPLY:
 		auth_db_reply(iev, imsg);
+		break;
+	case IMSG_DB_FLOW_USER:
+		flow_db_user(iev, imsg);
+		break;
+	case IMSG_DB_FLOW_DONE:
+		flow_db_done(iev, imsg);
 		break;
 	case IMSG_DB_JWKS_NOTIFY:
 		if (imsg_get_len(imsg) != 0)
@@ -625,6 +632,12 @@ keys_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_KEYS_DONT_REMEMBER:
 		auth_dont_remember(iev, imsg);
+		break;
+	case IMSG_KEYS_FLOW_SEND:
+		flow_send_req(iev, imsg);
+		break;
+	case IMSG_KEYS_FLOW_USE:
+		flow_use_req(iev, imsg);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 
+#include <event.h>
+
 #include <sha2.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -36,6 +38,8 @@
 #define TOKEN_SIGNED_LEN	(CERTAOS_TOKEN_LEN + 1 + TOKEN_SIG_LEN)
 
 struct imsgev;
+struct mbuf;
+struct auth_rec;
 
 /* Sub-keys derived (HKDF-SHA256) from the master secret. */
 struct subkeys {
@@ -90,6 +94,44 @@ struct tokmac {
 	int		 set;
 };
 
+enum pend_state {
+	PEND_SIGNUP,		/* IMSG_DB_SIGNUP sent */
+	PEND_CRED,		/* IMSG_DB_CRED_GET sent */
+	PEND_SESSION,		/* IMSG_DB_SESSION_NEW sent */
+	PEND_PWCRED,		/* change-password: IMSG_DB_SESSION_CRED */
+	PEND_PWSET,		/* change-password: IMSG_DB_PW_SET */
+	PEND_PWCHECK,		/* verify-password: IMSG_DB_SESSION_CRED */
+	PEND_FLOW_WHO,		/* flow.c: IMSG_DB_FLOW_WHO */
+	PEND_FLOW_SEND,		/* flow.c: IMSG_DB_FLOW_SEND */
+	PEND_FLOW_USE,		/* flow.c: IMSG_DB_FLOW_USE */
+	PEND_FLOW_PWCRED	/* delete-user: IMSG_DB_SESSION_CRED */
+};
+
+/* A request of web's waiting on db (auth.c, flow.c). */
+struct pending {
+	TAILQ_ENTRY(pending)	 entry;
+	struct event		 timer;
+	struct imsgev		*web;
+	uint32_t		 webid;		/* web's request id */
+	uint32_t		 id;		/* ours, toward db */
+	enum pend_state		 state;
+	uint32_t		 flags;
+	size_t			 pwlen;
+	unsigned char		 pw[CERTAOS_MAX_PASSWORD];
+	/* change-password: the new one, and the asking session's hash */
+	size_t			 newlen;
+	unsigned char		 newpw[CERTAOS_MAX_PASSWORD];
+	unsigned char		 th[SHA256_LEN];
+	char			 token[CERTAOS_TOKEN_LEN + 1];
+	char			 ip[CERTAOS_MAX_IP + 1];
+	char			 ua[CERTAOS_MAX_UA + 1];
+	/* the email flows: what for, the address asked, where to go */
+	uint32_t		 kind;		/* enum flow_kind */
+	char			 email[CERTAOS_MAX_EMAIL + 1];
+	char			 cb[CERTAOS_MAX_URL + 1];
+};
+TAILQ_HEAD(pendlist, pending);
+
 /* auth.c: session tokens, pure */
 /* CERTAOS_TOKEN_LEN characters of [A-Za-z0-9], unbiased; 0 or -1 */
 int		 token_make(char [CERTAOS_TOKEN_LEN + 1]);
@@ -125,6 +167,42 @@ void		 auth_pw_check(struct imsgev *, struct imsg *);
 void		 auth_dont_remember(struct imsgev *, struct imsg *);
 void		 auth_db_cred(struct imsgev *, struct imsg *);
 void		 auth_db_reply(struct imsgev *, struct imsg *);
+/* auth.c, for flow.c: the pending requests and the answers to web */
+extern struct mbuf	 amb;
+struct pending	*pending_new(struct imsgev *, uint32_t, uint32_t);
+void		 pending_arm(struct pending *);
+void		 pending_free(struct pending *);
+/* the entry a db answer is for; NULL if it timed out */
+struct pending	*pending_lookup(uint32_t, const char *);
+/* compose amb to the channel and wipe it */
+void		 auth_send(struct imsgev *, uint32_t, uint32_t);
+void		 auth_reply(struct imsgev *, uint32_t, int32_t, const char *,
+		    const struct auth_rec *);
+void		 auth_result(struct imsgev *, uint32_t, int32_t);
+/* ms since the epoch at which a session made now expires */
+uint64_t	 auth_expires(uint32_t);
+struct imsgev	*auth_db(void);
+/* wipe a received message's payload (it held a secret) */
+void		 auth_wipe_imsg(struct imsg *);
+const struct argon2_params *auth_argon2(void);
+const struct tokmac *auth_cookie_mac(void);
+/* verify a presented session token and hash it: 0, or -1 */
+int		 auth_presented_hash(const char *, uint32_t,
+		    unsigned char [SHA256_LEN]);
+
+/* flow.c: verification, reset, change-email, delete-user */
+void		 flow_configure(const struct cfg_keys *);
+void		 flow_send_req(struct imsgev *, struct imsg *);
+void		 flow_use_req(struct imsgev *, struct imsg *);
+void		 flow_db_user(struct imsgev *, struct imsg *);
+void		 flow_db_done(struct imsgev *, struct imsg *);
+void		 flow_timeout(struct pending *);
+/* delete-user's password, the session's credential in hand */
+void		 flow_pw_cred(struct pending *, int32_t, const char *,
+		    const char *);
+/* sign-up: a session or not, and the verification link's mail */
+int		 flow_signup_tail(struct mbuf *, const char *, const char *,
+		    const char *);
 
 /* mail.c: outbox messages, sealed for db and opened for mail */
 struct mbuf;
