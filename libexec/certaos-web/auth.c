@@ -139,6 +139,9 @@ static void		 jwt_store(const char *, const char *, size_t,
 static void		 auth_error_page(struct http_conn *);
 static void		 auth_accounts(struct http_conn *);
 static void		 auth_accounts_done(struct authreq *, int);
+static void		 flow_send(struct http_conn *, const char *, size_t);
+static void		 flow_use(struct http_conn *, const char *, size_t);
+static void		 flow_sent(struct authreq *, int32_t);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
 /* the dont_remember cookie's value, from keys ("": not yet) */
@@ -158,6 +161,10 @@ static struct {
 	uint32_t	 fresh;			/* s: fresh-age, 0 off */
 	uint32_t	 norigins;
 	char		 origins[CERTAOS_MAX_ORIGINS + 1][CERTAOS_MAX_ORIGIN];
+	uint32_t	 verify;		/* VERIFY_* */
+	uint32_t	 delete_user;
+	char		 base[CERTAOS_MAX_ISSUER + 64];	/* issuer + path */
+	size_t		 originlen;	/* of the issuer, in base */
 } ac;
 
 static int
@@ -223,6 +230,11 @@ auth_configure(const struct cfg_web *cw)
 	ac.origins[0][n] = '\0';
 	origin_normalize(ac.origins[0]);
 	ac.norigins = 1;
+	ac.verify = cw->verify;
+	ac.delete_user = cw->delete_user;
+	(void)snprintf(ac.base, sizeof(ac.base), "%.*s%s", (int)n,
+	    cw->issuer, cw->basepath);
+	ac.originlen = n;
 	for (i = 0; i < cw->norigins && i < CERTAOS_MAX_ORIGINS; i++) {
 		if (memchr(cw->origins[i], '\0', CERTAOS_MAX_ORIGIN) == NULL)
 			return (-1);
@@ -545,6 +557,10 @@ auth_respond_status(struct authreq *ar, int status)
 		break;
 	case AUTH_BAD_PASSWORD:
 		auth_fail(ar->c, 400, "INVALID_PASSWORD", "Invalid password");
+		break;
+	case AUTH_NOT_VERIFIED:
+		auth_fail(ar->c, 403, "EMAIL_NOT_VERIFIED",
+		    "Email not verified");
 		break;
 	default:
 		auth_fail(ar->c, 401, "UNAUTHORIZED", "Unauthorized");
@@ -1490,6 +1506,7 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	mbuf_bytes(mb, password, strlen(password));
 	mbuf_str(mb, http_client_ip(c));
 	mbuf_str(mb, c->req.ua);
+	mbuf_str(mb, f[4].present ? cb : "");
 	auth_keys_send(iev, IMSG_KEYS_SIGNUP, ar->id);
  done:
 	explicit_bzero(password, sizeof(password));
@@ -1795,8 +1812,11 @@ auth_keys_result(struct imsg *imsg)
 		fatalx("%s: bad IMSG_KEYS_RESULT", __func__);
 	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
 		return;
-	if (ar->route != ROUTE_VERIFY_PASSWORD)
-		fatalx("%s: a result nobody asked for", __func__);
+	if (ar->route != ROUTE_VERIFY_PASSWORD) {
+		flow_sent(ar, status);
+		authreq_free(ar);
+		return;
+	}
 	if (status == AUTH_OK)
 		http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
 		    "{\"status\":true}", 15);
@@ -2106,8 +2126,482 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
 	case ROUTE_ACCOUNT_INFO:
 		auth_accounts(c);
 		break;
+	case ROUTE_SEND_VERIFICATION:
+	case ROUTE_REQUEST_RESET:
+	case ROUTE_CHANGE_EMAIL:
+		flow_send(c, body, len);
+		break;
+	case ROUTE_VERIFY_EMAIL:
+	case ROUTE_RESET_CALLBACK:
+	case ROUTE_RESET_PASSWORD:
+	case ROUTE_DELETE_USER:
+	case ROUTE_DELETE_CALLBACK:
+		flow_use(c, body, len);
+		break;
 	default:
 		http_error(c, 404, NULL);
 		break;
 	}
+}
+
+/*
+ * The email flows: verification, password reset, change-email and
+ * delete-user.  keys makes the tokens and mails (see its flow.c).
+ */
+
+/* A query parameter, %-decoded ('+' is a space); 1 found, 0 not, -1 bad */
+static int
+query_get(struct http_conn *c, const char *name, char *dst, size_t dstsz)
+{
+	const char	*q = c->req.query, *end, *v, *amp;
+	size_t		 n = strlen(name), o = 0;
+	int		 hi, lo;
+
+	if (q == NULL)
+		return (0);
+	end = q + c->req.querylen;
+	for (; q < end; q = amp + 1) {
+		if ((amp = memchr(q, '&', end - q)) == NULL)
+			amp = end;
+		if ((size_t)(amp - q) <= n || memcmp(q, name, n) != 0 ||
+		    q[n] != '=')
+			continue;
+		for (v = q + n + 1; v < amp; v++) {
+			if (o + 1 >= dstsz)
+				return (-1);
+			if (*v == '%') {
+				if (amp - v < 3 ||
+				    !isxdigit((unsigned char)v[1]) ||
+				    !isxdigit((unsigned char)v[2]))
+					return (-1);
+				hi = isdigit((unsigned char)v[1]) ? v[1] - '0' :
+				    tolower((unsigned char)v[1]) - 'a' + 10;
+				lo = isdigit((unsigned char)v[2]) ? v[2] - '0' :
+				    tolower((unsigned char)v[2]) - 'a' + 10;
+				dst[o++] = (char)(hi << 4 | lo);
+				v += 2;
+			} else
+				dst[o++] = *v == '+' ? ' ' : *v;
+		}
+		dst[o] = '\0';
+		if (memchr(dst, '\0', o) != NULL)
+			return (-1);
+		return (1);
+	}
+	return (0);
+}
+
+/* 302 to url, with "error=code" or "token=tok" added to its query */
+static void
+flow_redirect(struct http_conn *c, const char *url, const char *key,
+    const char *val, const char *extra)
+{
+	char	 hdr[3 * CERTAOS_MAX_URL + 1024];
+	char	 abs[CERTAOS_MAX_URL + CERTAOS_MAX_ISSUER + 1];
+
+	/* a relative URL is on the issuer's origin */
+	if (url[0] == '/')
+		(void)snprintf(abs, sizeof(abs), "%.*s%s", (int)ac.originlen,
+		    ac.base, url);
+	else
+		(void)strlcpy(abs, url, sizeof(abs));
+	if (key != NULL)
+		(void)snprintf(hdr, sizeof(hdr), "Location: %s%c%s=%s\r\n"
+		    "%s" AUTH_NOSTORE, abs, strchr(abs, '?') != NULL ? '&' :
+		    '?', key, val, extra);
+	else
+		(void)snprintf(hdr, sizeof(hdr), "Location: %s\r\n%s"
+		    AUTH_NOSTORE, abs, extra);
+	http_respond(c, 302, NULL, hdr, NULL, 0);
+}
+
+/*
+ * send-verification-email {email, callbackURL}, request-password-reset
+ * {email, redirectTo}, change-email {newEmail, callbackURL}, and
+ * delete-user without a token or password (its confirmation mail).
+ */
+static void
+flow_send(struct http_conn *c, const char *body, size_t len)
+{
+	static char	 email[CERTAOS_MAX_EMAIL + 1];
+	static char	 cb[CERTAOS_MAX_URL + 1];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
+	const char	*ename, *cbname;
+	struct jfield	 f[2];
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	uint32_t	 kind;
+	int		 cookie = 0, has = 0;
+
+	tok[0] = '\0';
+	switch (c->route) {
+	case ROUTE_SEND_VERIFICATION:
+		kind = FLOW_VERIFY;
+		ename = "email";
+		cbname = "callbackURL";
+		break;
+	case ROUTE_REQUEST_RESET:
+		kind = FLOW_RESET;
+		ename = "email";
+		cbname = "redirectTo";
+		break;
+	default:
+		kind = FLOW_CHANGE_EMAIL;
+		ename = "newEmail";
+		cbname = "callbackURL";
+		break;
+	}
+	memset(f, 0, sizeof(f));
+	f[0] = (struct jfield){ ename, JT_STRING, 1, email, sizeof(email), 0 };
+	f[1] = (struct jfield){ cbname, JT_STRING, 0, cb, sizeof(cb), 0 };
+	cb[0] = '\0';
+	if (auth_parse(c, body, len, f, nitems(f)) == -1)
+		goto done;
+	if (email_normalize(email) == -1) {
+		auth_fail(c, 400, "VALIDATION_ERROR", kind == FLOW_CHANGE_EMAIL ?
+		    "[body.newEmail] Invalid email address" :
+		    "[body.email] Invalid email address");
+		goto done;
+	}
+	if (auth_callback_bad(c, f[1].present, cb))
+		goto done;
+	if (kind != FLOW_RESET)
+		has = auth_presented(c, tok, sizeof(tok), &cookie) == 0;
+	if (kind == FLOW_CHANGE_EMAIL && !has) {
+		auth_unauthorized(c);
+		goto done;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, kind);
+	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+	mbuf_str(&auth_mb, has ? tok : "");
+	mbuf_str(&auth_mb, email);
+	mbuf_str(&auth_mb, cb);
+	mbuf_str(&auth_mb, c->peer);
+	mbuf_str(&auth_mb, c->req.ua);
+	auth_keys_send(iev, IMSG_KEYS_FLOW_SEND, ar->id);
+ done:
+	explicit_bzero(tok, sizeof(tok));
+}
+
+/* IMSG_KEYS_RESULT of a flow_send() */
+static void
+flow_sent(struct authreq *ar, int32_t status)
+{
+	static const char reset_ok[] = "{\"status\":true,\"message\":\"If "
+	    "this email exists in our system, check your email for the "
+	    "reset link\"}";
+	static const char del_ok[] = "{\"success\":true,\"message\":"
+	    "\"Verification email sent\"}";
+
+	switch (status) {
+	case AUTH_OK:
+		if (ar->route == ROUTE_REQUEST_RESET)
+			http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+			    reset_ok, sizeof(reset_ok) - 1);
+		else if (ar->route == ROUTE_DELETE_USER)
+			http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+			    del_ok, sizeof(del_ok) - 1);
+		else
+			http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+			    "{\"status\":true}", 15);
+		break;
+	case AUTH_EMAIL_MISMATCH:
+		auth_fail(ar->c, 400, "EMAIL_MISMATCH", "Email mismatch");
+		break;
+	case AUTH_ALREADY_VERIFIED:
+		auth_fail(ar->c, 400, "EMAIL_ALREADY_VERIFIED",
+		    "Email is already verified");
+		break;
+	case AUTH_SAME_EMAIL:
+		/* Better Auth gives this one no code */
+		http_respond(ar->c, 400, AUTH_CT_JSON, AUTH_NOSTORE,
+		    "{\"message\":\"Email is the same\"}", 31);
+		break;
+	case AUTH_NO_SESSION:
+	case AUTH_BAD_TOKEN:
+		auth_unauthorized(ar->c);
+		break;
+	default:
+		auth_respond_status(ar, status);
+		break;
+	}
+}
+
+/*
+ * verify-email?token&callbackURL, reset-password/:token?callbackURL,
+ * reset-password {newPassword, token}, delete-user {password | token},
+ * delete-user/callback?token&callbackURL: a token from a mail spent.
+ */
+static void
+flow_use(struct http_conn *c, const char *body, size_t len)
+{
+	static char	 cb[CERTAOS_MAX_URL + 1];
+	char		 token[CERTAOS_MAX_CTOKEN + 1];
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
+	char		 pw[CERTAOS_MAX_PASSWORD * 4 + 1];
+	struct jfield	 rf[] = {
+		{ "newPassword", JT_STRING, 1, pw, sizeof(pw), 0 },
+		{ "token", JT_STRING, 0, token, sizeof(token), 0 },
+	};
+	struct jfield	 df[] = {
+		{ "password", JT_STRING, 0, pw, sizeof(pw), 0 },
+		{ "token", JT_STRING, 0, token, sizeof(token), 0 },
+		{ "callbackURL", JT_STRING, 0, cb, sizeof(cb), 0 },
+	};
+	struct authreq	*ar;
+	struct imsgev	*iev;
+	uint32_t	 kind, flags = 0;
+	int		 cookie = 0, has, hascb = 0;
+	const char	*seg;
+	size_t		 blen;
+
+	token[0] = tok[0] = pw[0] = cb[0] = '\0';
+	has = auth_presented(c, tok, sizeof(tok), &cookie) == 0;
+	switch (c->route) {
+	case ROUTE_VERIFY_EMAIL:
+		kind = FLOW_VERIFY;
+		if (query_get(c, "token", token, sizeof(token)) != 1 ||
+		    (hascb = query_get(c, "callbackURL", cb,
+		    sizeof(cb))) == -1) {
+			auth_fail(c, 400, "VALIDATION_ERROR",
+			    "[query.token] Invalid input: expected string, "
+			    "received undefined");
+			goto done;
+		}
+		if (auth_callback_bad(c, hascb, cb))
+			goto done;
+		/* no session presented: the link signs in */
+		if (!has)
+			flags |= AUTH_F_SIGNIN;
+		has = 0;
+		break;
+	case ROUTE_RESET_CALLBACK:
+		kind = FLOW_RESET_CHECK;
+		blen = strlen(ac.base) - ac.originlen;
+		seg = c->req.path + blen + strlen("/reset-password/");
+		(void)snprintf(token, sizeof(token), "%.*s",
+		    (int)(c->req.pathlen - (seg - c->req.path)), seg);
+		if ((hascb = query_get(c, "callbackURL", cb,
+		    sizeof(cb))) == -1)
+			hascb = 0;
+		if (hascb && auth_callback_bad(c, hascb, cb))
+			goto done;
+		/* no place to go: Better Auth's error page */
+		if (!hascb || cb[0] == '\0') {
+			(void)snprintf(cb, sizeof(cb), "%s/error",
+			    ac.base + ac.originlen);
+			flow_redirect(c, cb, "error", "INVALID_TOKEN", "");
+			goto done;
+		}
+		has = 0;
+		break;
+	case ROUTE_RESET_PASSWORD:
+		kind = FLOW_RESET;
+		if (auth_parse(c, body, len, rf, nitems(rf)) == -1)
+			goto done;
+		if (auth_pw_policy(c, pw) == -1)
+			goto done;
+		if (token[0] == '\0' && query_get(c, "token", token,
+		    sizeof(token)) != 1)
+			token[0] = '\0';
+		if (token[0] == '\0') {
+			auth_fail(c, 400, "INVALID_TOKEN", "Invalid token");
+			goto done;
+		}
+		has = 0;
+		break;
+	case ROUTE_DELETE_USER:
+		kind = FLOW_DELETE;
+		if (!ac.delete_user) {
+			http_error(c, 404, NULL);
+			goto done;
+		}
+		if (auth_parse(c, body, len, df, nitems(df)) == -1)
+			goto done;
+		if (auth_callback_bad(c, df[2].present, cb))
+			goto done;
+		if (!has) {
+			auth_unauthorized(c);
+			goto done;
+		}
+		if (token[0] == '\0' && pw[0] == '\0') {
+			/* the confirmation mail */
+			if ((iev = auth_keys_peer(c)) == NULL)
+				goto done;
+			ar = authreq_new(c);
+			mbuf_init(&auth_mb);
+			mbuf_u32(&auth_mb, FLOW_DELETE);
+			mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
+			mbuf_str(&auth_mb, tok);
+			mbuf_str(&auth_mb, "");
+			mbuf_str(&auth_mb, cb);
+			mbuf_str(&auth_mb, c->peer);
+			mbuf_str(&auth_mb, c->req.ua);
+			auth_keys_send(iev, IMSG_KEYS_FLOW_SEND, ar->id);
+			goto done;
+		}
+		if (token[0] != '\0')
+			pw[0] = '\0';
+		else if (strlen(pw) > CERTAOS_MAX_PASSWORD) {
+			auth_fail(c, 400, "INVALID_PASSWORD",
+			    "Invalid password");
+			goto done;
+		}
+		break;
+	default:
+		kind = FLOW_DELETE;
+		if (!ac.delete_user) {
+			http_error(c, 404, NULL);
+			goto done;
+		}
+		if (query_get(c, "token", token, sizeof(token)) != 1)
+			token[0] = '\0';
+		if ((hascb = query_get(c, "callbackURL", cb,
+		    sizeof(cb))) == -1)
+			hascb = 0;
+		if (auth_callback_bad(c, hascb, cb))
+			goto done;
+		if (!has) {
+			auth_fail(c, 404, "FAILED_TO_GET_USER_INFO",
+			    "Failed to get user info");
+			goto done;
+		}
+		if (token[0] == '\0') {
+			auth_fail(c, 404, "INVALID_TOKEN", "Invalid token");
+			goto done;
+		}
+		break;
+	}
+	if ((iev = auth_keys_peer(c)) == NULL)
+		goto done;
+	ar = authreq_new(c);
+	ar->has_url = hascb && cb[0] != '\0';
+	(void)strlcpy(ar->url, cb, sizeof(ar->url));
+	(void)strlcpy(ar->token, token, sizeof(ar->token));
+	mbuf_init(&auth_mb);
+	mbuf_u32(&auth_mb, kind);
+	mbuf_u32(&auth_mb, flags | (cookie && has ? AUTH_F_SIGNED : 0));
+	mbuf_str(&auth_mb, token);
+	mbuf_str(&auth_mb, has ? tok : "");
+	mbuf_bytes(&auth_mb, pw, strlen(pw));
+	mbuf_str(&auth_mb, c->peer);
+	mbuf_str(&auth_mb, c->req.ua);
+	auth_keys_send(iev, IMSG_KEYS_FLOW_USE, ar->id);
+ done:
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(tok, sizeof(tok));
+	explicit_bzero(pw, sizeof(pw));
+}
+
+/*
+ * IMSG_KEYS_FLOW_DONE: i32 status, str signed token of a new session,
+ * u32 has record, the record.
+ */
+void
+auth_keys_flow_done(struct imsg *imsg)
+{
+	static struct auth_rec	 rec;
+	static const char	 deleted[] = "{\"success\":true,\"message\":"
+	    "\"User deleted\"}";
+	struct mread		 mr;
+	struct authreq		*ar;
+	struct http_conn	*c;
+	char			 stoken[CERTAOS_MAX_CTOKEN + 1];
+	char			 hdr[1536], cookie[512];
+	int32_t			 status;
+	uint32_t		 has;
+
+	mread_init(&mr, imsg);
+	status = mread_i32(&mr);
+	(void)mread_str(&mr, stoken, sizeof(stoken));
+	has = mread_u32(&mr);
+	if (has == 1 && authrec_read(&mr, &rec) == -1)
+		fatalx("%s: bad record in IMSG_KEYS_FLOW_DONE", __func__);
+	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX ||
+	    has > 1 || (stoken[0] != '\0' && !has))
+		fatalx("%s: bad IMSG_KEYS_FLOW_DONE", __func__);
+	if ((ar = authreq_take(imsg_get_id(imsg))) == NULL)
+		goto done;
+	c = ar->c;
+	hdr[0] = '\0';
+	switch (ar->route) {
+	case ROUTE_VERIFY_EMAIL:
+		if (status == AUTH_UNAVAILABLE) {
+			auth_unavailable(c);
+			break;
+		}
+		if (status != AUTH_OK) {
+			if (ar->has_url)
+				flow_redirect(c, ar->url, "error",
+				    "INVALID_TOKEN", "");
+			else
+				auth_fail(c, 401, "INVALID_TOKEN",
+				    "Invalid token");
+			break;
+		}
+		if (stoken[0] != '\0') {
+			auth_cookie_set(cookie, sizeof(cookie), stoken, 0);
+			(void)snprintf(hdr, sizeof(hdr), "%sset-auth-token: "
+			    "%s\r\nAccess-Control-Expose-Headers: "
+			    "set-auth-token\r\n", cookie, stoken);
+		}
+		if (ar->has_url)
+			flow_redirect(c, ar->url, NULL, NULL, hdr);
+		else {
+			(void)strlcat(hdr, AUTH_NOSTORE, sizeof(hdr));
+			http_respond(c, 200, AUTH_CT_JSON, hdr,
+			    "{\"status\":true,\"user\":null}", 27);
+		}
+		break;
+	case ROUTE_RESET_CALLBACK:
+		if (status == AUTH_UNAVAILABLE)
+			auth_unavailable(c);
+		else if (status == AUTH_OK)
+			flow_redirect(c, ar->url, "token", ar->token, "");
+		else
+			flow_redirect(c, ar->url, "error", "INVALID_TOKEN",
+			    "");
+		break;
+	case ROUTE_RESET_PASSWORD:
+		if (status == AUTH_OK)
+			http_respond(c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
+			    "{\"status\":true}", 15);
+		else if (status == AUTH_BAD_FLOW_TOKEN)
+			auth_fail(c, 400, "INVALID_TOKEN", "Invalid token");
+		else
+			auth_respond_status(ar, status);
+		break;
+	default:
+		/* delete-user and its callback */
+		if (status == AUTH_OK) {
+			auth_cookie_clear(hdr, sizeof(hdr));
+			if (ar->route == ROUTE_DELETE_CALLBACK && ar->has_url)
+				flow_redirect(c, ar->url, NULL, NULL, hdr);
+			else {
+				(void)strlcat(hdr, AUTH_NOSTORE, sizeof(hdr));
+				http_respond(c, 200, AUTH_CT_JSON, hdr,
+				    deleted, sizeof(deleted) - 1);
+			}
+			break;
+		}
+		if (status == AUTH_BAD_FLOW_TOKEN)
+			auth_fail(c, 404, "INVALID_TOKEN", "Invalid token");
+		else if (status == AUTH_NO_CREDENTIAL)
+			auth_fail(c, 400, "CREDENTIAL_ACCOUNT_NOT_FOUND",
+			    "Credential account not found");
+		else if (status == AUTH_NO_SESSION || status == AUTH_BAD_TOKEN)
+			auth_unauthorized(c);
+		else
+			auth_respond_status(ar, status);
+		break;
+	}
+	authreq_free(ar);
+ done:
+	explicit_bzero(stoken, sizeof(stoken));
+	explicit_bzero(hdr, sizeof(hdr));
+	explicit_bzero(cookie, sizeof(cookie));
 }

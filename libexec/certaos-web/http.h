@@ -228,6 +228,14 @@ enum route_id {
 	ROUTE_ERROR,
 	ROUTE_LIST_ACCOUNTS,
 	ROUTE_ACCOUNT_INFO,
+	ROUTE_SEND_VERIFICATION,
+	ROUTE_VERIFY_EMAIL,
+	ROUTE_REQUEST_RESET,
+	ROUTE_RESET_CALLBACK,		/* GET reset-password/:token */
+	ROUTE_RESET_PASSWORD,
+	ROUTE_CHANGE_EMAIL,
+	ROUTE_DELETE_USER,
+	ROUTE_DELETE_CALLBACK,
 	ROUTE_MAX
 };
 
@@ -273,6 +281,7 @@ void	 auth_keys_dont_remember(struct imsg *);
 void	 auth_jwt_flush(void);
 void	 auth_keys_signed(struct imsg *);
 void	 auth_keys_result(struct imsg *);
+void	 auth_keys_flow_done(struct imsg *);
 /* 1 if a keys error was for a pending auth request (and answered) */
 int	 auth_keys_error(struct imsg *, const char *);
 /*

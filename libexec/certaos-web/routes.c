@@ -88,7 +88,16 @@ static const struct {
 	{ "/error",		ROUTE_ERROR,		HTTP_M_GET },
 	{ "/list-accounts",	ROUTE_LIST_ACCOUNTS,	HTTP_M_GET },
 	{ "/account-info",	ROUTE_ACCOUNT_INFO,	HTTP_M_GET },
+	{ "/send-verification-email", ROUTE_SEND_VERIFICATION, HTTP_M_POST },
+	{ "/verify-email",	ROUTE_VERIFY_EMAIL,	HTTP_M_GET },
+	{ "/request-password-reset", ROUTE_REQUEST_RESET, HTTP_M_POST },
+	{ "/reset-password",	ROUTE_RESET_PASSWORD,	HTTP_M_POST },
+	{ "/change-email",	ROUTE_CHANGE_EMAIL,	HTTP_M_POST },
+	{ "/delete-user",	ROUTE_DELETE_USER,	HTTP_M_POST },
+	{ "/delete-user/callback", ROUTE_DELETE_CALLBACK, HTTP_M_GET },
 };
+/* GET <base>/reset-password/<token>: the token is the last segment */
+#define RESET_PREFIX	"/reset-password/"
 static char	*oidc_doc;
 static size_t	 oidc_len;
 
@@ -196,6 +205,12 @@ route_find(const char *path, size_t len)
 			if (path_is(path + blen, len - blen,
 			    auth_paths[i].path))
 				return (auth_paths[i].route);
+	if (len > blen + strlen(RESET_PREFIX) &&
+	    memcmp(path, path_base, blen) == 0 &&
+	    memcmp(path + blen, RESET_PREFIX, strlen(RESET_PREFIX)) == 0 &&
+	    memchr(path + blen + strlen(RESET_PREFIX), '/',
+	    len - blen - strlen(RESET_PREFIX)) == NULL)
+		return (ROUTE_RESET_CALLBACK);
 	return (ROUTE_NONE);
 }
 
@@ -209,6 +224,7 @@ route_method_ok(int route, enum http_method m, const char **allow)
 	case ROUTE_JWKS:
 	case ROUTE_OIDC_CONFIG:
 	case ROUTE_OIDC_CONFIG_BASE:
+	case ROUTE_RESET_CALLBACK:
 		if (m == HTTP_M_GET || m == HTTP_M_HEAD)
 			return (0);
 		*allow = ROUTE_ALLOW_GET;

@@ -185,6 +185,9 @@ web_dispatch_keys(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYS_DONT_REMEMBER_VALUE:
 		auth_keys_dont_remember(imsg);
 		break;
+	case IMSG_KEYS_FLOW_DONE:
+		auth_keys_flow_done(imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
