@@ -470,6 +470,8 @@ enum auth_status {
 	AUTH_SAME_EMAIL,	/* change-email to the address it has */
 	AUTH_NOT_FRESH,		/* delete-user: session too old */
 	AUTH_NO_CREDENTIAL,	/* delete-user with a password: none set */
+	AUTH_PENDING_VERIFY,	/* sign-up made the user (the record, with
+				 * no session): verification is required */
 	AUTH_MAX
 };
 
@@ -545,6 +547,7 @@ struct cfg_web {
 	uint32_t	 session_fresh;		/* s: fresh-age, 0 off */
 	uint32_t	 verify;		/* VERIFY_* */
 	uint32_t	 delete_user;		/* 1: delete-user on */
+	uint32_t	 mail;			/* 1: a mail method is set */
 };
 
 /*
@@ -610,6 +613,8 @@ struct cfg_keys {
 	char		 basepath[64];
 	uint32_t	 verify_signup;		/* mail a link at sign-up */
 	uint32_t	 verify_required;	/* and make no session */
+	uint32_t	 mail;			/* a mail method is set */
+	uint32_t	 session_fresh;		/* s: fresh-age, 0 off */
 };
 
 /* email verification off | optional | required */

@@ -305,6 +305,7 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 	cw.session_fresh = conf->session_fresh;
 	cw.verify = conf->verify;
 	cw.delete_user = conf->delete_user;
+	cw.mail = conf->mail.method != MAIL_OFF;
 	/* The issuer's own origin is not among them: web adds it. */
 	cw.norigins = conf->norigins;
 	for (i = 0; i < conf->norigins; i++)
@@ -383,7 +384,10 @@ config_send_all(struct certaosd_config *conf, int first)
 			    sizeof(ck.issuer));
 			(void)strlcpy(ck.basepath, CERTAOS_BASEPATH,
 			    sizeof(ck.basepath));
-			ck.verify_signup = conf->verify != VERIFY_OFF;
+			ck.mail = conf->mail.method != MAIL_OFF;
+			ck.verify_signup = ck.mail &&
+			    conf->verify != VERIFY_OFF;
+			ck.session_fresh = conf->session_fresh;
 			ck.verify_required = conf->verify == VERIFY_REQUIRED;
 			if (imsgev_compose(&c->iev, IMSG_CFG_KEYS, 0, 0, -1,
 			    &ck, sizeof(ck)) == -1)

@@ -1460,6 +1460,11 @@ mail_check(const char *filename)
 		    conf->mail.method == MAIL_SMTP ? "smtp" : "dir");
 		errors++;
 	}
+	if (conf->verify == VERIFY_REQUIRED && conf->mail.method == MAIL_OFF) {
+		log_warnx("%s: email verification required needs a mail "
+		    "method", filename);
+		errors++;
+	}
 }
 
 static int

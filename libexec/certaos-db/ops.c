@@ -143,6 +143,8 @@ static int	 ops_to_web(enum db_op);
 static void	 ops_cache_update(struct db_req *, int32_t,
 		    const struct auth_rec *);
 static uint64_t	 ops_now_ms(void);
+static void	 ops_signup_decoy(struct db_req *);
+static int	 ops_user_get(const PGresult *, int, struct auth_user *);
 static int	 ops_copy_text(const PGresult *, int, int, char *, size_t);
 static void	 ops_answer_auth(struct db_req *, int32_t,
 		    const struct auth_rec *);
@@ -630,6 +632,10 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " SELECT * FROM verifications WHERE value_hash = $1"
 	    " AND identifier IN ('verify-email', 'change-email')"
 	    " AND expires_at > now()),"
+	    /* the user as it was: a replayed link changes nothing */
+	    " w AS ("
+	    " SELECT x.id FROM users x, v WHERE x.id = v.user_id"
+	    " AND (NOT x.email_verified OR v.data IS NOT NULL)),"
 	    " d AS ("
 	    " DELETE FROM verifications WHERE id IN"
 	    " (SELECT id FROM v WHERE identifier = 'change-email')),"
@@ -643,14 +649,15 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " s AS ("
 	    " INSERT INTO sessions (" SESSION_COLS ")"
 	    " SELECT $2, id, " EXPIRES("$3") ", " LIFETIME("$3") ", $4, $5"
-	    " FROM u WHERE $2 IS NOT NULL AND NOT (banned AND"
+	    " FROM u WHERE $2 IS NOT NULL AND id IN (SELECT id FROM w)"
+	    " AND NOT (banned AND"
 	    " (ban_expires IS NULL OR ban_expires > now()))"
 	    " RETURNING *),"
 	    " l AS ("
 	    " INSERT INTO audit_log"
 	    " (user_id, email, ip, user_agent, event, outcome, detail)"
 	    " SELECT u.id, u.email, $4, $5, v.identifier, 'ok', v.data"
-	    " FROM u, v)"
+	    " FROM u, v WHERE u.id IN (SELECT id FROM w))"
 	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
 	    nitems(flow_verify_types), flow_verify_types },
 	[OP_FLOW_RESET_CHECK] = { "flow_reset_check",
@@ -929,6 +936,34 @@ ops_cache_update(struct db_req *req, int32_t status, const struct auth_rec *r)
 	}
 }
 
+/*
+ * Sign-up of a taken address while verification is required: the same
+ * answer as a new user's (a user that exists nowhere, no session, no
+ * mail), so that sign-up does not tell who has an account here.
+ */
+static void
+ops_signup_decoy(struct db_req *req)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	struct auth_user	*u = &ops_rec.u;
+	unsigned char		 rnd[16];
+	size_t			 i;
+
+	memset(&ops_rec, 0, sizeof(ops_rec));
+	arc4random_buf(rnd, sizeof(rnd));
+	for (i = 0; i < sizeof(rnd); i++) {
+		u->id[2 * i] = hex[rnd[i] >> 4];
+		u->id[2 * i + 1] = hex[rnd[i] & 0xf];
+	}
+	(void)strlcpy(u->name, req->auth.name, sizeof(u->name));
+	(void)strlcpy(u->email, req->auth.email, sizeof(u->email));
+	u->has_image = req->auth.has_image;
+	(void)strlcpy(u->image, req->auth.image, sizeof(u->image));
+	u->created = u->updated = ops_now_ms();
+	(void)strlcpy(u->role, "user", sizeof(u->role));
+	ops_answer_auth(req, AUTH_PENDING_VERIFY, &ops_rec);
+}
+
 /* IMSG_DB_AUTH_REPLY to keys, or IMSG_DB_SESSION_INFO to web. */
 static void
 ops_answer_auth(struct db_req *req, int32_t status, const struct auth_rec *r)
@@ -938,7 +973,7 @@ ops_answer_auth(struct db_req *req, int32_t status, const struct auth_rec *r)
 	type = ops_to_web(req->op) ? IMSG_DB_SESSION_INFO : IMSG_DB_AUTH_REPLY;
 	mbuf_init(&ops_mbuf);
 	mbuf_i32(&ops_mbuf, status);
-	if (status == AUTH_OK)
+	if (status == AUTH_OK || status == AUTH_PENDING_VERIFY)
 		authrec_write(&ops_mbuf, r);
 	ops_cache_update(req, status, r);
 	ops_compose(req->iev, type, req->id, &ops_mbuf);
@@ -1614,13 +1649,22 @@ ops_session_get(const PGresult *res, int row, int c, struct auth_session *s)
 int
 ops_rec_get(const PGresult *res, int row, struct auth_rec *r)
 {
-	struct auth_user	*u = &r->u;
-
 	if (PQnfields(res) < REC_NCOLS || PQbinaryTuples(res) != 1 ||
 	    row < 0 || row >= PQntuples(res))
 		return (-1);
-	if (ops_session_get(res, row, 0, &r->s) == -1 ||
-	    ops_col_str(res, row, 7, u->id, sizeof(u->id), 0) == -1 ||
+	if (ops_session_get(res, row, 0, &r->s) == -1)
+		return (-1);
+	return (ops_user_get(res, row, &r->u));
+}
+
+/* The user columns of a record row (7 on): 0, or -1 out of bounds. */
+static int
+ops_user_get(const PGresult *res, int row, struct auth_user *u)
+{
+	if (PQnfields(res) < REC_NCOLS || PQbinaryTuples(res) != 1 ||
+	    row < 0 || row >= PQntuples(res))
+		return (-1);
+	if (ops_col_str(res, row, 7, u->id, sizeof(u->id), 0) == -1 ||
 	    ops_col_str(res, row, 8, u->name, sizeof(u->name), 1) == -1 ||
 	    ops_col_str(res, row, 9, u->email, sizeof(u->email), 0) == -1 ||
 	    ops_col_bool(res, row, 10, &u->email_verified) == -1 ||
@@ -1661,6 +1705,10 @@ ops_auth_result(struct db_req *req, const PGresult *res)
 		return (0);
 	}
 	if (PQntuples(res) == 0) {
+		if (req->op == OP_SIGNUP && ops_verify_required) {
+			ops_signup_decoy(req);
+			return (0);
+		}
 		switch (req->op) {
 		case OP_SIGNUP:
 			none = AUTH_USER_EXISTS;
@@ -1679,7 +1727,13 @@ ops_auth_result(struct db_req *req, const PGresult *res)
 	if (req->op == OP_SIGNUP && PQgetisnull(res, 0, 0)) {
 		if (req->auth.has_mail)
 			db_mail_nudge();
-		ops_answer_auth(req, AUTH_NOT_VERIFIED, NULL);
+		memset(&ops_rec, 0, sizeof(ops_rec));
+		if (ops_user_get(res, 0, &ops_rec.u) == -1) {
+			log_warnx("%s: a column is out of bounds", name);
+			ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
+			return (0);
+		}
+		ops_answer_auth(req, AUTH_PENDING_VERIFY, &ops_rec);
 		return (0);
 	}
 	if (req->op == OP_SIGNUP && req->auth.has_mail)

@@ -331,7 +331,7 @@ auth_reply(struct imsgev *web, uint32_t id, int32_t status,
 	mbuf_init(&amb);
 	mbuf_i32(&amb, status);
 	mbuf_str(&amb, status == AUTH_OK ? signedtok : "");
-	if (status == AUTH_OK)
+	if (status == AUTH_OK || status == AUTH_PENDING_VERIFY)
 		authrec_write(&amb, rec);
 	auth_send(web, IMSG_KEYS_AUTH, id);
 }
@@ -735,7 +735,8 @@ auth_db_reply(struct imsgev *iev, struct imsg *imsg)
 
 	mread_init(&mr, imsg);
 	status = mread_i32(&mr);
-	if (status == AUTH_OK && authrec_read(&mr, &arec) == -1)
+	if ((status == AUTH_OK || status == AUTH_PENDING_VERIFY) &&
+	    authrec_read(&mr, &arec) == -1)
 		fatalx("%s: bad record in IMSG_DB_AUTH_REPLY", __func__);
 	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX)
 		fatalx("%s: bad IMSG_DB_AUTH_REPLY", __func__);
@@ -751,7 +752,12 @@ auth_db_reply(struct imsgev *iev, struct imsg *imsg)
 		token_sign(&as.mac, p->token, signedtok);
 		auth_reply(p->web, p->webid, AUTH_OK, signedtok, &arec);
 		explicit_bzero(signedtok, sizeof(signedtok));
-	} else
+	} else if (status == AUTH_PENDING_VERIFY && p->state == PEND_SIGNUP)
+		auth_reply(p->web, p->webid, status, NULL, &arec);
+	else if (status == AUTH_PENDING_VERIFY)
+		fatalx("%s: a record without a session for request %u",
+		    __func__, p->id);
+	else
 		auth_reply(p->web, p->webid, status, NULL, NULL);
 	pending_free(p);
 }

@@ -44,6 +44,8 @@ static struct {
 	char		 base[CERTAOS_MAX_ISSUER + 64];	/* issuer + path */
 	int		 signup;	/* a link at sign-up */
 	int		 required;	/* no session before it is used */
+	int		 mail;		/* a mail method is set */
+	uint32_t	 fresh;		/* s: fresh-age, 0 off */
 } fs;
 
 static struct auth_rec	 frec;
@@ -56,6 +58,8 @@ static int	 flow_mail(struct mbuf *, uint32_t, const char *,
 static uint64_t	 flow_expires(uint32_t);
 static void	 flow_use_answer(struct pending *, int32_t,
 		    const struct auth_rec *);
+static void	 flow_delete_now(struct pending *, uint64_t);
+static void	 flow_delete_send(struct imsgev *, struct pending *);
 
 void
 flow_configure(const struct cfg_keys *cfg)
@@ -70,6 +74,8 @@ flow_configure(const struct cfg_keys *cfg)
 	(void)strlcat(fs.base, cfg->basepath, sizeof(fs.base));
 	fs.signup = cfg->verify_signup != 0;
 	fs.required = cfg->verify_required != 0;
+	fs.mail = cfg->mail != 0;
+	fs.fresh = cfg->session_fresh;
 }
 
 /* encodeURIComponent, as Better Auth builds its links */
@@ -275,6 +281,7 @@ flow_send_req(struct imsgev *iev, struct imsg *imsg)
 		pending_free(p);
 		goto done;
 	}
+	memcpy(p->th, th, sizeof(th));
 	p->state = PEND_FLOW_WHO;
 	mbuf_init(&amb);
 	mbuf_u32(&amb, kind);
@@ -319,7 +326,6 @@ flow_db_user(struct imsgev *iev, struct imsg *imsg)
 	    (status == AUTH_OK && (uid[0] == '\0' || email[0] == '\0')) ||
 	    verified > 1 || haspw > 1)
 		fatalx("%s: bad IMSG_DB_FLOW_USER", __func__);
-	(void)created;
 	if ((p = pending_lookup(imsg_get_id(imsg), "IMSG_DB_FLOW_USER")) ==
 	    NULL)
 		return;
@@ -358,6 +364,12 @@ flow_db_user(struct imsgev *iev, struct imsg *imsg)
 			goto answer;
 		}
 		rcpt = newemail = p->email;
+		break;
+	case FLOW_DELETE:
+		if (!fs.mail) {
+			flow_delete_now(p, created);
+			return;
+		}
 		break;
 	default:
 		break;
@@ -508,7 +520,57 @@ flow_use_req(struct imsgev *iev, struct imsg *imsg)
 	explicit_bzero(presented, sizeof(presented));
 }
 
-/* delete-user with a password: the session's credential in hand */
+/*
+ * delete-user with no password and no mail method to confirm it by: the
+ * session must be fresh (Better Auth's SESSION_EXPIRED otherwise).
+ */
+static void
+flow_delete_now(struct pending *p, uint64_t created)
+{
+	struct imsgev	*db;
+	struct timespec	 ts;
+	uint64_t	 now;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1)
+		fatal("clock_gettime");
+	now = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	if (fs.fresh != 0 && now - created >= (uint64_t)fs.fresh * 1000) {
+		auth_result(p->web, p->webid, AUTH_NOT_FRESH);
+		pending_free(p);
+		return;
+	}
+	if ((db = auth_db()) == NULL) {
+		auth_result(p->web, p->webid, AUTH_UNAVAILABLE);
+		pending_free(p);
+		return;
+	}
+	flow_delete_send(db, p);
+}
+
+/* IMSG_DB_FLOW_USE for a delete-user the asking session may do */
+static void
+flow_delete_send(struct imsgev *db, struct pending *p)
+{
+	p->state = PEND_FLOW_USE;
+	p->token[0] = '\0';
+	mbuf_init(&amb);
+	mbuf_u32(&amb, FLOW_DELETE);
+	mbuf_bytes(&amb, "", 0);
+	mbuf_bytes(&amb, p->th, sizeof(p->th));
+	mbuf_str(&amb, "");
+	mbuf_bytes(&amb, "", 0);
+	mbuf_u64(&amb, 0);
+	mbuf_str(&amb, p->ip);
+	mbuf_str(&amb, p->ua);
+	auth_send(db, IMSG_DB_FLOW_USE, p->id);
+	pending_arm(p);
+}
+
+/*
+ * delete-user with a password: the session's credential in hand.  With
+ * a mail method, a right password still only mails the link (as Better
+ * Auth does when it can send one).
+ */
 void
 flow_pw_cred(struct pending *p, int32_t status, const char *uid,
     const char *enc)
@@ -537,19 +599,19 @@ flow_pw_cred(struct pending *p, int32_t status, const char *uid,
 		flow_use_answer(p, AUTH_BAD_PASSWORD, NULL);
 		return;
 	}
-	p->state = PEND_FLOW_USE;
-	p->token[0] = '\0';
-	mbuf_init(&amb);
-	mbuf_u32(&amb, FLOW_DELETE);
-	mbuf_bytes(&amb, "", 0);
-	mbuf_bytes(&amb, p->th, sizeof(p->th));
-	mbuf_str(&amb, "");
-	mbuf_bytes(&amb, "", 0);
-	mbuf_u64(&amb, 0);
-	mbuf_str(&amb, p->ip);
-	mbuf_str(&amb, p->ua);
-	auth_send(db, IMSG_DB_FLOW_USE, p->id);
-	pending_arm(p);
+	if (fs.mail) {
+		p->kind = FLOW_DELETE;
+		p->email[0] = p->cb[0] = '\0';
+		p->state = PEND_FLOW_WHO;
+		mbuf_init(&amb);
+		mbuf_u32(&amb, FLOW_DELETE);
+		mbuf_bytes(&amb, p->th, sizeof(p->th));
+		mbuf_str(&amb, "");
+		auth_send(db, IMSG_DB_FLOW_WHO, p->id);
+		pending_arm(p);
+		return;
+	}
+	flow_delete_send(db, p);
 }
 
 /*

@@ -142,6 +142,9 @@ static void		 auth_accounts_done(struct authreq *, int);
 static void		 flow_send(struct http_conn *, const char *, size_t);
 static void		 flow_use(struct http_conn *, const char *, size_t);
 static void		 flow_sent(struct authreq *, int32_t);
+static void		 auth_signup_pending(struct authreq *,
+			    const struct auth_rec *);
+static void		 flow_no_mail(struct http_conn *, uint32_t);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
 /* the dont_remember cookie's value, from keys ("": not yet) */
@@ -163,6 +166,7 @@ static struct {
 	char		 origins[CERTAOS_MAX_ORIGINS + 1][CERTAOS_MAX_ORIGIN];
 	uint32_t	 verify;		/* VERIFY_* */
 	uint32_t	 delete_user;
+	uint32_t	 mail;			/* a mail method is set */
 	char		 base[CERTAOS_MAX_ISSUER + 64];	/* issuer + path */
 	size_t		 originlen;	/* of the issuer, in base */
 } ac;
@@ -232,6 +236,7 @@ auth_configure(const struct cfg_web *cw)
 	ac.norigins = 1;
 	ac.verify = cw->verify;
 	ac.delete_user = cw->delete_user;
+	ac.mail = cw->mail;
 	(void)snprintf(ac.base, sizeof(ac.base), "%.*s%s", (int)n,
 	    cw->issuer, cw->basepath);
 	ac.originlen = n;
@@ -568,6 +573,31 @@ auth_respond_status(struct authreq *ar, int status)
 	}
 }
 
+/*
+ * Sign-up while verification is required: the user and a null token, no
+ * cookie (the link in the mail signs in).
+ */
+static void
+auth_signup_pending(struct authreq *ar, const struct auth_rec *rec)
+{
+	struct json_out	*j;
+	const char	*b;
+	size_t		 len;
+
+	if ((j = jout_new()) == NULL)
+		fatal("%s", __func__);
+	jout_obj_open(j);
+	jout_key(j, "token");
+	jout_null(j);
+	jout_key(j, "user");
+	authrec_json_user(j, &rec->u);
+	jout_obj_close(j);
+	if ((b = jout_buf(j, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	jout_free(j);
+}
+
 /* sign-out always ends signed out, whatever the token was */
 static void
 auth_signed_out(struct http_conn *c)
@@ -596,7 +626,8 @@ auth_keys_answer(struct imsg *imsg)
 	mread_init(&mr, imsg);
 	status = mread_i32(&mr);
 	(void)mread_str(&mr, stoken, sizeof(stoken));
-	if (status == AUTH_OK && authrec_read(&mr, &rec) == -1)
+	if ((status == AUTH_OK || status == AUTH_PENDING_VERIFY) &&
+	    authrec_read(&mr, &rec) == -1)
 		fatalx("%s: bad record in IMSG_KEYS_AUTH", __func__);
 	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX ||
 	    (status == AUTH_OK) != (stoken[0] != '\0'))
@@ -625,6 +656,11 @@ auth_keys_answer(struct imsg *imsg)
 	if (ar->route == ROUTE_CHANGE_PASSWORD && (status == AUTH_NO_SESSION ||
 	    status == AUTH_BAD_TOKEN)) {
 		auth_unauthorized(ar->c);
+		authreq_free(ar);
+		goto done;
+	}
+	if (status == AUTH_PENDING_VERIFY && ar->route == ROUTE_SIGN_UP) {
+		auth_signup_pending(ar, &rec);
 		authreq_free(ar);
 		goto done;
 	}
@@ -2149,46 +2185,45 @@ auth_dispatch(struct http_conn *c, const char *body, size_t len)
  * delete-user.  keys makes the tokens and mails (see its flow.c).
  */
 
-/* A query parameter, %-decoded ('+' is a space); 1 found, 0 not, -1 bad */
+/* No mail method: what Better Auth says when it has no sender */
+static void
+flow_no_mail(struct http_conn *c, uint32_t kind)
+{
+	switch (kind) {
+	case FLOW_RESET:
+		auth_fail(c, 400, "RESET_PASSWORD_DISABLED",
+		    "Reset password isn't enabled");
+		break;
+	case FLOW_CHANGE_EMAIL:
+		/* no code, as Better Auth */
+		http_respond(c, 400, AUTH_CT_JSON, AUTH_NOSTORE,
+		    "{\"message\":\"Verification email isn't enabled\"}",
+		    46);
+		break;
+	default:
+		auth_fail(c, 400, "VERIFICATION_EMAIL_NOT_ENABLED",
+		    "Verification email isn't enabled");
+		break;
+	}
+}
+
+/* A query parameter, form-decoded: 1 found, 0 not, -1 unreadable */
 static int
 query_get(struct http_conn *c, const char *name, char *dst, size_t dstsz)
 {
-	const char	*q = c->req.query, *end, *v, *amp;
-	size_t		 n = strlen(name), o = 0;
-	int		 hi, lo;
+	struct jfield	 f[] = {
+		{ name, JT_STRING, 0, dst, dstsz, 0 },
+	};
+	char		 err[128];
 
-	if (q == NULL)
+	dst[0] = '\0';
+	if (c->req.qcopy_state == HTTP_F_ABSENT)
 		return (0);
-	end = q + c->req.querylen;
-	for (; q < end; q = amp + 1) {
-		if ((amp = memchr(q, '&', end - q)) == NULL)
-			amp = end;
-		if ((size_t)(amp - q) <= n || memcmp(q, name, n) != 0 ||
-		    q[n] != '=')
-			continue;
-		for (v = q + n + 1; v < amp; v++) {
-			if (o + 1 >= dstsz)
-				return (-1);
-			if (*v == '%') {
-				if (amp - v < 3 ||
-				    !isxdigit((unsigned char)v[1]) ||
-				    !isxdigit((unsigned char)v[2]))
-					return (-1);
-				hi = isdigit((unsigned char)v[1]) ? v[1] - '0' :
-				    tolower((unsigned char)v[1]) - 'a' + 10;
-				lo = isdigit((unsigned char)v[2]) ? v[2] - '0' :
-				    tolower((unsigned char)v[2]) - 'a' + 10;
-				dst[o++] = (char)(hi << 4 | lo);
-				v += 2;
-			} else
-				dst[o++] = *v == '+' ? ' ' : *v;
-		}
-		dst[o] = '\0';
-		if (memchr(dst, '\0', o) != NULL)
-			return (-1);
-		return (1);
-	}
-	return (0);
+	if (c->req.qcopy_state != HTTP_F_OK ||
+	    form_parse_fields(c->req.qcopy, strlen(c->req.qcopy), f,
+	    nitems(f), err, sizeof(err)) == -1)
+		return (-1);
+	return (f[0].present);
 }
 
 /* 302 to url, with "error=code" or "token=tok" added to its query */
@@ -2271,6 +2306,10 @@ flow_send(struct http_conn *c, const char *body, size_t len)
 		auth_unauthorized(c);
 		goto done;
 	}
+	if (!ac.mail) {
+		flow_no_mail(c, kind);
+		goto done;
+	}
 	if ((iev = auth_keys_peer(c)) == NULL)
 		goto done;
 	ar = authreq_new(c);
@@ -2280,7 +2319,7 @@ flow_send(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(&auth_mb, has ? tok : "");
 	mbuf_str(&auth_mb, email);
 	mbuf_str(&auth_mb, cb);
-	mbuf_str(&auth_mb, c->peer);
+	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
 	auth_keys_send(iev, IMSG_KEYS_FLOW_SEND, ar->id);
  done:
@@ -2315,6 +2354,10 @@ flow_sent(struct authreq *ar, int32_t status)
 	case AUTH_ALREADY_VERIFIED:
 		auth_fail(ar->c, 400, "EMAIL_ALREADY_VERIFIED",
 		    "Email is already verified");
+		break;
+	case AUTH_NOT_FRESH:
+		auth_fail(ar->c, 400, "SESSION_EXPIRED", "Session expired. "
+		    "Re-authenticate to perform this action.");
 		break;
 	case AUTH_SAME_EMAIL:
 		/* Better Auth gives this one no code */
@@ -2374,6 +2417,10 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 		}
 		if (auth_callback_bad(c, hascb, cb))
 			goto done;
+		if (!ac.mail) {
+			flow_no_mail(c, kind);
+			goto done;
+		}
 		/* no session presented: the link signs in */
 		if (!has)
 			flags |= AUTH_F_SIGNIN;
@@ -2386,9 +2433,13 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 		(void)snprintf(token, sizeof(token), "%.*s",
 		    (int)(c->req.pathlen - (seg - c->req.path)), seg);
 		if ((hascb = query_get(c, "callbackURL", cb,
-		    sizeof(cb))) == -1)
-			hascb = 0;
-		if (hascb && auth_callback_bad(c, hascb, cb))
+		    sizeof(cb))) != 1) {
+			auth_fail(c, 400, "VALIDATION_ERROR",
+			    "[query.callbackURL] Invalid input: expected "
+			    "string, received undefined");
+			goto done;
+		}
+		if (auth_callback_bad(c, hascb, cb))
 			goto done;
 		/* no place to go: Better Auth's error page */
 		if (!hascb || cb[0] == '\0') {
@@ -2439,7 +2490,7 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 			mbuf_str(&auth_mb, tok);
 			mbuf_str(&auth_mb, "");
 			mbuf_str(&auth_mb, cb);
-			mbuf_str(&auth_mb, c->peer);
+			mbuf_str(&auth_mb, http_client_ip(c));
 			mbuf_str(&auth_mb, c->req.ua);
 			auth_keys_send(iev, IMSG_KEYS_FLOW_SEND, ar->id);
 			goto done;
@@ -2488,7 +2539,7 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(&auth_mb, token);
 	mbuf_str(&auth_mb, has ? tok : "");
 	mbuf_bytes(&auth_mb, pw, strlen(pw));
-	mbuf_str(&auth_mb, c->peer);
+	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
 	auth_keys_send(iev, IMSG_KEYS_FLOW_USE, ar->id);
  done:
