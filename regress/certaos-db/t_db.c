@@ -726,6 +726,8 @@ db_signup(struct dbproc *d, const char *email, const char *name,
 	mbuf_u64(&mb, expires);
 	mbuf_str(&mb, "192.0.2.1");
 	mbuf_str(&mb, "t_db/1.0");
+	mbuf_u32(&mb, 1);		/* a session */
+	mbuf_u32(&mb, 0);		/* no mail */
 	mb_send(&d->keys, &mb, IMSG_DB_SIGNUP, id);
 	return (auth_reply(d, &d->keys, IMSG_DB_AUTH_REPLY, id, r));
 }
@@ -1041,7 +1043,7 @@ static const struct fld signup_flds[] = {
 	{ 's', CERTAOS_MAX_EMAIL }, { 's', CERTAOS_MAX_NAME },
 	{ 'n', CERTAOS_MAX_IMAGE }, { 's', CERTAOS_MAX_PWHASH },
 	{ 'b', DB_HASH_LEN }, { 'U', 0 }, { 's', CERTAOS_MAX_IP },
-	{ 's', CERTAOS_MAX_UA }, { 0, 0 }
+	{ 's', CERTAOS_MAX_UA }, { 'z', 0 }, { 'z', 0 }, { 0, 0 }
 };
 static const struct fld cred_flds[] = {
 	{ 's', CERTAOS_MAX_EMAIL }, { 0, 0 }
@@ -1077,7 +1079,7 @@ static const struct fld op_flds[] = {
 /*
  * A valid payload, but field "which" is len long (strings, hashes) or
  * has the value len (numbers, the nullable's flag).  u32 fields default
- * to instance 0 and AUTH_OP_GET.
+ * to instance 0 and AUTH_OP_GET; 'z' ones to 0.
  */
 static void
 build(struct mbuf *mb, const struct fld *f, int which, size_t len)
@@ -1111,6 +1113,9 @@ build(struct mbuf *mb, const struct fld *f, int which, size_t len)
 			break;
 		case 'r':
 			mbuf_u32(mb, i == which ? len : AUTH_OP_REVOKE);
+			break;
+		case 'z':
+			mbuf_u32(mb, i == which ? len : 0);
 			break;
 		case 'U':
 			mbuf_u64(mb, i == which ? len : now_ms() + 86400000);
@@ -1900,14 +1905,14 @@ ATF_TC_BODY(catalogue, tc)
 {
 	const struct db_stmt	*st, *o;
 	const char		*p;
-	char			 seen[10];
+	char			 seen[20];
 	int			 op, j, n, max;
 	static const struct {
 		enum db_op	 op;
 		int		 nparams;
 	} want[] = {
 		{ OP_PING, 0 }, { OP_JWKS_LOAD, 0 }, { OP_JWKS_INSERT, 5 },
-		{ OP_SIGNUP, 8 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 5 },
+		{ OP_SIGNUP, 14 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 6 },
 		{ OP_SESSION_GET, 3 }, { OP_SESSION_DELETE, 1 },
 		{ OP_SESSION_LIST, 1 }, { OP_SESSION_REVOKE, 3 },
 		{ OP_SESSION_REVOKE_ALL, 1 }, { OP_SESSION_REVOKE_OTHERS, 1 },
@@ -1922,6 +1927,10 @@ ATF_TC_BODY(catalogue, tc)
 		{ OP_MAIL_ENQUEUE, 3 },
 		{ OP_MAIL_CLAIM, 2 }, { OP_MAIL_DONE, 5 }, { OP_MAIL_QUEUE, 0 },
 		{ OP_ACCOUNT_LIST, 1 },
+		{ OP_FLOW_WHO_SESSION, 1 }, { OP_FLOW_WHO_EMAIL, 1 },
+		{ OP_FLOW_SEND, 10 }, { OP_FLOW_VERIFY, 5 },
+		{ OP_FLOW_RESET_CHECK, 1 }, { OP_FLOW_RESET, 4 },
+		{ OP_FLOW_DELETE, 4 },
 	};
 
 	ATF_CHECK(ops_stmt(OP_MAX) == NULL);
@@ -1943,9 +1952,12 @@ ATF_TC_BODY(catalogue, tc)
 		max = 0;
 		for (p = st->sql; (p = strchr(p, '$')) != NULL; p++) {
 			ATF_REQUIRE_MSG(p[1] >= '1' && p[1] <= '9' &&
-			    (p[2] < '0' || p[2] > '9'), "%s: $ at %s",
+			    (p[2] < '0' || p[2] > '9' || (p[1] == '1' &&
+			    (p[3] < '0' || p[3] > '9'))), "%s: $ at %s",
 			    st->name, p);
 			n = p[1] - '0';
+			if (p[2] >= '0' && p[2] <= '9')
+				n = 10 + p[2] - '0';
 			seen[n] = 1;
 			if (n > max)
 				max = n;
@@ -2047,6 +2059,8 @@ ATF_TC_BODY(parse, tc)
 	mbuf_u64(&mb, 1800000000123ULL);
 	mbuf_str(&mb, "192.0.2.7");
 	mbuf_str(&mb, "ua");
+	mbuf_u32(&mb, 1);
+	mbuf_u32(&mb, 0);
 	ATF_REQUIRE(parse_len(&mb, mb.len, OP_SIGNUP, &req) == 0);
 	ATF_CHECK_EQ(req.op, OP_SIGNUP);
 	ATF_CHECK_STREQ(req.auth.email, "Ann@Example.com");

@@ -1171,6 +1171,7 @@ send_signup(struct kchild *kc, uint32_t id, uint32_t flags, const char *pw)
 	mbuf_bytes(&mb, pw, strlen(pw));
 	mbuf_str(&mb, T_IP);
 	mbuf_str(&mb, T_UA);
+	mbuf_str(&mb, "");		/* callbackURL */
 	xsend_mbuf(&kc->web, IMSG_KEYS_SIGNUP, id);
 }
 
@@ -1364,6 +1365,9 @@ ATF_TC_BODY(auth_signup, tc)
 	expires = mread_u64(&mr);
 	mread_str(&mr, ip, sizeof(ip));
 	mread_str(&mr, ua, sizeof(ua));
+	/* no mail method configured here: a session, no link */
+	ATF_REQUIRE_EQ(mread_u32(&mr), 1);
+	ATF_REQUIRE_EQ(mread_u32(&mr), 0);
 	ATF_REQUIRE_MSG(mread_end(&mr) == 0, "malformed IMSG_DB_SIGNUP");
 	imsg_free(&imsg);
 	ATF_REQUIRE_STREQ(email, T_EMAIL);

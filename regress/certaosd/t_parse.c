@@ -182,17 +182,19 @@ ATF_TC_WITHOUT_HEAD(keywords);
 ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
-		"app-name", "argon2id", "attempts", "auth", "body-size", "ca",
-		"certificate", "chroot", "control", "cookie", "database",
-		"dir", "entries", "file", "fresh-age", "from", "header",
-		"header-size", "idle", "include", "issuer", "key", "length",
+		"app-name", "argon2id", "attempts", "auth", "body-size",
+		"ca", "certificate", "chroot", "control", "cookie",
+		"database", "delete-user", "dir", "email", "entries",
+		"file", "fresh-age", "from", "header", "header-size",
+		"idle", "include", "issuer", "key", "length",
 		"lifetime", "limit", "listen", "mail", "max", "memory",
-		"noverify", "off", "on", "parallelism", "password", "pool",
-		"port", "prefix", "prefork", "rate-limit", "remember-off",
-		"retry", "secret", "sendmail", "session", "smtp", "socket",
+		"noverify", "off", "on", "optional", "parallelism",
+		"password", "pool", "port", "prefix", "prefork",
+		"rate-limit", "remember-off", "required", "retry",
+		"secret", "sendmail", "session", "smtp", "socket",
 		"starttls", "templates", "time", "timeout", "tls",
-		"trusted-origins", "trusted-proxy", "update-age", "user",
-		"window"
+		"trusted-origins", "trusted-proxy", "update-age",
+		"user", "verification", "window"
 	};
 	size_t	 i;
 
@@ -1271,6 +1273,8 @@ ATF_TC_BODY(reparse_accounts, tc)
 	    "\t\"https://app.example\"\n"
 	    "\t\"http://[::1]:3000\"\n"
 	    "}\n"
+	    "email verification optional\n"
+	    "delete-user on\n"
 	    "rate-limit on\n") != NULL, "%s", first);
 	conf = parse_text(first);
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
@@ -1317,6 +1321,8 @@ ATF_TC_BODY(reparse, tc)
 	    "session lifetime 604800 update-age 86400 remember-off 86400\n"
 	    "session fresh-age 86400\n"
 	    "cookie prefix \"certaos\"\n"
+	    "email verification optional\n"
+	    "delete-user on\n"
 	    RL_DEFAULTS
 	    "listen on 0.0.0.0 port 80\n"
 	    "listen on ::1 port 443 tls {\n"

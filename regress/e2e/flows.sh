@@ -1,0 +1,489 @@
+# End to end: the emailed flows (email verification, password reset,
+# change-email, delete-user) through a real certaosd, its outbox and
+# `mail dir`.  Shapes follow Better Auth 1.7.5 recorded with mail on;
+# where we differ (a reset revokes every session) the test says so.
+
+. "$(atf_get_srcdir)/lib.subr"
+
+# flows_start [conf lines]: a daemon that delivers into the spool $D
+flows_start()
+{
+	e2e_init
+	D=$(mktemp -d /tmp/certaos-e2e-flows.XXXXXX)
+	echo "$D" > "$W/spool"
+	chmod 755 "$D"
+	if [ "$(id -u)" = 0 ]; then
+		chown _certaos "$D"
+	fi
+	e2e_conf "rate-limit off" "mail dir \"$D\"" \
+	    "mail from \"auth@example.org\"" "$@"
+	e2e_start
+	B=http://127.0.0.1:$PORT/api/auth
+	ORIGIN="origin: http://127.0.0.1:$PORT"
+	NMAIL=0
+}
+
+flows_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	W=$(pwd)
+	e2e_cleanup
+	[ -f "$W/spool" ] && rm -rf "$(cat "$W/spool")"
+	true
+}
+
+# post PATH BODY [curl args]: the status; body in $W/body, headers in
+# $W/headers
+post()
+{
+	_p=$1; _b=$2; shift 2
+	curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
+	    -H 'content-type: application/json' -H "$ORIGIN" "$@" \
+	    --data-binary "$_b" "$B$_p"
+}
+
+# get URL [curl args]
+get()
+{
+	_u=$1; shift
+	curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' "$@" "$_u"
+}
+
+body()
+{
+	cat "$W/body"
+}
+
+header()
+{
+	tr -d '\r' < "$W/headers" | sed -n "s/^$1: //Ip" | head -1
+}
+
+sql()
+{
+	e2e_psql "$DB" -At -c "$1"
+}
+
+# next_mail: wait for mail number NMAIL+1 in the spool; its file in $M,
+# its recipient in $TO, its first link in $LINK
+next_mail()
+{
+	NMAIL=$((NMAIL + 1))
+	_i=0
+	while [ "$(ls "$D" | wc -l)" -lt $NMAIL ]; do
+		_i=$((_i + 1))
+		[ $_i -lt 50 ] || {
+			cat "$W/daemon.log" >&2
+			atf_fail "mail $NMAIL did not come"
+		}
+		sleep 0.2
+	done
+	M=$D/$(ls -t "$D" | head -1)
+	python3 -c '
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"),
+    policy=email.policy.default)
+print(m["to"])
+t = m.get_body(preferencelist=("plain",)).get_content()
+print(re.search(r"https?://\S+", t).group(0))' "$M" > "$W/mail"
+	TO=$(sed -n 1p "$W/mail")
+	LINK=$(sed -n 2p "$W/mail")
+}
+
+# no_more_mail: nothing beyond the NMAIL mails seen (after a moment)
+no_more_mail()
+{
+	sleep 1
+	atf_check_equal "$NMAIL" "$(ls "$D" | wc -l)"
+}
+
+# signup NAME EMAIL [json members]: 200 expected; session cookie in
+# $W/jar.EMAIL
+signup()
+{
+	atf_check_equal 200 "$(post /sign-up/email \
+	    "{\"name\":\"$1\",\"email\":\"$2\",\"password\":\"password123\"$3}" \
+	    -c "$W/jar.$2")"
+}
+
+token_of()
+{
+	echo "$1" | sed -n 's/.*token=\([A-Za-z0-9]*\).*/\1/p'
+}
+
+atf_test_case verify cleanup
+verify_head()
+{
+	atf_set "descr" "sign-up mails a verification link; opening it" \
+	    "verifies the address and signs in; a replay changes nothing;" \
+	    "a bad token is 401 or a redirect with the error"
+	e2e_head
+}
+verify_body()
+{
+	flows_start
+	signup Alice alice@example.org ',"callbackURL":"/welcome"'
+	atf_check -o inline:'false\n' jq .user.emailVerified "$W/body"
+	next_mail
+	atf_check_equal alice@example.org "$TO"
+	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/verify-email\?token=[A-Za-z0-9]{32}&callbackURL=%2Fwelcome\$" \
+	    echo "$LINK"
+	tok=$(token_of "$LINK")
+	# db holds the token's hash only, and the mail sealed
+	atf_check_equal 0 "$(sql "select count(*) from verifications
+	    where encode(value_hash, 'escape') like '%$tok%'")"
+	atf_check_equal 1 "$(sql "select count(*) from verifications
+	    where value_hash = sha256(convert_to('$tok', 'UTF8'))")"
+	atf_check_equal f "$(sql "select bool_or(position(convert_to('$tok',
+	    'UTF8') in sealed) > 0) from mail_outbox")"
+
+	atf_check_equal 302 "$(get "$LINK")"
+	atf_check_equal "http://127.0.0.1:$PORT/welcome" "$(header location)"
+	atf_check -o match:'^certaos\.session_token=[A-Za-z0-9]{32}\.' \
+	    echo "$(header set-cookie)"
+	atf_check -o match:'^[A-Za-z0-9]{32}\.' echo "$(header set-auth-token)"
+	btok=$(header set-auth-token)
+	atf_check_equal 200 "$(get "$B/get-session" \
+	    -H "authorization: Bearer $btok")"
+	atf_check -o inline:'"alice@example.org"\ntrue\n' \
+	    jq '.user.email, .user.emailVerified' "$W/body"
+	nsess=$(sql "select count(*) from sessions")
+	atf_check_equal 2 "$nsess"
+
+	# a replay: no session, no cookie, the same answer
+	atf_check_equal 200 "$(get "$B/verify-email?token=$tok")"
+	atf_check -o inline:'{"status":true,"user":null}' cat "$W/body"
+	atf_check_equal "" "$(header set-cookie)"
+	atf_check_equal "$nsess" "$(sql "select count(*) from sessions")"
+
+	atf_check_equal 401 "$(get "$B/verify-email?token=nope")"
+	atf_check -o inline:'{"message":"Invalid token","code":"INVALID_TOKEN"}' cat "$W/body"
+	atf_check_equal 302 "$(get "$B/verify-email?token=nope&callbackURL=/cb%3Fa%3D1")"
+	atf_check_equal "http://127.0.0.1:$PORT/cb?a=1&error=INVALID_TOKEN" \
+	    "$(header location)"
+	atf_check_equal 400 "$(get "$B/verify-email")"
+	atf_check -o match:'"code":"VALIDATION_ERROR"' cat "$W/body"
+	atf_check_equal 403 "$(get "$B/verify-email?token=$tok&callbackURL=https://evil.example/")"
+	atf_check -o match:'"code":"INVALID_CALLBACK_URL"' cat "$W/body"
+	atf_check_equal 1 "$(sql "select count(*) from audit_log
+	    where event = 'verify-email' and outcome = 'ok'")"
+}
+verify_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case send_verification cleanup
+send_verification_head()
+{
+	atf_set "descr" "send-verification-email: the same answer for any" \
+	    "address without a session, a mail only to an unverified user;" \
+	    "with a session, another address or a verified one is refused"
+	e2e_head
+}
+send_verification_body()
+{
+	flows_start
+	signup Bob bob@example.org
+	next_mail
+	signup Carol carol@example.org
+	next_mail
+	for e in bob@example.org nobody@example.org BOB@example.org; do
+		atf_check_equal 200 "$(post /send-verification-email \
+		    "{\"email\":\"$e\"}")"
+		atf_check -o inline:'{"status":true}' cat "$W/body"
+	done
+	next_mail
+	atf_check_equal bob@example.org "$TO"
+	next_mail
+	atf_check_equal bob@example.org "$TO"
+	no_more_mail
+	# signed in as bob
+	atf_check_equal 400 "$(post /send-verification-email \
+	    '{"email":"carol@example.org"}' -b "$W/jar.bob@example.org")"
+	atf_check -o inline:'{"message":"Email mismatch","code":"EMAIL_MISMATCH"}' cat "$W/body"
+	get "$LINK" >/dev/null
+	atf_check_equal 400 "$(post /send-verification-email \
+	    '{"email":"bob@example.org"}' -b "$W/jar.bob@example.org")"
+	atf_check -o inline:'{"message":"Email is already verified","code":"EMAIL_ALREADY_VERIFIED"}' cat "$W/body"
+	atf_check_equal 400 "$(post /send-verification-email '{"email":"x"}')"
+	atf_check -o match:'"code":"VALIDATION_ERROR"' cat "$W/body"
+	no_more_mail
+}
+send_verification_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case required cleanup
+required_head()
+{
+	atf_set "descr" "email verification required: sign-up answers the" \
+	    "user and no session, a taken address the same shape and no" \
+	    "mail; sign-in is 403 EMAIL_NOT_VERIFIED until the link is used"
+	e2e_head
+}
+required_body()
+{
+	flows_start "email verification required"
+	signup Dan dan@example.org
+	atf_check -o inline:'null\n"dan@example.org"\nfalse\n' \
+	    jq '.token, .user.email, .user.emailVerified' "$W/body"
+	atf_check_equal "" "$(header set-cookie)"
+	atf_check_equal 0 "$(sql "select count(*) from sessions")"
+	next_mail
+	id=$(jq -r .user.id "$W/body")
+	atf_check_equal "$id" "$(sql "select id from users")"
+	# the address is taken: the same answer, another id, nothing kept
+	signup Eve DAN@example.org
+	atf_check -o inline:'null\n"dan@example.org"\n"Eve"\n' \
+	    jq '.token, .user.email, .user.name' "$W/body"
+	atf_check -o not-inline:"\"$id\"\n" jq .user.id "$W/body"
+	atf_check_equal 1 "$(sql "select count(*) from users")"
+	no_more_mail
+
+	atf_check_equal 403 "$(post /sign-in/email \
+	    '{"email":"dan@example.org","password":"password123"}')"
+	atf_check -o inline:'{"message":"Email not verified","code":"EMAIL_NOT_VERIFIED"}' cat "$W/body"
+	atf_check_equal 401 "$(post /sign-in/email \
+	    '{"email":"dan@example.org","password":"wrong-password"}')"
+	atf_check_equal 0 "$(sql "select count(*) from sessions")"
+	atf_check_equal 302 "$(get "$LINK")"
+	atf_check_equal "http://127.0.0.1:$PORT/" "$(header location)"
+	atf_check -o match:'^certaos\.session_token=' echo "$(header set-cookie)"
+	atf_check_equal 200 "$(post /sign-in/email \
+	    '{"email":"dan@example.org","password":"password123"}')"
+	atf_check -o inline:'true\n' jq .user.emailVerified "$W/body"
+}
+required_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case reset cleanup
+reset_head()
+{
+	atf_set "descr" "password reset: the same answer for any address," \
+	    "the link redirects with its token, the new password works, the" \
+	    "old one and every session end, a token serves once"
+	e2e_head
+}
+reset_body()
+{
+	flows_start
+	signup Fay fay@example.org
+	next_mail
+	msg='{"status":true,"message":"If this email exists in our system, check your email for the reset link"}'
+	atf_check_equal 200 "$(post /request-password-reset \
+	    '{"email":"nobody@example.org","redirectTo":"/reset"}')"
+	atf_check -o inline:"$msg" cat "$W/body"
+	atf_check_equal 200 "$(post /request-password-reset \
+	    '{"email":"FAY@example.org","redirectTo":"/reset"}')"
+	atf_check -o inline:"$msg" cat "$W/body"
+	next_mail
+	no_more_mail
+	atf_check_equal fay@example.org "$TO"
+	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/reset-password/[A-Za-z0-9]{32}\?callbackURL=%2Freset\$" \
+	    echo "$LINK"
+	tok=$(echo "$LINK" | sed 's|.*/reset-password/\([A-Za-z0-9]*\).*|\1|')
+	atf_check_equal 302 "$(get "$LINK")"
+	atf_check_equal "http://127.0.0.1:$PORT/reset?token=$tok" \
+	    "$(header location)"
+	atf_check_equal 302 "$(get "$B/reset-password/nope?callbackURL=/reset")"
+	atf_check_equal "http://127.0.0.1:$PORT/reset?error=INVALID_TOKEN" \
+	    "$(header location)"
+	atf_check_equal 400 "$(get "$B/reset-password/$tok")"
+
+	atf_check_equal 400 "$(post /reset-password \
+	    "{\"newPassword\":\"short\",\"token\":\"$tok\"}")"
+	atf_check -o match:'"code":"PASSWORD_TOO_SHORT"' cat "$W/body"
+	atf_check_equal 400 "$(post /reset-password \
+	    '{"newPassword":"new-password-1","token":"nope"}')"
+	atf_check -o inline:'{"message":"Invalid token","code":"INVALID_TOKEN"}' cat "$W/body"
+	atf_check_equal 200 "$(post /reset-password \
+	    "{\"newPassword\":\"new-password-1\",\"token\":\"$tok\"}")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	atf_check_equal 400 "$(post /reset-password \
+	    "{\"newPassword\":\"new-password-2\",\"token\":\"$tok\"}")"
+	# stricter than Better Auth: the sessions of before are gone
+	atf_check_equal 200 "$(get "$B/get-session" -b "$W/jar.fay@example.org")"
+	atf_check -o inline:'null' cat "$W/body"
+	atf_check_equal 401 "$(post /sign-in/email \
+	    '{"email":"fay@example.org","password":"password123"}')"
+	atf_check_equal 200 "$(post /sign-in/email \
+	    '{"email":"fay@example.org","password":"new-password-1"}')"
+	atf_check_equal 0 "$(sql "select count(*) from verifications
+	    where identifier = 'reset-password'")"
+}
+reset_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case change_email cleanup
+change_email_head()
+{
+	atf_set "descr" "change-email mails the new address; its link" \
+	    "changes and verifies it; the same or a taken address changes" \
+	    "nothing"
+	e2e_head
+}
+change_email_body()
+{
+	flows_start
+	signup Gus gus@example.org
+	next_mail
+	signup Hal hal@example.org
+	next_mail
+	jar=$W/jar.gus@example.org
+	atf_check_equal 400 "$(post /change-email '{"newEmail":"GUS@example.org"}' -b "$jar")"
+	atf_check -o inline:'{"message":"Email is the same"}' cat "$W/body"
+	atf_check_equal 200 "$(post /change-email '{"newEmail":"hal@example.org"}' -b "$jar")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	no_more_mail
+	atf_check_equal 401 "$(post /change-email '{"newEmail":"g2@example.org"}')"
+	atf_check_equal 200 "$(post /change-email \
+	    '{"newEmail":"g2@example.org","callbackURL":"/changed"}' -b "$jar")"
+	next_mail
+	atf_check_equal g2@example.org "$TO"
+	atf_check_equal gus@example.org "$(sql "select email from users where name = 'Gus'")"
+	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
+	atf_check_equal "http://127.0.0.1:$PORT/changed" "$(header location)"
+	atf_check_equal 't|g2@example.org' "$(sql "select email_verified, email
+	    from users where name = 'Gus'")"
+	atf_check_equal 200 "$(get "$B/get-session" -b "$jar")"
+	atf_check -o inline:'"g2@example.org"\n' jq .user.email "$W/body"
+	# the link served once
+	atf_check_equal 302 "$(get "$LINK")"
+	atf_check_equal "http://127.0.0.1:$PORT/changed?error=INVALID_TOKEN" \
+	    "$(header location)"
+}
+change_email_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case delete cleanup
+delete_head()
+{
+	atf_set "descr" "delete-user checks the password, then mails a" \
+	    "link; the callback needs the user's own session and deletes" \
+	    "the user, its sessions and accounts, and clears the cookies"
+	e2e_head
+}
+delete_body()
+{
+	flows_start
+	signup Ida ida@example.org
+	next_mail
+	signup Jo jo@example.org
+	next_mail
+	jar=$W/jar.ida@example.org
+	atf_check_equal 401 "$(post /delete-user '{}')"
+	atf_check_equal 400 "$(post /delete-user '{"password":"wrong-pass"}' -b "$jar")"
+	atf_check -o inline:'{"message":"Invalid password","code":"INVALID_PASSWORD"}' cat "$W/body"
+	no_more_mail
+	atf_check_equal 200 "$(post /delete-user '{"password":"password123"}' -b "$jar")"
+	atf_check -o inline:'{"success":true,"message":"Verification email sent"}' cat "$W/body"
+	next_mail
+	atf_check_equal ida@example.org "$TO"
+	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/delete-user/callback\?token=[A-Za-z0-9]{32}&callbackURL=%2F\$" \
+	    echo "$LINK"
+	atf_check_equal 2 "$(sql "select count(*) from users")"
+	atf_check_equal 404 "$(get "$LINK")"
+	atf_check -o inline:'{"message":"Failed to get user info","code":"FAILED_TO_GET_USER_INFO"}' cat "$W/body"
+	atf_check_equal 404 "$(get "$LINK" -b "$W/jar.jo@example.org")"
+	atf_check -o inline:'{"message":"Invalid token","code":"INVALID_TOKEN"}' cat "$W/body"
+	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
+	atf_check_equal "http://127.0.0.1:$PORT/" "$(header location)"
+	atf_check -o match:'certaos\.session_token=; Max-Age=0' \
+	    tr -d '\r' < "$W/headers"
+	atf_check_equal 'jo@example.org' "$(sql "select email from users")"
+	atf_check_equal 0 "$(sql "select count(*) from sessions s
+	    where not exists (select 1 from users u where u.id = s.user_id)")"
+	atf_check_equal 1 "$(sql "select count(*) from accounts")"
+	atf_check_equal 1 "$(sql "select count(*) from audit_log
+	    where event = 'delete-user' and email = 'ida@example.org'")"
+	atf_check_equal 200 "$(get "$B/get-session" -b "$jar")"
+	atf_check -o inline:'null' cat "$W/body"
+}
+delete_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case no_mail cleanup
+no_mail_head()
+{
+	atf_set "descr" "without a mail method the emailed flows say they" \
+	    "are not enabled, nothing is queued, and delete-user works" \
+	    "with a fresh session alone"
+	e2e_head
+}
+no_mail_body()
+{
+	e2e_init
+	e2e_conf "rate-limit off"
+	e2e_start
+	B=http://127.0.0.1:$PORT/api/auth
+	ORIGIN="origin: http://127.0.0.1:$PORT"
+	signup Kim kim@example.org
+	atf_check_equal false "$(jq .user.emailVerified "$W/body")"
+	jar=$W/jar.kim@example.org
+	atf_check_equal 400 "$(post /send-verification-email '{"email":"kim@example.org"}')"
+	atf_check -o inline:'{"message":"Verification email isn'"'"'t enabled","code":"VERIFICATION_EMAIL_NOT_ENABLED"}' cat "$W/body"
+	atf_check_equal 400 "$(post /request-password-reset '{"email":"kim@example.org"}')"
+	atf_check -o inline:'{"message":"Reset password isn'"'"'t enabled","code":"RESET_PASSWORD_DISABLED"}' cat "$W/body"
+	atf_check_equal 400 "$(post /change-email '{"newEmail":"k2@example.org"}' -b "$jar")"
+	atf_check -o inline:'{"message":"Verification email isn'"'"'t enabled"}' cat "$W/body"
+	atf_check_equal 0 "$(sql "select count(*) from mail_outbox")"
+	atf_check_equal 0 "$(sql "select count(*) from verifications")"
+	atf_check_equal 200 "$(post /delete-user '{}' -b "$jar")"
+	atf_check -o inline:'{"success":true,"message":"User deleted"}' cat "$W/body"
+	atf_check_equal 0 "$(sql "select count(*) from users")"
+}
+no_mail_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case stale_delete cleanup
+stale_delete_head()
+{
+	atf_set "descr" "without a mail method, delete-user with no password" \
+	    "needs a session younger than fresh-age"
+	e2e_head
+}
+stale_delete_body()
+{
+	e2e_init
+	e2e_conf "rate-limit off" "session fresh-age 1"
+	e2e_start
+	B=http://127.0.0.1:$PORT/api/auth
+	ORIGIN="origin: http://127.0.0.1:$PORT"
+	signup Lou lou@example.org
+	sleep 2
+	jar=$W/jar.lou@example.org
+	atf_check_equal 400 "$(post /delete-user '{}' -b "$jar")"
+	atf_check -o inline:'{"message":"Session expired. Re-authenticate to perform this action.","code":"SESSION_EXPIRED"}' cat "$W/body"
+	atf_check_equal 1 "$(sql "select count(*) from users")"
+	atf_check_equal 200 "$(post /delete-user '{"password":"password123"}' -b "$jar")"
+	atf_check -o inline:'{"success":true,"message":"User deleted"}' cat "$W/body"
+	atf_check_equal 0 "$(sql "select count(*) from users")"
+}
+stale_delete_cleanup()
+{
+	flows_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case verify
+	atf_add_test_case send_verification
+	atf_add_test_case required
+	atf_add_test_case reset
+	atf_add_test_case change_email
+	atf_add_test_case delete
+	atf_add_test_case no_mail
+	atf_add_test_case stale_delete
+}
