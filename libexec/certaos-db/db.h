@@ -436,6 +436,7 @@ void	 ctlops_unavailable(struct db_req *);
 void	 ctlops_free(struct db_req *);
 
 /* flow.c: the email flows, as ops.c does the others */
+int	 flow_is(enum db_op);
 int	 flow_req_read(struct mread *, enum db_op *, struct db_flow *);
 int	 flow_send(struct db_conn *, struct db_req *);
 int	 flow_result(struct db_req *, PGresult *);

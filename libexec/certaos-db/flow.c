@@ -48,6 +48,13 @@ flow_identifier(uint32_t kind)
  * (OP_FLOW_WHO_SESSION for IMSG_DB_FLOW_WHO, OP_FLOW_SEND, OP_FLOW_VERIFY
  * for IMSG_DB_FLOW_USE) and becomes the statement to run.
  */
+/* 1 if op is one of the email flows' statements */
+int
+flow_is(enum db_op op)
+{
+	return (op >= OP_FLOW_WHO_SESSION && op <= OP_FLOW_DELETE);
+}
+
 int
 flow_req_read(struct mread *mr, enum db_op *op, struct db_flow *f)
 {

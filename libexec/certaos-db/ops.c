@@ -1262,6 +1262,8 @@ ops_send(struct db_conn *c, struct db_req *req)
 	const char	*name = stmts[req->op].name;
 
 	req->sent = 1;
+	if (flow_is(req->op))
+		return (flow_send(c, req));
 	memset(lengths, 0, sizeof(lengths));
 	memset(formats, 0, sizeof(formats));
 	switch (req->op) {
@@ -1399,14 +1401,6 @@ ops_send(struct db_conn *c, struct db_req *req)
 		values[2] = a->pwhash;
 		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
 		    formats, 1));
-	case OP_FLOW_WHO_SESSION:
-	case OP_FLOW_WHO_EMAIL:
-	case OP_FLOW_SEND:
-	case OP_FLOW_VERIFY:
-	case OP_FLOW_RESET_CHECK:
-	case OP_FLOW_RESET:
-	case OP_FLOW_DELETE:
-		return (flow_send(c, req));
 	case OP_USER_UPDATE:
 		mask = htobe32(req->sess.mask);
 		values[0] = (const char *)req->sess.token_hash;
@@ -1433,6 +1427,10 @@ ops_send(struct db_conn *c, struct db_req *req)
 void
 ops_unavailable(struct db_req *req)
 {
+	if (flow_is(req->op)) {
+		flow_unavailable(req);
+		return;
+	}
 	switch (req->op) {
 	case OP_JWKS_LOAD:
 		ops_answer_i32(req->iev, IMSG_DB_JWKS_END, req->id, 0);
@@ -1458,15 +1456,6 @@ ops_unavailable(struct db_req *req)
 	case OP_SESSION_CRED:
 		ops_answer_cred(req, -1, "", "");
 		break;
-	case OP_FLOW_WHO_SESSION:
-	case OP_FLOW_WHO_EMAIL:
-	case OP_FLOW_SEND:
-	case OP_FLOW_VERIFY:
-	case OP_FLOW_RESET_CHECK:
-	case OP_FLOW_RESET:
-	case OP_FLOW_DELETE:
-		flow_unavailable(req);
-		break;
 	case OP_PW_REHASH:
 		/* best effort, nobody waits: the old hash still verifies */
 		log_warnx("password rehash for user %s: database unavailable",
@@ -1489,6 +1478,8 @@ ops_unavailable(struct db_req *req)
 int
 ops_result(struct db_req *req, PGresult *res)
 {
+	if (flow_is(req->op))
+		return (flow_result(req, res));
 	switch (req->op) {
 	case OP_JWKS_LOAD:
 		return (ops_jwks_load_result(req, res));
@@ -1519,14 +1510,6 @@ ops_result(struct db_req *req, PGresult *res)
 	case OP_MAIL_DONE:
 	case OP_MAIL_QUEUE:
 		return (mail_result(req, res));
-	case OP_FLOW_WHO_SESSION:
-	case OP_FLOW_WHO_EMAIL:
-	case OP_FLOW_SEND:
-	case OP_FLOW_VERIFY:
-	case OP_FLOW_RESET_CHECK:
-	case OP_FLOW_RESET:
-	case OP_FLOW_DELETE:
-		return (flow_result(req, res));
 	default:
 		if (!ctlops_is(req->op))
 			fatalx("%s: op %d", __func__, req->op);

@@ -142,6 +142,8 @@ static void		 auth_accounts_done(struct authreq *, int);
 static void		 flow_send(struct http_conn *, const char *, size_t);
 static void		 flow_use(struct http_conn *, const char *, size_t);
 static void		 flow_sent(struct authreq *, int32_t);
+static void		 auth_respond_json(struct http_conn *, int,
+			    const char *, struct json_out *);
 static void		 auth_signup_pending(struct authreq *,
 			    const struct auth_rec *);
 static void		 flow_no_mail(struct http_conn *, uint32_t);
@@ -339,8 +341,6 @@ auth_fail(struct http_conn *c, int status, const char *code,
     const char *message)
 {
 	struct json_out	*j;
-	const char	*b;
-	size_t		 len;
 
 	if ((j = jout_new()) == NULL)
 		fatal("%s", __func__);
@@ -350,9 +350,20 @@ auth_fail(struct http_conn *c, int status, const char *code,
 	jout_key(j, "code");
 	jout_str(j, code);
 	jout_obj_close(j);
+	auth_respond_json(c, status, AUTH_NOSTORE, j);
+}
+
+/* Send a finished JSON document, and free it. */
+static void
+auth_respond_json(struct http_conn *c, int status, const char *hdr,
+    struct json_out *j)
+{
+	const char	*b;
+	size_t		 len;
+
 	if ((b = jout_buf(j, &len)) == NULL)
 		fatalx("%s: json", __func__);
-	http_respond(c, status, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	http_respond(c, status, AUTH_CT_JSON, hdr, b, len);
 	jout_free(j);
 }
 
@@ -581,8 +592,6 @@ static void
 auth_signup_pending(struct authreq *ar, const struct auth_rec *rec)
 {
 	struct json_out	*j;
-	const char	*b;
-	size_t		 len;
 
 	if ((j = jout_new()) == NULL)
 		fatal("%s", __func__);
@@ -592,10 +601,7 @@ auth_signup_pending(struct authreq *ar, const struct auth_rec *rec)
 	jout_key(j, "user");
 	authrec_json_user(j, &rec->u);
 	jout_obj_close(j);
-	if ((b = jout_buf(j, &len)) == NULL)
-		fatalx("%s: json", __func__);
-	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
-	jout_free(j);
+	auth_respond_json(ar->c, 200, AUTH_NOSTORE, j);
 }
 
 /* sign-out always ends signed out, whatever the token was */
