@@ -476,6 +476,50 @@ stale_delete_cleanup()
 	flows_cleanup
 }
 
+atf_test_case bad_input cleanup
+bad_input_head()
+{
+	atf_set "descr" "malformed bodies and queries on the flows' routes" \
+	    "get a 400 with a JSON error; the daemon lives on"
+	e2e_head
+}
+bad_input_body()
+{
+	flows_start
+	signup Max max@example.org
+	jar=$W/jar.max@example.org
+	long=$(head -c 5000 /dev/zero | tr '\0' a)
+	for r in /send-verification-email /request-password-reset \
+	    /change-email /reset-password /delete-user; do
+		for b in '{' '[]' '{"email":1,"newEmail":[],"newPassword":{},"password":2}' \
+		    "{\"email\":\"$long@x.org\",\"newEmail\":\"$long\",\"newPassword\":\"$long\",\"password\":\"$long\"}" \
+		    '{"email":"a\u0000@x.org","newEmail":"a\u0000@x.org","newPassword":"a\u0000aaaaaaaa","token":"\u0000"}'; do
+			st=$(post "$r" "$b" -b "$jar")
+			case $st in
+			4??) ;;
+			*) atf_fail "$r $b: $st" ;;
+			esac
+			atf_check -o match:'"message"' cat "$W/body"
+		done
+	done
+	for q in 'token=%zz' 'token=%00' "token=$long" 'callbackURL=%ff%fe&token=a'; do
+		st=$(get "$B/verify-email?$q")
+		case $st in
+		4??) ;;
+		*) atf_fail "verify-email?$q: $st" ;;
+		esac
+	done
+	atf_check_equal 400 "$(get "$B/reset-password/x?callbackURL=%zz")"
+	atf_check_equal 0 "$(sql "select count(*) from verifications
+	    where identifier <> 'verify-email'")"
+	atf_check_equal 200 "$(curl -s -o /dev/null -w '%{http_code}' \
+	    "http://127.0.0.1:$PORT/health")"
+}
+bad_input_cleanup()
+{
+	flows_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case verify
@@ -486,4 +530,5 @@ atf_init_test_cases()
 	atf_add_test_case delete
 	atf_add_test_case no_mail
 	atf_add_test_case stale_delete
+	atf_add_test_case bad_input
 }
