@@ -14,7 +14,12 @@ no_leaks_head()
 no_leaks_body()
 {
 	e2e_init
-	e2e_conf "password argon2id memory 64 time 1"
+	D=$(mktemp -d /tmp/certaos-e2e-vg.XXXXXX)
+	echo "$D" > "$W/spool"
+	chmod 755 "$D"
+	[ "$(id -u)" = 0 ] && chown _certaos "$D"
+	e2e_conf "password argon2id memory 64 time 1" "rate-limit off" \
+	    "mail dir \"$D\"" "mail from \"auth@example.org\""
 	valgrind -q --vgdb=no --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    --error-exitcode=99 "$CERTAOSD" -d -f "$W/certaos.conf" \
 	    >"$W/daemon.log" 2>&1 &
@@ -28,6 +33,7 @@ no_leaks_body()
 		e2e_get $p >/dev/null
 	done
 	printf 'GARBAGE\r\n\r\n' | nc -q 2 127.0.0.1 "$PORT" >/dev/null
+	vg_accounts
 	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" status
 	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" reload
 	atf_check_equal 200 "$(e2e_get /health)"
@@ -44,7 +50,63 @@ no_leaks_body()
 no_leaks_cleanup()
 {
 	. "$(atf_get_srcdir)/lib.subr"
+	W=$(pwd)
 	e2e_cleanup
+	[ -f "$W/spool" ] && rm -rf "$(cat "$W/spool")"
+	true
+}
+
+# vg_post PATH BODY [curl args]: the status
+vg_post()
+{
+	_p=$1; _b=$2; shift 2
+	curl -s -o "$W/body" -w '%{http_code}' -H 'content-type: application/json' \
+	    -H "origin: http://127.0.0.1:$PORT" "$@" --data-binary "$_b" \
+	    "http://127.0.0.1:$PORT/api/auth$_p"
+}
+
+# vg_link N: the first link of the N-th mail delivered to $D
+vg_link()
+{
+	_i=0
+	while [ "$(ls "$D" | wc -l)" -lt "$1" ]; do
+		_i=$((_i + 1))
+		[ $_i -lt 300 ] || atf_fail "mail $1 did not come"
+		sleep 0.2
+	done
+	python3 -c '
+import email, email.policy, re, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"),
+    policy=email.policy.default)
+t = m.get_body(preferencelist=("plain",)).get_content()
+print(re.search(r"https?://\S+", t).group(0))' "$D/$(ls -t "$D" | head -1)"
+}
+
+# The account routes and the emailed flows, each once.
+vg_accounts()
+{
+	_j=$W/jar
+	atf_check_equal 200 "$(vg_post /sign-up/email \
+	    '{"name":"V","email":"v@example.org","password":"password123"}' \
+	    -c "$_j")"
+	atf_check_equal 200 "$(curl -s -o /dev/null -w '%{http_code}' -b "$_j" \
+	    "http://127.0.0.1:$PORT/api/auth/get-session")"
+	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' \
+	    "$(vg_link 1)")"
+	atf_check_equal 200 "$(vg_post /sign-in/email \
+	    '{"email":"v@example.org","password":"password123"}' -c "$_j")"
+	atf_check_equal 200 "$(vg_post /request-password-reset \
+	    '{"email":"v@example.org"}')"
+	_t=$(vg_link 2 | sed 's|.*/reset-password/\([A-Za-z0-9]*\).*|\1|')
+	atf_check_equal 200 "$(vg_post /reset-password \
+	    "{\"newPassword\":\"password456\",\"token\":\"$_t\"}")"
+	atf_check_equal 200 "$(vg_post /sign-in/email \
+	    '{"email":"v@example.org","password":"password456"}' -c "$_j")"
+	atf_check_equal 200 "$(vg_post /delete-user \
+	    '{"password":"password456"}' -b "$_j")"
+	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' -b "$_j" \
+	    "$(vg_link 3)")"
+	atf_check_equal 400 "$(vg_post /sign-in/email '{')"
 }
 
 atf_init_test_cases()
