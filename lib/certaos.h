@@ -89,6 +89,9 @@
 #define CERTAOS_MAX_IP		64
 #define CERTAOS_MAX_UA		512		/* user agent bytes kept */
 #define CERTAOS_MAX_ROLE	64
+#define CERTAOS_MAX_ATTRS	2048		/* invitation attributes, JSON */
+#define CERTAOS_INVITE_TTL	(7 * 86400)	/* s: an invitation, default */
+#define CERTAOS_INVITE_TTL_MAX	(365 * 86400)
 #define CERTAOS_MAX_REASON	512
 #define CERTAOS_MAX_ACCOUNT	255		/* accounts.account_id */
 #define CERTAOS_MAX_PROVIDER	64		/* accounts.provider_id */
@@ -194,7 +197,8 @@ enum imsg_type {
 	/* web -> keys */
 	IMSG_KEYS_SIGNUP,	/* -> u32 flags, str email, str name, str image
 				 *    (nullable), bytes password, str ip,
-				 *    str ua, str callbackURL;
+				 *    str ua, str callbackURL, str invitation
+				 *    token ("": none);
 				 *    <- IMSG_KEYS_AUTH (AUTH_NOT_VERIFIED:
 				 *    made, but no session until verified) */
 	IMSG_KEYS_SIGNIN,	/* -> u32 flags, str email, bytes password,
@@ -214,7 +218,8 @@ enum imsg_type {
 				 *    the sealed mail (str recipient, str
 				 *    template, bytes sealed), bytes its
 				 *    token's hash, u64 its expiry (ms);
-				 *    <- IMSG_DB_AUTH_REPLY */
+				 *    then bytes the invitation token's hash
+				 *    (32, or 0: none); <- IMSG_DB_AUTH_REPLY */
 	IMSG_DB_CRED_GET,	/* -> str email; <- IMSG_DB_CRED */
 	IMSG_DB_CRED,		/* i32 status (1 found, 0 none, -1 down),
 				 *    str user id, str pwhash */
@@ -414,6 +419,30 @@ enum imsg_type {
 				 *    token of a new session (""), u32 has
 				 *    record, record when it has */
 
+	/*
+	 * Invitations (certaosctl user invite, invites).  invite: control
+	 * -> parent (checks it) -> keys (token, link, sealed mail) ->
+	 * parent -> db (the invitation and its outbox row, one statement)
+	 * -> parent -> control.  invites: the control relay to db, rows of
+	 * struct ctl_invite then IMSG_CTL_END.
+	 */
+	IMSG_CTL_USER_INVITE,	/* control -> parent: str email, str role,
+				 *    str attributes (a JSON object), u32
+				 *    lifetime (s); <- IMSG_CTL_OK or FAIL */
+	IMSG_KEYS_INVITE,	/* parent -> keys: the same fields;
+				 *    <- IMSG_KEYS_INVITE_SEALED or
+				 *    IMSG_KEYS_ERROR */
+	IMSG_KEYS_INVITE_SEALED, /* keys -> parent: str email, str role,
+				 *    str attributes, bytes token hash (32),
+				 *    u64 expires (ms), str recipient, str
+				 *    template, bytes sealed */
+	IMSG_DB_INVITE,		/* parent -> db: the fields of _SEALED;
+				 *    <- IMSG_DB_INVITED */
+	IMSG_DB_INVITED,	/* i32: 1 made, -1 database unavailable */
+	IMSG_CTL_USER_INVITES,	/* -> u32 limit; <- IMSG_CTL_INVITE* then
+				 *    IMSG_CTL_END (pending, oldest first) */
+	IMSG_CTL_INVITE,	/* <- struct ctl_invite */
+
 	IMSG_MAX
 };
 
@@ -470,6 +499,7 @@ enum auth_status {
 	AUTH_SAME_EMAIL,	/* change-email to the address it has */
 	AUTH_NOT_FRESH,		/* delete-user: session too old */
 	AUTH_NO_CREDENTIAL,	/* delete-user with a password: none set */
+	AUTH_INVITE_REQUIRED,	/* signup invite-only: no invitation */
 	AUTH_PENDING_VERIFY,	/* sign-up made the user (the record, with
 				 * no session): verification is required */
 	AUTH_MAX
@@ -548,6 +578,7 @@ struct cfg_web {
 	uint32_t	 verify;		/* VERIFY_* */
 	uint32_t	 delete_user;		/* 1: delete-user on */
 	uint32_t	 mail;			/* 1: a mail method is set */
+	uint32_t	 signup;		/* SIGNUP_* */
 };
 
 /*
@@ -615,6 +646,7 @@ struct cfg_keys {
 	uint32_t	 verify_required;	/* and make no session */
 	uint32_t	 mail;			/* a mail method is set */
 	uint32_t	 session_fresh;		/* s: fresh-age, 0 off */
+	char		 invite_url[CERTAOS_MAX_URL + 1];
 };
 
 /* email verification off | optional | required */
@@ -633,7 +665,14 @@ struct cfg_db {
 	uint32_t	 session_lifetime;	/* s */
 	uint32_t	 session_update;	/* s: sliding step */
 	uint32_t	 verify_required;	/* no session unverified */
+	uint32_t	 verify_on;		/* sign-up mails a link */
+	uint32_t	 signup;		/* SIGNUP_* */
 };
+
+/* signup open | invite-only | closed */
+#define SIGNUP_OPEN		0
+#define SIGNUP_INVITE_ONLY	1
+#define SIGNUP_CLOSED		2
 
 /*
  * Mail.  The sealed message, its fields and the outbox's delivery
@@ -708,6 +747,8 @@ ssize_t		 base64url_decode(const char *, size_t, void *, size_t);
 size_t		 base64url_encoded_len(size_t);	/* without NUL */
 ssize_t		 hex_encode(const void *, size_t, char *, size_t);
 ssize_t		 hex_decode(const char *, size_t, void *, size_t);
+/* lower-case an email address and check its shape: 0, or -1 */
+int		 email_normalize(char *);
 int		 ct_equal(const void *, const void *, size_t);
 int		 set_nonblock(int);
 const char	*str_escape(const char *, char *, size_t);

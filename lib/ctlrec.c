@@ -12,6 +12,7 @@
 
 static struct ctl_user		 chk_user;
 static struct ctl_audit		 chk_audit;
+static struct ctl_invite	 chk_invite;
 static struct ctl_req		 chk_req;
 static struct ctl_imp_account	 chk_account;
 static struct ctl_imp_session	 chk_session;
@@ -35,6 +36,9 @@ ctlrec_req_write(struct mbuf *mb, uint32_t type, const struct ctl_req *r)
 	case IMSG_CTL_AUDIT:
 		mbuf_str(mb, r->email);
 		mbuf_u64(mb, r->since);
+		mbuf_u32(mb, r->limit);
+		break;
+	case IMSG_CTL_USER_INVITES:
 		mbuf_u32(mb, r->limit);
 		break;
 	default:
@@ -76,11 +80,15 @@ ctlrec_req_read(struct mread *mr, uint32_t type, struct ctl_req *r)
 		if (r->since > INT64_MAX)
 			mr->err = 1;
 		break;
+	case IMSG_CTL_USER_INVITES:
+		r->limit = mread_u32(mr);
+		break;
 	default:
 		mr->err = 1;
 		break;
 	}
-	if (type == IMSG_CTL_USER_LIST || type == IMSG_CTL_AUDIT)
+	if (type == IMSG_CTL_USER_LIST || type == IMSG_CTL_AUDIT ||
+	    type == IMSG_CTL_USER_INVITES)
 		if (r->limit < 1 || r->limit > CTL_LIMIT_MAX)
 			mr->err = 1;
 	return (mr->err ? -1 : 0);
@@ -174,6 +182,31 @@ ctlrec_audit_read(struct mread *mr, struct ctl_audit *a)
 	(void)mread_str(mr, a->ua, sizeof(a->ua));
 	(void)mread_str(mr, a->detail, sizeof(a->detail));
 	if (a->at > INT64_MAX)
+		mr->err = 1;
+	return (mr->err ? -1 : 0);
+}
+
+void
+ctlrec_invite_write(struct mbuf *mb, const struct ctl_invite *iv)
+{
+	mbuf_str(mb, iv->email);
+	mbuf_str(mb, iv->role);
+	mbuf_str(mb, iv->attrs);
+	mbuf_u64(mb, iv->created);
+	mbuf_u64(mb, iv->expires);
+}
+
+int
+ctlrec_invite_read(struct mread *mr, struct ctl_invite *iv)
+{
+	memset(iv, 0, sizeof(*iv));
+	(void)mread_str(mr, iv->email, sizeof(iv->email));
+	(void)mread_str(mr, iv->role, sizeof(iv->role));
+	(void)mread_str(mr, iv->attrs, sizeof(iv->attrs));
+	iv->created = mread_u64(mr);
+	iv->expires = mread_u64(mr);
+	if (iv->email[0] == '\0' || iv->created > INT64_MAX ||
+	    iv->expires > INT64_MAX)
 		mr->err = 1;
 	return (mr->err ? -1 : 0);
 }
@@ -277,7 +310,11 @@ ctlrec_check(struct imsg *imsg)
 	case IMSG_CTL_USER_SHOW:
 	case IMSG_CTL_USER_SET:
 	case IMSG_CTL_AUDIT:
+	case IMSG_CTL_USER_INVITES:
 		(void)ctlrec_req_read(&mr, imsg_get_type(imsg), &chk_req);
+		break;
+	case IMSG_CTL_INVITE:
+		(void)ctlrec_invite_read(&mr, &chk_invite);
 		break;
 	case IMSG_CTL_USER:
 		(void)ctlrec_user_read(&mr, &chk_user);

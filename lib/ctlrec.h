@@ -47,6 +47,15 @@ struct ctl_audit {
 	char		 detail[CTL_MAX_DETAIL + 1];
 };
 
+/* IMSG_CTL_INVITE: a pending invitation */
+struct ctl_invite {
+	char		 email[CERTAOS_MAX_EMAIL + 1];
+	char		 role[CERTAOS_MAX_ROLE + 1];
+	char		 attrs[CERTAOS_MAX_ATTRS + 1];	/* JSON object */
+	uint64_t	 created;	/* ms */
+	uint64_t	 expires;	/* ms */
+};
+
 /* the requests */
 struct ctl_req {
 	uint32_t	 op;		/* CTL_USER_* (USER_SET) */
@@ -86,6 +95,8 @@ void	 ctlrec_user_write(struct mbuf *, const struct ctl_user *);
 int	 ctlrec_user_read(struct mread *, struct ctl_user *);
 void	 ctlrec_audit_write(struct mbuf *, const struct ctl_audit *);
 int	 ctlrec_audit_read(struct mread *, struct ctl_audit *);
+void	 ctlrec_invite_write(struct mbuf *, const struct ctl_invite *);
+int	 ctlrec_invite_read(struct mread *, struct ctl_invite *);
 /* import rows, one at a time */
 void	 ctlrec_imp_user_write(struct mbuf *, const struct auth_user *);
 int	 ctlrec_imp_user_read(struct mread *, struct auth_user *);

@@ -274,3 +274,34 @@ str_escape(const char *src, char *dst, size_t dstsz)
 	dst[len] = '\0';
 	return (dst);
 }
+
+/*
+ * Lower-case an email address in place and check its shape: one '@',
+ * a local part of 1 to 64 bytes, a dotted domain; no spaces or control
+ * characters.  0 if good.
+ */
+int
+email_normalize(char *e)
+{
+	char		*at, *p;
+	size_t		 n = strlen(e);
+
+	if (n < 3 || n > CERTAOS_MAX_EMAIL ||
+	    (at = strchr(e, '@')) == NULL || strchr(at + 1, '@') != NULL ||
+	    at == e || at - e > 64)
+		return (-1);
+	for (p = e; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == ',' ||
+		    *p == '<' || *p == '>' || *p == '(' || *p == ')' ||
+		    *p == '"' || *p == '\\' || *p == ';' || *p == ':' ||
+		    *p == '[' || *p == ']')
+			return (-1);
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+	}
+	p = at + 1;
+	if (*p == '.' || strchr(p, '.') == NULL || e[n - 1] == '.' ||
+	    strstr(p, "..") != NULL)
+		return (-1);
+	return (0);
+}

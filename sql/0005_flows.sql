@@ -1,4 +1,4 @@
--- 0006_flows: the emailed tokens of verification, password reset,
+-- 0005_flows: the emailed tokens of verification, password reset,
 -- change-email and delete-user.
 --
 -- A row of verifications is one token: its SHA-256 (value_hash, never

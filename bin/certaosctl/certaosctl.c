@@ -96,6 +96,9 @@ usage(void)
 	    "    user list [--role ROLE] [--limit N], user show EMAIL,\n"
 	    "    user set-role EMAIL ROLE, user disable EMAIL [--reason TEXT],"
 	    "\n    user enable EMAIL,\n"
+	    "    user invite EMAIL --role ROLE [--attr KEY=VALUE ...] "
+	    "[--expires DURATION],\n"
+	    "    user invites [--limit N],\n"
 	    "    audit [--user EMAIL] [--since T] [--limit N],\n"
 	    "    import better-auth CONNINFO,\n"
 	    "    mail test ADDRESS, mail queue\n", __progname);
@@ -602,6 +605,142 @@ user_print_full(const struct ctl_user *cu)
 	    "never");
 }
 
+/* 90s, 45m, 12h, 7d (a bare number is seconds): seconds, or exit */
+static uint32_t
+parse_duration(const char *s)
+{
+	const char	*errstr;
+	char		 num[16];
+	size_t		 n = strlen(s);
+	long long	 v, mul = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		errx(1, "bad duration: %s", s);
+	(void)strlcpy(num, s, sizeof(num));
+	switch (num[n - 1]) {
+	case 'd':
+		mul = 86400;
+		num[n - 1] = '\0';
+		break;
+	case 'h':
+		mul = 3600;
+		num[n - 1] = '\0';
+		break;
+	case 'm':
+		mul = 60;
+		num[n - 1] = '\0';
+		break;
+	case 's':
+		num[n - 1] = '\0';
+		break;
+	}
+	v = strtonum(num, 1, CERTAOS_INVITE_TTL_MAX, &errstr);
+	if (errstr != NULL || v * mul > CERTAOS_INVITE_TTL_MAX)
+		errx(1, "duration %s: 1s to 365d", s);
+	return ((uint32_t)(v * mul));
+}
+
+/*
+ * user invite EMAIL --role ROLE [--attr KEY=VALUE ...] [--expires D]:
+ * the daemon checks it, makes the token and mails the link.
+ */
+static __dead void
+cmd_invite(int argc, char *argv[])
+{
+	static struct mbuf	 mb;
+	static char		 attrs[CERTAOS_MAX_ATTRS + 1];
+	struct imsg		 imsg;
+	const char		*role = NULL, *v;
+	uint32_t		 ttl = CERTAOS_INVITE_TTL;
+	int			 i;
+
+	if (argc < 2)
+		usage();
+	attrs[0] = '\0';
+	for (i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--role") == 0)
+			role = opt_value(argc, argv, &i);
+		else if (strcmp(argv[i], "--attr") == 0) {
+			v = opt_value(argc, argv, &i);
+			if (strchr(v, '=') == NULL || strchr(v, '\n') != NULL)
+				errx(1, "--attr: KEY=VALUE on one line");
+			if (attrs[0] != '\0')
+				(void)strlcat(attrs, "\n", sizeof(attrs));
+			if (strlcat(attrs, v, sizeof(attrs)) >= sizeof(attrs))
+				errx(1, "--attr: at most %d bytes in all",
+				    CERTAOS_MAX_ATTRS);
+		} else if (strcmp(argv[i], "--expires") == 0)
+			ttl = parse_duration(opt_value(argc, argv, &i));
+		else
+			errx(1, "user invite: unknown argument: %s", argv[i]);
+	}
+	if (role == NULL)
+		errx(1, "user invite: --role is required");
+	if (role[0] == '\0' || strlen(role) > CERTAOS_MAX_ROLE)
+		errx(1, "role: 1 to %d bytes", CERTAOS_MAX_ROLE);
+	if (argv[1][0] == '\0' || strlen(argv[1]) > CERTAOS_MAX_EMAIL)
+		errx(1, "email: 1 to %d bytes", CERTAOS_MAX_EMAIL);
+
+	(void)ctl_connect(ctl_sock);
+	mbuf_init(&mb);
+	mbuf_str(&mb, argv[1]);
+	mbuf_str(&mb, role);
+	mbuf_str(&mb, attrs);
+	mbuf_u32(&mb, ttl);
+	ctl_send(IMSG_CTL_USER_INVITE, &mb);
+	ctl_next(&imsg);
+	ctl_expect_end(&imsg, IMSG_CTL_OK);
+	imsg_free(&imsg);
+	printf("%s: invited as %s, the link mailed\n", argv[1], role);
+	exit(0);
+}
+
+/* user invites [--limit N]: the pending invitations */
+static __dead void
+cmd_invites(int argc, char *argv[])
+{
+	static struct mbuf	 mb;
+	struct ctl_req		 r;
+	struct ctl_invite	 iv;
+	struct mread		 mr;
+	struct imsg		 imsg;
+	char			 c[32], e[32];
+	int			 i;
+
+	memset(&r, 0, sizeof(r));
+	r.limit = CTL_LIMIT_DEF;
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--limit") == 0)
+			r.limit = parse_limit(opt_value(argc, argv, &i));
+		else
+			errx(1, "user invites: unknown argument: %s",
+			    argv[i]);
+	}
+	(void)ctl_connect(ctl_sock);
+	mbuf_init(&mb);
+	ctlrec_req_write(&mb, IMSG_CTL_USER_INVITES, &r);
+	ctl_send(IMSG_CTL_USER_INVITES, &mb);
+	printf("%-32s %-12s %-20s %-20s %s\n", "EMAIL", "ROLE", "INVITED",
+	    "EXPIRES", "ATTRIBUTES");
+	for (;;) {
+		ctl_next(&imsg);
+		if (imsg_get_type(&imsg) != IMSG_CTL_INVITE)
+			break;
+		mread_init(&mr, &imsg);
+		if (ctlrec_invite_read(&mr, &iv) == -1 ||
+		    mread_end(&mr) == -1)
+			errx(1, "malformed invitation from certaosd");
+		fmt_time(iv.created, c, sizeof(c));
+		fmt_time(iv.expires, e, sizeof(e));
+		printf("%-32s %-12s %-20s %-20s %s\n", iv.email, iv.role, c,
+		    e, iv.attrs);
+		imsg_free(&imsg);
+	}
+	ctl_expect_end(&imsg, IMSG_CTL_END);
+	imsg_free(&imsg);
+	exit(0);
+}
+
 static __dead void
 cmd_user(int argc, char *argv[])
 {
@@ -616,6 +755,10 @@ cmd_user(int argc, char *argv[])
 	memset(&r, 0, sizeof(r));
 	if (argc < 1)
 		usage();
+	if (strcmp(argv[0], "invite") == 0)
+		cmd_invite(argc, argv);
+	if (strcmp(argv[0], "invites") == 0)
+		cmd_invites(argc, argv);
 	if (strcmp(argv[0], "list") == 0) {
 		type = IMSG_CTL_USER_LIST;
 		r.limit = CTL_LIMIT_DEF;

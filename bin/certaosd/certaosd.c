@@ -408,6 +408,7 @@ master_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_CTL_USER:
 	case IMSG_CTL_AUDIT_ROW:
+	case IMSG_CTL_INVITE:
 	case IMSG_CTL_END:
 	case IMSG_CTL_OK:
 	case IMSG_CTL_FAIL:
@@ -422,6 +423,16 @@ master_dispatch_child(struct imsgev *iev, struct imsg *imsg)
 		if (c->proc != PROC_KEYS)
 			imsgev_unexpected(iev, imsg);
 		master_mail_sealed(imsg);
+		break;
+	case IMSG_KEYS_INVITE_SEALED:
+		if (c->proc != PROC_KEYS)
+			imsgev_unexpected(iev, imsg);
+		master_invite_sealed(imsg);
+		break;
+	case IMSG_DB_INVITED:
+		if (c->proc != PROC_DB)
+			imsgev_unexpected(iev, imsg);
+		master_invite_db(imsg);
 		break;
 	case IMSG_DB_MAIL_QUEUED:
 	case IMSG_CTL_MAIL_QROW:

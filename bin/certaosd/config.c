@@ -306,6 +306,7 @@ config_send_web(struct child *c, struct certaosd_config *conf, int first)
 	cw.verify = conf->verify;
 	cw.delete_user = conf->delete_user;
 	cw.mail = conf->mail.method != MAIL_OFF;
+	cw.signup = conf->signup;
 	/* The issuer's own origin is not among them: web adds it. */
 	cw.norigins = conf->norigins;
 	for (i = 0; i < conf->norigins; i++)
@@ -388,6 +389,13 @@ config_send_all(struct certaosd_config *conf, int first)
 			ck.verify_signup = ck.mail &&
 			    conf->verify != VERIFY_OFF;
 			ck.session_fresh = conf->session_fresh;
+			if (conf->invite_url[0] != '\0')
+				(void)strlcpy(ck.invite_url, conf->invite_url,
+				    sizeof(ck.invite_url));
+			else
+				(void)snprintf(ck.invite_url,
+				    sizeof(ck.invite_url), "%s/sign-up",
+				    conf->issuer);
 			ck.verify_required = conf->verify == VERIFY_REQUIRED;
 			if (imsgev_compose(&c->iev, IMSG_CFG_KEYS, 0, 0, -1,
 			    &ck, sizeof(ck)) == -1)
@@ -404,6 +412,9 @@ config_send_all(struct certaosd_config *conf, int first)
 			cd.session_lifetime = conf->session_lifetime;
 			cd.session_update = conf->session_update;
 			cd.verify_required = conf->verify == VERIFY_REQUIRED;
+			cd.verify_on = conf->mail.method != MAIL_OFF &&
+			    conf->verify != VERIFY_OFF;
+			cd.signup = conf->signup;
 			if (imsgev_compose(&c->iev, IMSG_CFG_DB, 0, 0, -1,
 			    &cd, sizeof(cd)) == -1)
 				fatal("%s: compose", __func__);

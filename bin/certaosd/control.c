@@ -222,6 +222,18 @@ control_dispatch(struct imsgev *iev, struct imsg *imsg)
 		control_mail(c, imsg);
 		return;
 	}
+	if (imsg_get_type(imsg) == IMSG_CTL_USER_INVITE) {
+		if (c->uid != 0 && c->uid != getuid()) {
+			log_warnx("control: uid %u may not invite",
+			    (unsigned)c->uid);
+			control_fail(c, "permission denied: only root may "
+			    "manage users");
+			return;
+		}
+		if (master_invite(c->id, imsg, &why) == -1)
+			control_fail(c, why);
+		return;
+	}
 	if (imsg_get_len(imsg) != 0) {
 		control_fail(c, "unexpected payload");
 		return;
@@ -387,6 +399,7 @@ control_db_request(struct ctl_conn *c, struct imsg *imsg)
 	case IMSG_CTL_USER_SET:
 	case IMSG_CTL_AUDIT:
 	case IMSG_CTL_IMPORT:
+	case IMSG_CTL_USER_INVITES:
 		break;
 	default:
 		return (0);
@@ -430,6 +443,7 @@ control_db_reply(struct imsg *imsg)
 	switch (type) {
 	case IMSG_CTL_USER:
 	case IMSG_CTL_AUDIT_ROW:
+	case IMSG_CTL_INVITE:
 	case IMSG_CTL_END:
 	case IMSG_CTL_OK:
 	case IMSG_CTL_FAIL:

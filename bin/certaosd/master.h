@@ -69,6 +69,10 @@ int	 master_mail_test(uint32_t, const char *, const char **);
 int	 master_mail_queue(uint32_t, const char **);
 void	 master_mail_sealed(struct imsg *);
 void	 master_mail_db(struct imsg *);
+/* invite.c: certaosctl user invite */
+int	 master_invite(uint32_t, struct imsg *, const char **);
+void	 master_invite_sealed(struct imsg *);
+void	 master_invite_db(struct imsg *);
 
 /* control.c */
 int	 control_init(const char *);

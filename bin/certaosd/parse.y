@@ -111,7 +111,9 @@ enum {
 	SEEN_RLENTRIES	= 0x20000,
 	SEEN_RLDEFAULT	= 0x40000,
 	SEEN_VERIFY	= 0x80000,
-	SEEN_DELETEUSER	= 0x100000
+	SEEN_DELETEUSER	= 0x100000,
+	SEEN_SIGNUP	= 0x200000,
+	SEEN_INVITEURL	= 0x400000
 };
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
@@ -225,6 +227,7 @@ static int		 setstr(char *, size_t, const char *, const char *);
 static int		 setpath(char *, size_t, const char *, const char *,
 			    int);
 static int		 set_issuer(const char *);
+static void		 set_invite_url(const char *);
 static int		 parse_size(const char *, const char *, long long,
 			    long long, uint32_t *);
 static int		 parse_duration(const char *, long long *);
@@ -257,6 +260,7 @@ typedef struct {
 
 %token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL COOKIE DATABASE
 %token	DELETEUSER EMAIL OPTIONAL REQUIRED VERIFICATION
+%token	SIGNUP OPEN INVITEONLY CLOSED INVITE URL
 %token	ENTRIES FILENAME HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LENGTH
 %token	LIFETIME LIMIT LISTEN MAX MEMORY OFF ON PARALLELISM PASSWORD POOL
 %token	PORT PREFIX PREFORK RATELIMIT REMEMBEROFF SECRET SESSION SOCKET TIME
@@ -433,6 +437,23 @@ main		: ISSUER STRING			{
 		| EMAIL VERIFICATION verifymode	{
 			if (once(SEEN_VERIFY, "email verification") == 0)
 				conf->verify = $3;
+		}
+		| SIGNUP OPEN			{
+			if (once(SEEN_SIGNUP, "signup") == 0)
+				conf->signup = SIGNUP_OPEN;
+		}
+		| SIGNUP INVITEONLY		{
+			if (once(SEEN_SIGNUP, "signup") == 0)
+				conf->signup = SIGNUP_INVITE_ONLY;
+		}
+		| SIGNUP CLOSED			{
+			if (once(SEEN_SIGNUP, "signup") == 0)
+				conf->signup = SIGNUP_CLOSED;
+		}
+		| INVITE URL STRING		{
+			if (once(SEEN_INVITEURL, "invite url") == 0)
+				set_invite_url($3);
+			free($3);
 		}
 		| DELETEUSER ON			{
 			if (once(SEEN_DELETEUSER, "delete-user") == 0)
@@ -761,6 +782,7 @@ static const struct keywords keywords[] = {
 	{ "ca",			CA },
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
+	{ "closed",		CLOSED },
 	{ "control",		CONTROL },
 	{ "cookie",		COOKIE },
 	{ "database",		DATABASE },
@@ -775,6 +797,8 @@ static const struct keywords keywords[] = {
 	{ "header-size",	HEADERSIZE },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
+	{ "invite",		INVITE },
+	{ "invite-only",	INVITEONLY },
 	{ "issuer",		ISSUER },
 	{ "key",		KEY },
 	{ "length",		LENGTH },
@@ -787,6 +811,7 @@ static const struct keywords keywords[] = {
 	{ "noverify",		NOVERIFY },
 	{ "off",		OFF },
 	{ "on",			ON },
+	{ "open",		OPEN },
 	{ "optional",		OPTIONAL },
 	{ "parallelism",	PARALLELISM },
 	{ "password",		PASSWORD },
@@ -801,6 +826,7 @@ static const struct keywords keywords[] = {
 	{ "secret",		SECRET },
 	{ "sendmail",		SENDMAIL },
 	{ "session",		SESSION },
+	{ "signup",		SIGNUP },
 	{ "smtp",		SMTP },
 	{ "socket",		SOCKET },
 	{ "starttls",		STARTTLS },
@@ -811,6 +837,7 @@ static const struct keywords keywords[] = {
 	{ "trusted-origins",	TRUSTEDORIGINS },
 	{ "trusted-proxy",	TRUSTEDPROXY },
 	{ "update-age",		UPDATEAGE },
+	{ "url",		URL },
 	{ "user",		USER },
 	{ "verification",	VERIFICATION },
 	{ "window",		WINDOW }
@@ -1505,6 +1532,34 @@ setpath(char *dst, size_t size, const char *s, const char *what,
 		return (-1);
 	}
 	return (setstr(dst, size, s, what));
+}
+
+/*
+ * invite url: where an invitation's link goes (the application's
+ * sign-up page): http:// or https://, printable ASCII, no fragment.
+ */
+static void
+set_invite_url(const char *s)
+{
+	const unsigned char	*p;
+
+	if (strlen(s) > CERTAOS_MAX_URL - 64) {
+		yyerror("invite url too long (max %d bytes)",
+		    CERTAOS_MAX_URL - 64);
+		return;
+	}
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7f || *p == '#' || *p == '"' ||
+		    *p == '<' || *p == '>') {
+			yyerror("invite url: invalid character 0x%02x", *p);
+			return;
+		}
+	if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+		yyerror("invite url \"%s\": must start with http:// or "
+		    "https://", s);
+		return;
+	}
+	(void)strlcpy(conf->invite_url, s, sizeof(conf->invite_url));
 }
 
 /*
@@ -2506,6 +2561,13 @@ print_config(FILE *fp, struct certaosd_config *c)
 	    c->verify == VERIFY_REQUIRED ? "required" :
 	    c->verify == VERIFY_OFF ? "off" : "optional");
 	fprintf(fp, "delete-user %s\n", c->delete_user ? "on" : "off");
+	fprintf(fp, "signup %s\n", c->signup == SIGNUP_CLOSED ? "closed" :
+	    c->signup == SIGNUP_INVITE_ONLY ? "invite-only" : "open");
+	if (c->invite_url[0] != '\0') {
+		fprintf(fp, "invite url ");
+		print_string(fp, c->invite_url);
+		fprintf(fp, "\n");
+	}
 	fprintf(fp, "rate-limit %s\n", c->rl_enabled ? "on" : "off");
 	fprintf(fp, "rate-limit entries %u\n", c->rl_entries);
 	fprintf(fp, "rate-limit window %u max %u\n", c->rl_window, c->rl_max);

@@ -44,11 +44,13 @@ static int	 ctlops_user_get(const PGresult *, int, struct ctl_user *);
 static int	 ctlops_users_result(struct db_req *, const PGresult *);
 static int	 ctlops_set_result(struct db_req *, const PGresult *);
 static int	 ctlops_audit_result(struct db_req *, const PGresult *);
+static int	 ctlops_invites_result(struct db_req *, const PGresult *);
 static int	 ctlops_import_result(struct db_req *, const PGresult *);
 
 static struct mbuf		 cmb;
 static struct ctl_user		 cuser;
 static struct ctl_audit		 caudit;
+static struct ctl_invite	 cinvite;
 static struct auth_user		 iuser;
 static struct ctl_imp_account	 iaccount;
 static struct ctl_imp_session	 isession;
@@ -63,6 +65,7 @@ ctlops_is(enum db_op op)
 	case OP_CTL_USER_DISABLE:
 	case OP_CTL_USER_ENABLE:
 	case OP_CTL_AUDIT:
+	case OP_CTL_INVITES:
 	case OP_CTL_IMPORT_USERS:
 	case OP_CTL_IMPORT_ACCOUNTS:
 	case OP_CTL_IMPORT_SESSIONS:
@@ -246,6 +249,9 @@ ctlops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 	case OP_CTL_AUDIT:
 		type = IMSG_CTL_AUDIT;
 		break;
+	case OP_CTL_INVITES:
+		type = IMSG_CTL_USER_INVITES;
+		break;
 	default:
 		return (-1);
 	}
@@ -308,6 +314,11 @@ ctlops_send(struct db_conn *c, struct db_req *req)
 		values[0] = r->arg;
 		values[1] = n1;
 		n = 2;
+		break;
+	case OP_CTL_INVITES:
+		(void)snprintf(n1, sizeof(n1), "%u", r->limit);
+		values[0] = n1;
+		n = 1;
 		break;
 	case OP_CTL_USER_SHOW:
 	case OP_CTL_USER_ENABLE:
@@ -412,6 +423,8 @@ ctlops_result(struct db_req *req, PGresult *res)
 		return (ctlops_set_result(req, res));
 	case OP_CTL_AUDIT:
 		return (ctlops_audit_result(req, res));
+	case OP_CTL_INVITES:
+		return (ctlops_invites_result(req, res));
 	default:
 		return (ctlops_import_result(req, res));
 	}
@@ -548,6 +561,38 @@ ctlops_set_result(struct db_req *req, const PGresult *res)
 	log_info("certaosctl: %s %s", ops_stmt(req->op)->name + 4,
 	    req->ctl.r.email);
 	ctlops_answer(req, IMSG_CTL_OK);
+	return (0);
+}
+
+static int
+ctlops_invites_result(struct db_req *req, const PGresult *res)
+{
+	struct ctl_invite	*iv = &cinvite;
+	int			 i, n = PQntuples(res);
+
+	if (PQnfields(res) != 5) {
+		log_warnx("ctl_invites: unexpected result shape");
+		ctlops_fail(req, "unexpected answer from the database");
+		return (0);
+	}
+	for (i = 0; i < n; i++) {
+		memset(iv, 0, sizeof(*iv));
+		if (ops_col_str(res, i, 0, iv->email, sizeof(iv->email),
+		    0) == -1 ||
+		    ops_col_str(res, i, 1, iv->role, sizeof(iv->role), 0) == -1 ||
+		    ctlops_col_cut(res, i, 2, iv->attrs,
+		    sizeof(iv->attrs)) == -1 ||
+		    ops_col_ms(res, i, 3, &iv->created, 0) == -1 ||
+		    ops_col_ms(res, i, 4, &iv->expires, 0) == -1) {
+			log_warnx("ctl_invites: row %d out of bounds", i);
+			ctlops_fail(req, "an invitation the daemon cannot show");
+			return (0);
+		}
+		mbuf_init(&cmb);
+		ctlrec_invite_write(&cmb, iv);
+		ops_compose(req->iev, IMSG_CTL_INVITE, req->id, &cmb);
+	}
+	ctlops_answer(req, IMSG_CTL_END);
 	return (0);
 }
 

@@ -71,8 +71,7 @@ db_configure(void)
 		return;
 	}
 	/* the session settings apply at once, on reload too */
-	ops_settings(cfg_new.session_lifetime, cfg_new.session_update,
-	    cfg_new.verify_required);
+	ops_settings(&cfg_new);
 	if (!pool.started) {
 		db_check_conninfo(cfg_new.conninfo);
 		db_pool = &pool;
@@ -157,6 +156,13 @@ db_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		break;
 	case IMSG_DB_MAIL_QUEUE:
 		db_submit(iev, imsg, OP_MAIL_QUEUE);
+		break;
+	case IMSG_CTL_USER_INVITES:
+		db_submit(iev, imsg, OP_CTL_INVITES);
+		break;
+	case IMSG_DB_INVITE:
+		/* certaosctl user invite, sealed by keys */
+		db_submit(iev, imsg, OP_MAIL_INVITE);
 		break;
 	default:
 		imsgev_unexpected(iev, imsg);

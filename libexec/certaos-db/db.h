@@ -102,11 +102,13 @@ enum db_op {
 	OP_CTL_IMPORT_ACCOUNTS,
 	OP_CTL_IMPORT_SESSIONS,
 	OP_AUDIT_SIGNIN,	/* keys: a refused sign-in; no answer */
+	OP_CTL_INVITES,		/* pending invitations */
 	/* mail.c: the outbox */
 	OP_MAIL_ENQUEUE,	/* a sealed message (certaosctl mail test) */
 	OP_MAIL_CLAIM,		/* due rows, leased to this daemon */
 	OP_MAIL_DONE,		/* a delivery's outcome */
 	OP_MAIL_QUEUE,		/* pending and failed rows (certaosctl) */
+	OP_MAIL_INVITE,		/* an invitation and its mail */
 	OP_FLOW_WHO_SESSION,	/* an email flow's user, by session */
 	OP_FLOW_WHO_EMAIL,	/* ... by email */
 	OP_FLOW_SEND,		/* an emailed token and its sealed mail */
@@ -162,6 +164,9 @@ struct db_auth {
 	size_t		 sealed_len;
 	unsigned char	 vhash[DB_HASH_LEN];
 	uint64_t	 vexpires;
+	/* SIGNUP: the invitation link's token, as its hash */
+	int		 has_invite;
+	unsigned char	 invite_hash[DB_HASH_LEN];
 };
 
 /*
@@ -212,6 +217,12 @@ struct db_mail {
 	char		 error[CERTAOS_MAX_MAIL_ERROR + 1];
 	uint32_t	 retry;		/* s: first backoff */
 	uint32_t	 attempts;	/* the maximum */
+	/* OP_MAIL_INVITE: the invitation; its token as a hash */
+	char		 inv_email[CERTAOS_MAX_EMAIL + 1];
+	char		 inv_role[CERTAOS_MAX_ROLE + 1];
+	char		 inv_attrs[CERTAOS_MAX_ATTRS + 1];
+	unsigned char	 inv_hash[DB_HASH_LEN];
+	uint64_t	 inv_expires;	/* ms */
 };
 
 /*
@@ -396,7 +407,7 @@ const char *migrate_sql(size_t);
 /* ops.c */
 const struct db_stmt *ops_stmt(enum db_op);
 /* session settings from IMSG_CFG_DB (s; 0: the default) */
-void	 ops_settings(uint32_t, uint32_t, uint32_t);
+void	 ops_settings(const struct cfg_db *);
 /* send a request's prepared statement; the PQsend*() return value */
 int	 ops_send(struct db_conn *, struct db_req *);
 /* answer a request from its result; 0 ok, -1 on a failed result */

@@ -39,6 +39,12 @@ static const Oid claim_types[] = { INT4OID, INT4OID };
 static const Oid done_types[] = {
 	INT8OID, INT4OID, TEXTOID, INT4OID, INT4OID
 };
+/* email, role, attributes (KEY=VALUE lines), token hash, expires (ms),
+ * recipient, template, sealed */
+static const Oid invite_types[] = {
+	TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID, TEXTOID, TEXTOID,
+	BYTEAOID
+};
 
 #define STR(x)		STR1(x)
 #define STR1(x)		#x
@@ -83,7 +89,23 @@ static const struct db_stmt mail_stmts[] = {
 	    " floor(extract(epoch FROM next_attempt) * 1000)::int8,"
 	    " failed_at IS NOT NULL, coalesce(last_error, '')"
 	    " FROM mail_outbox WHERE sent_at IS NULL"
-	    " ORDER BY id LIMIT " STR(DB_MAIL_LIST_MAX), 0, NULL }
+	    " ORDER BY id LIMIT " STR(DB_MAIL_LIST_MAX), 0, NULL },
+	/* the invitation, its mail and the audit row, together */
+	{ "mail_invite",
+	    "WITH i AS ("
+	    " INSERT INTO invitations"
+	    " (email, role, attributes, token_hash, expires_at)"
+	    " SELECT lower($1), $2, (SELECT coalesce(jsonb_object_agg("
+	    " split_part(l, '=', 1), substr(l, strpos(l, '=') + 1)), '{}')"
+	    " FROM regexp_split_to_table($3, E'\\n') l WHERE l <> ''),"
+	    " $4, to_timestamp($5 / 1000.0) RETURNING id),"
+	    " l AS ("
+	    " INSERT INTO audit_log (email, event, outcome, detail)"
+	    " SELECT lower($1), 'invite', 'ok', 'certaosctl: role ' || $2"
+	    " FROM i)"
+	    " INSERT INTO mail_outbox (recipient, template, sealed)"
+	    " SELECT $6, $7, $8 FROM i",
+	    nitems(invite_types), invite_types }
 };
 
 static struct mbuf	 mail_mb;
@@ -91,7 +113,7 @@ static struct mbuf	 mail_mb;
 const struct db_stmt *
 mail_stmt(enum db_op op)
 {
-	if (op < OP_MAIL_ENQUEUE || op > OP_MAIL_QUEUE)
+	if (op < OP_MAIL_ENQUEUE || op > OP_MAIL_INVITE)
 		return (NULL);
 	return (&mail_stmts[op - OP_MAIL_ENQUEUE]);
 }
@@ -146,6 +168,19 @@ mail_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		break;
 	case OP_MAIL_QUEUE:
 		break;
+	case OP_MAIL_INVITE:
+		(void)mread_str(&mr, m->inv_email, sizeof(m->inv_email));
+		(void)mread_str(&mr, m->inv_role, sizeof(m->inv_role));
+		(void)mread_str(&mr, m->inv_attrs, sizeof(m->inv_attrs));
+		if (mread_bytes(&mr, m->inv_hash, sizeof(m->inv_hash)) !=
+		    sizeof(m->inv_hash))
+			return (-1);
+		m->inv_expires = mread_u64(&mr);
+		if (ops_mail_read(&mr, m) == -1 || m->inv_email[0] == '\0' ||
+		    m->inv_role[0] == '\0' || m->inv_expires == 0 ||
+		    m->inv_expires > INT64_MAX / 2)
+			return (-1);
+		break;
 	default:
 		return (-1);
 	}
@@ -173,8 +208,8 @@ mail_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 int
 mail_send(struct db_conn *c, struct db_req *req)
 {
-	const char	*values[5];
-	int		 lengths[5], formats[5];
+	const char	*values[8];
+	int		 lengths[8], formats[8];
 	uint64_t	 id;
 	uint32_t	 a, b, d, e;
 	struct db_mail	*m = &req->mail;
@@ -218,6 +253,22 @@ mail_send(struct db_conn *c, struct db_req *req)
 	case OP_MAIL_QUEUE:
 		return (PQsendQueryPrepared(c->pg, name, 0, NULL, NULL, NULL,
 		    1));
+	case OP_MAIL_INVITE:
+		id = htobe64(m->inv_expires);
+		values[0] = m->inv_email;
+		values[1] = m->inv_role;
+		values[2] = m->inv_attrs;
+		values[3] = (const char *)m->inv_hash;
+		values[4] = (const char *)&id;
+		values[5] = m->recipient;
+		values[6] = m->tmpl;
+		values[7] = (const char *)m->sealed;
+		lengths[3] = sizeof(m->inv_hash);
+		lengths[4] = sizeof(id);
+		lengths[7] = m->sealed_len;
+		formats[3] = formats[4] = formats[7] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 8, values, lengths,
+		    formats, 1));
 	default:
 		fatalx("%s: op %d", __func__, req->op);
 	}
@@ -248,6 +299,9 @@ mail_unavailable(struct db_req *req)
 		break;
 	case OP_MAIL_QUEUE:
 		ops_answer_i32(req->iev, IMSG_DB_MAIL_QUEUE_END, req->id, -1);
+		break;
+	case OP_MAIL_INVITE:
+		ops_answer_i32(req->iev, IMSG_DB_INVITED, req->id, -1);
 		break;
 	default:
 		fatalx("%s: op %d", __func__, req->op);
@@ -330,6 +384,18 @@ mail_result(struct db_req *req, PGresult *res)
 	int		 i, n, len, sent = 0;
 
 	switch (req->op) {
+	case OP_MAIL_INVITE:
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			log_warnx("%s: %s", name, mail_errmsg(res, ebuf,
+			    sizeof(ebuf)));
+			ops_answer_i32(req->iev, IMSG_DB_INVITED, req->id, -1);
+			return (-1);
+		}
+		log_info("invitation for %s (role %s) made, its mail queued",
+		    req->mail.inv_email, req->mail.inv_role);
+		ops_answer_i32(req->iev, IMSG_DB_INVITED, req->id, 1);
+		db_mail_nudge();
+		return (0);
 	case OP_MAIL_ENQUEUE:
 	case OP_MAIL_DONE:
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {

@@ -158,11 +158,13 @@ static const Oid jwks_insert_types[] = {
 /*
  * email, name, image, pwhash, token hash, expires, ip, ua, session
  * (0: none), verification hash (NULL: no mail), its expiry, recipient,
- * template, sealed mail
+ * template, sealed mail, invitation token hash (NULL: none), invite-only,
+ * verification pending (1: an unverified address redeems nothing yet)
  */
 static const Oid signup_types[] = {
 	TEXTOID, TEXTOID, TEXTOID, TEXTOID, BYTEAOID, INT8OID, TEXTOID,
-	TEXTOID, INT4OID, BYTEAOID, INT8OID, TEXTOID, TEXTOID, BYTEAOID
+	TEXTOID, INT4OID, BYTEAOID, INT8OID, TEXTOID, TEXTOID, BYTEAOID,
+	BYTEAOID, INT4OID, INT4OID
 };
 /* email */
 static const Oid cred_get_types[] = { TEXTOID };
@@ -196,6 +198,8 @@ static const Oid ctl_email_types[] = { TEXTOID };
 static const Oid ctl_set_types[] = { TEXTOID, TEXTOID };
 /* email ("" any), since (ms, 0 any), limit */
 static const Oid ctl_audit_types[] = { TEXTOID, INT8OID, INT4OID };
+/* limit */
+static const Oid ctl_invites_types[] = { INT4OID };
 /* the batch: a text[] literal */
 static const Oid ctl_import_types[] = { TEXTOID };
 /* user id ("" none), email, ip, ua, outcome */
@@ -254,11 +258,37 @@ static const struct db_stmt stmts[OP_MAX] = {
 	 * session columns are NULL), the verification link and its mail,
 	 * and the audit trail either way.
 	 */
+	/*
+	 * Sign-up.  The address's pending invitation (i), the one the
+	 * link's token ($15) names if one came: redeemed now (n) when the
+	 * token came, which also proves the address, or when no
+	 * verification is pending ($17 = 0); otherwise when the address is
+	 * verified (flow_verify).  Invite-only ($16 = 1) without one: no
+	 * user, and one row of NULLs (q) to say why.
+	 */
 	[OP_SIGNUP] = { "signup",
-	    "WITH u AS ("
-	    " INSERT INTO users (email, name, image)"
-	    " VALUES (lower($1), $2, $3)"
+	    "WITH i AS ("
+	    " SELECT * FROM invitations WHERE email = lower($1)"
+	    " AND redeemed_at IS NULL AND expires_at > now()"
+	    " AND ($15::bytea IS NULL OR token_hash = $15)"
+	    " ORDER BY created_at DESC LIMIT 1),"
+	    " q AS (SELECT 1 WHERE $16 = 1 AND NOT EXISTS (SELECT 1 FROM i)),"
+	    " n AS (SELECT i.*, $15::bytea IS NOT NULL AS proven FROM i"
+	    " WHERE $15::bytea IS NOT NULL OR $17 = 0),"
+	    " u AS ("
+	    " INSERT INTO users"
+	    " (email, name, image, role, attributes, email_verified)"
+	    " SELECT lower($1), $2, $3,"
+	    " coalesce((SELECT role FROM n), 'user'),"
+	    " coalesce((SELECT attributes FROM n), '{}'),"
+	    " coalesce((SELECT proven FROM n), false)"
+	    " WHERE NOT EXISTS (SELECT 1 FROM q)"
 	    " ON CONFLICT (email) DO NOTHING RETURNING *),"
+	    " r AS ("
+	    " UPDATE invitations SET redeemed_at = now(),"
+	    " user_id = (SELECT id FROM u)"
+	    " WHERE id = (SELECT id FROM n) AND EXISTS (SELECT 1 FROM u)"
+	    " RETURNING id),"
 	    " a AS ("
 	    " INSERT INTO accounts"
 	    " (account_id, provider_id, user_id, password)"
@@ -266,22 +296,27 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " s AS ("
 	    " INSERT INTO sessions (" SESSION_COLS ")"
 	    " SELECT $5, id, " EXPIRES("$6") ", " LIFETIME("$6") ", $7, $8"
-	    " FROM u WHERE $9 <> 0 RETURNING *),"
+	    " FROM u WHERE $9 <> 0 OR email_verified RETURNING *),"
 	    " v AS ("
 	    " INSERT INTO verifications"
 	    " (identifier, value_hash, expires_at, user_id)"
 	    " SELECT 'verify-email', $10, " EXPIRES("$11") ", id FROM u"
-	    " WHERE $10 IS NOT NULL RETURNING id),"
+	    " WHERE $10 IS NOT NULL AND NOT email_verified RETURNING id),"
 	    " m AS ("
 	    " INSERT INTO mail_outbox (recipient, template, sealed)"
 	    " SELECT $12, $13, $14 FROM v),"
 	    " l AS ("
 	    " INSERT INTO audit_log"
-	    " (user_id, email, ip, user_agent, event, outcome)"
+	    " (user_id, email, ip, user_agent, event, outcome, detail)"
 	    " SELECT (SELECT id FROM u), lower($1), $7, $8, 'sign-up',"
 	    " CASE WHEN EXISTS (SELECT 1 FROM u) THEN 'ok'"
-	    " ELSE 'user-exists' END)"
-	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
+	    " WHEN EXISTS (SELECT 1 FROM q) THEN 'not-invited'"
+	    " ELSE 'user-exists' END,"
+	    " CASE WHEN EXISTS (SELECT 1 FROM r) THEN 'invitation' END)"
+	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id"
+	    " UNION ALL SELECT NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	    " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+	    " NULL, NULL FROM q",
 	    nitems(signup_types), signup_types },
 	/* a user without a credential account has a NULL password */
 	[OP_CRED_GET] = { "cred_get",
@@ -506,6 +541,13 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " SELECT o.id FROM o",
 	    nitems(ctl_email_types), ctl_email_types },
 	/* the newest $3 rows, given oldest first */
+	/* pending invitations, oldest first */
+	[OP_CTL_INVITES] = { "ctl_invites",
+	    "SELECT email, role, attributes::text, " MS("created_at") ","
+	    " " MS("expires_at") " FROM invitations"
+	    " WHERE redeemed_at IS NULL AND expires_at > now()"
+	    " ORDER BY created_at, id LIMIT $1",
+	    nitems(ctl_invites_types), ctl_invites_types },
 	[OP_CTL_AUDIT] = { "ctl_audit",
 	    "SELECT " MS("l.at") ", l.event, l.outcome,"
 	    " coalesce(l.email, ''), coalesce(l.ip, ''),"
@@ -636,16 +678,30 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " w AS ("
 	    " SELECT x.id FROM users x, v WHERE x.id = v.user_id"
 	    " AND (NOT x.email_verified OR v.data IS NOT NULL)),"
+	    /* the address's pending invitation, redeemed now it is proven */
+	    " pi AS ("
+	    " SELECT i.id, i.role, i.attributes FROM invitations i, v, users x"
+	    " WHERE x.id = v.user_id AND x.id IN (SELECT id FROM w)"
+	    " AND i.email = coalesce(v.data, x.email)"
+	    " AND i.redeemed_at IS NULL AND i.expires_at > now()"
+	    " ORDER BY i.created_at DESC LIMIT 1),"
 	    " d AS ("
 	    " DELETE FROM verifications WHERE id IN"
 	    " (SELECT id FROM v WHERE identifier = 'change-email')),"
 	    " u AS ("
 	    " UPDATE users x SET email_verified = true,"
-	    " email = coalesce(v.data, x.email), updated_at = now()"
+	    " email = coalesce(v.data, x.email), updated_at = now(),"
+	    " role = coalesce((SELECT role FROM pi), x.role),"
+	    " attributes = x.attributes ||"
+	    " coalesce((SELECT attributes FROM pi), '{}')"
 	    " FROM v WHERE x.id = v.user_id AND (v.data IS NULL OR"
 	    " NOT EXISTS (SELECT 1 FROM users y"
 	    " WHERE y.email = v.data AND y.id <> x.id))"
 	    " RETURNING x.*),"
+	    " ri AS ("
+	    " UPDATE invitations SET redeemed_at = now(),"
+	    " user_id = (SELECT id FROM u)"
+	    " WHERE id IN (SELECT id FROM pi) AND EXISTS (SELECT 1 FROM u)),"
 	    " s AS ("
 	    " INSERT INTO sessions (" SESSION_COLS ")"
 	    " SELECT $2, id, " EXPIRES("$3") ", " LIFETIME("$3") ", $4, $5"
@@ -741,24 +797,29 @@ static int		 ops_ncache;
 static uint32_t		 ops_lifetime = CERTAOS_SESSION_LIFETIME;
 static uint32_t		 ops_update = CERTAOS_SESSION_UPDATE;
 static uint32_t		 ops_verify_required;
+static uint32_t		 ops_verify_on;		/* sign-up mails a link */
+static uint32_t		 ops_invite_only;
 
 const struct db_stmt *
 ops_stmt(enum db_op op)
 {
 	if (op < 0 || op >= OP_MAX)
 		return (NULL);
-	if (op >= OP_MAIL_ENQUEUE && op <= OP_MAIL_QUEUE)
+	if (op >= OP_MAIL_ENQUEUE && op <= OP_MAIL_INVITE)
 		return (mail_stmt(op));
 	return (&stmts[op]);
 }
 
 void
-ops_settings(uint32_t lifetime, uint32_t update, uint32_t verify_required)
+ops_settings(const struct cfg_db *cd)
 {
-	ops_verify_required = verify_required != 0;
+	ops_verify_required = cd->verify_required != 0;
+	ops_verify_on = cd->verify_on != 0;
+	ops_invite_only = cd->signup == SIGNUP_INVITE_ONLY;
 	/* update-age 0 is legal: renew on every use */
-	ops_lifetime = lifetime != 0 ? lifetime : CERTAOS_SESSION_LIFETIME;
-	ops_update = update;
+	ops_lifetime = cd->session_lifetime != 0 ? cd->session_lifetime :
+	    CERTAOS_SESSION_LIFETIME;
+	ops_update = cd->session_update;
 }
 
 /* The message a request came in, for the fatal line. */
@@ -804,6 +865,8 @@ ops_msgname(enum db_op op)
 		return ("IMSG_DB_MAIL_DONE");
 	case OP_MAIL_QUEUE:
 		return ("IMSG_DB_MAIL_QUEUE");
+	case OP_MAIL_INVITE:
+		return ("IMSG_DB_INVITE");
 	case OP_FLOW_WHO_SESSION:
 	case OP_FLOW_WHO_EMAIL:
 		return ("IMSG_DB_FLOW_WHO");
@@ -1057,7 +1120,7 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 	req->op = op;
 	if (ctlops_is(op))
 		return (ctlops_req_read(imsg, op, req));
-	if (op >= OP_MAIL_ENQUEUE && op <= OP_MAIL_QUEUE)
+	if (op >= OP_MAIL_ENQUEUE && op <= OP_MAIL_INVITE)
 		return (mail_req_read(imsg, op, req));
 	mread_init(&mr, imsg);
 	switch (op) {
@@ -1087,6 +1150,10 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 				return (-1);
 		} else if (a->has_mail != 0 || a->session > 1)
 			return (-1);
+		tn = mread_bytes(&mr, a->invite_hash, sizeof(a->invite_hash));
+		if (tn != 0 && tn != DB_HASH_LEN)
+			return (-1);
+		a->has_invite = tn == DB_HASH_LEN;
 		break;
 	case OP_CRED_GET:
 		(void)mread_str(&mr, a->email, sizeof(a->email));
@@ -1254,10 +1321,10 @@ ops_parse(struct imsgev *iev, struct imsg *imsg, enum db_op op)
 int
 ops_send(struct db_conn *c, struct db_req *req)
 {
-	const char	*values[14];
-	int		 lengths[14], formats[14];
+	const char	*values[17];
+	int		 lengths[17], formats[17];
 	uint64_t	 created, expires, vexpires;
-	uint32_t	 update, lifetime, mask, required;
+	uint32_t	 update, lifetime, mask, required, invonly, verify;
 	struct db_auth	*a = &req->auth;
 	const char	*name = stmts[req->op].name;
 
@@ -1309,7 +1376,17 @@ ops_send(struct db_conn *c, struct db_req *req)
 		lengths[10] = sizeof(vexpires);
 		lengths[13] = a->sealed_len;
 		formats[8] = formats[9] = formats[10] = formats[13] = 1;
-		return (PQsendQueryPrepared(c->pg, name, 14, values, lengths,
+		values[14] = a->has_invite ? (const char *)a->invite_hash :
+		    NULL;
+		lengths[14] = sizeof(a->invite_hash);
+		invonly = htobe32(ops_invite_only);
+		values[15] = (const char *)&invonly;
+		lengths[15] = sizeof(invonly);
+		verify = htobe32(ops_verify_on);
+		values[16] = (const char *)&verify;
+		lengths[16] = sizeof(verify);
+		formats[14] = formats[15] = formats[16] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 17, values, lengths,
 		    formats, 1));
 	case OP_CRED_GET:
 		values[0] = a->email;
@@ -1416,6 +1493,7 @@ ops_send(struct db_conn *c, struct db_req *req)
 	case OP_MAIL_CLAIM:
 	case OP_MAIL_DONE:
 	case OP_MAIL_QUEUE:
+	case OP_MAIL_INVITE:
 		return (mail_send(c, req));
 	default:
 		if (ctlops_is(req->op))
@@ -1465,6 +1543,7 @@ ops_unavailable(struct db_req *req)
 	case OP_MAIL_CLAIM:
 	case OP_MAIL_DONE:
 	case OP_MAIL_QUEUE:
+	case OP_MAIL_INVITE:
 		mail_unavailable(req);
 		break;
 	default:
@@ -1509,6 +1588,7 @@ ops_result(struct db_req *req, PGresult *res)
 	case OP_MAIL_CLAIM:
 	case OP_MAIL_DONE:
 	case OP_MAIL_QUEUE:
+	case OP_MAIL_INVITE:
 		return (mail_result(req, res));
 	default:
 		if (!ctlops_is(req->op))
@@ -1704,6 +1784,11 @@ ops_auth_result(struct db_req *req, const PGresult *res)
 			break;
 		}
 		ops_answer_auth(req, none, NULL);
+		return (0);
+	}
+	/* invite-only, and the address has no pending invitation */
+	if (req->op == OP_SIGNUP && PQgetisnull(res, 0, 7)) {
+		ops_answer_auth(req, AUTH_INVITE_REQUIRED, NULL);
 		return (0);
 	}
 	/* a new user without a session: verification is required */

@@ -461,8 +461,9 @@ pending_timeout(int fd, short event, void *arg)
 
 /*
  * IMSG_KEYS_SIGNUP: u32 flags, str email, str name, nstr image, bytes
- * password, str ip, str ua.  Hash the password, make the token, and ask
- * db to create the user, its credential and the session at once.
+ * password, str ip, str ua, str callbackURL, str invitation token.  Hash
+ * the password, make the token, and ask db to create the user, its
+ * credential and the session at once.
  */
 void
 auth_signup(struct imsgev *iev, struct imsg *imsg)
@@ -480,7 +481,9 @@ auth_signup(struct imsgev *iev, struct imsg *imsg)
 	char			 ip[CERTAOS_MAX_IP + 1];
 	char			 ua[CERTAOS_MAX_UA + 1];
 	char			 enc[CERTAOS_MAX_PWHASH];
+	char			 invite[CERTAOS_MAX_CTOKEN + 1];
 	unsigned char		 pw[CERTAOS_MAX_PASSWORD], th[SHA256_LEN];
+	unsigned char		 ih[SHA256_LEN];
 
 	mread_init(&mr, imsg);
 	flags = mread_u32(&mr);
@@ -491,6 +494,7 @@ auth_signup(struct imsgev *iev, struct imsg *imsg)
 	mread_str(&mr, ip, sizeof(ip));
 	mread_str(&mr, ua, sizeof(ua));
 	mread_str(&mr, cb, sizeof(cb));
+	mread_str(&mr, invite, sizeof(invite));
 	r = mread_end(&mr);
 	auth_wipe_imsg(imsg);
 	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0) {
@@ -537,10 +541,17 @@ auth_signup(struct imsgev *iev, struct imsg *imsg)
 		pending_free(p);
 		return;
 	}
+	/* an invitation's token: its hash, if it can be one of ours */
+	if (invite_token_hash(invite, ih) == 0)
+		mbuf_bytes(&amb, ih, sizeof(ih));
+	else
+		mbuf_bytes(&amb, "", 0);
 	auth_send(db, IMSG_DB_SIGNUP, p->id);
 	pending_arm(p);
 	explicit_bzero(enc, sizeof(enc));
 	explicit_bzero(th, sizeof(th));
+	explicit_bzero(ih, sizeof(ih));
+	explicit_bzero(invite, sizeof(invite));
 }
 
 /*

@@ -211,6 +211,9 @@ keys_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_KEYS_MAIL_TEST:
 		keys_mail_test(iev, imsg);
 		break;
+	case IMSG_KEYS_INVITE:
+		invite_make(iev, imsg);
+		break;
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
@@ -259,6 +262,7 @@ keys_cfg_done(void)
 	auth_configure(&ks.cfg, &ks.sk);
 	keys_mail_configure(&ks.sk);
 	flow_configure(&ks.cfg);
+	invite_configure(&ks.cfg);
 	if (!ks.configured)
 		log_debug("configured: argon2id m=%u t=%u p=%u",
 		    ks.cfg.argon2_memory, ks.cfg.argon2_time,

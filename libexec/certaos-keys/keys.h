@@ -223,6 +223,11 @@ ssize_t		 keys_mail_open(const unsigned char *, size_t,
 void		 keys_mail_open_req(struct imsgev *, struct imsg *);
 void		 keys_mail_test(struct imsgev *, struct imsg *);
 
+/* invite.c: invitations */
+void		 invite_configure(const struct cfg_keys *);
+int		 invite_token_hash(const char *, unsigned char [SHA256_LEN]);
+void		 invite_make(struct imsgev *, struct imsg *);
+
 /* keystore.c */
 int		 subkeys_derive(struct subkeys *, const void *, size_t);
 void		 subkeys_wipe(struct subkeys *);

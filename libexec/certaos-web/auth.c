@@ -92,7 +92,6 @@ static int		 auth_json_body(struct http_conn *);
 static int		 auth_body_type(struct http_conn *);
 static int		 auth_origin_ok(struct http_conn *);
 static int		 auth_url_ok(const char *);
-static int		 email_normalize(char *);
 static size_t		 utf8_len(const char *);
 static int		 auth_presented(struct http_conn *, char *, size_t,
 			    int *);
@@ -169,6 +168,7 @@ static struct {
 	uint32_t	 verify;		/* VERIFY_* */
 	uint32_t	 delete_user;
 	uint32_t	 mail;			/* a mail method is set */
+	uint32_t	 signup;		/* SIGNUP_* */
 	char		 base[CERTAOS_MAX_ISSUER + 64];	/* issuer + path */
 	size_t		 originlen;	/* of the issuer, in base */
 } ac;
@@ -239,6 +239,7 @@ auth_configure(const struct cfg_web *cw)
 	ac.verify = cw->verify;
 	ac.delete_user = cw->delete_user;
 	ac.mail = cw->mail;
+	ac.signup = cw->signup;
 	(void)snprintf(ac.base, sizeof(ac.base), "%.*s%s", (int)n,
 	    cw->issuer, cw->basepath);
 	ac.originlen = n;
@@ -577,6 +578,10 @@ auth_respond_status(struct authreq *ar, int status)
 	case AUTH_NOT_VERIFIED:
 		auth_fail(ar->c, 403, "EMAIL_NOT_VERIFIED",
 		    "Email not verified");
+		break;
+	case AUTH_INVITE_REQUIRED:
+		auth_fail(ar->c, 403, "INVITATION_REQUIRED",
+		    "Sign-up is by invitation only");
 		break;
 	default:
 		auth_fail(ar->c, 401, "UNAUTHORIZED", "Unauthorized");
@@ -1381,37 +1386,6 @@ auth_url_ok(const char *u)
 	return (0);
 }
 
-/*
- * Lower-case an email address in place and check its shape: one '@',
- * a local part of 1 to 64 bytes, a dotted domain; no spaces or control
- * characters.  0 if good.
- */
-static int
-email_normalize(char *e)
-{
-	char		*at, *p;
-	size_t		 n = strlen(e);
-
-	if (n < 3 || n > CERTAOS_MAX_EMAIL ||
-	    (at = strchr(e, '@')) == NULL || strchr(at + 1, '@') != NULL ||
-	    at == e || at - e > 64)
-		return (-1);
-	for (p = e; *p != '\0'; p++) {
-		if ((unsigned char)*p <= ' ' || *p == 0x7f || *p == ',' ||
-		    *p == '<' || *p == '>' || *p == '(' || *p == ')' ||
-		    *p == '"' || *p == '\\' || *p == ';' || *p == ':' ||
-		    *p == '[' || *p == ']')
-			return (-1);
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-	}
-	p = at + 1;
-	if (*p == '.' || strchr(p, '.') == NULL || e[n - 1] == '.' ||
-	    strstr(p, "..") != NULL)
-		return (-1);
-	return (0);
-}
-
 /* Characters (code points) of a UTF-8 string. */
 static size_t
 utf8_len(const char *s)
@@ -1507,6 +1481,7 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	static char	 image[CERTAOS_MAX_IMAGE + 1];
 	static char	 cb[CERTAOS_MAX_IMAGE + 1];
 	char		 password[CERTAOS_MAX_PASSWORD * 4 + 1];
+	char		 invite[CERTAOS_MAX_CTOKEN + 1];
 	int		 remember = 1;
 	struct jfield	 f[] = {
 		{ "name", JT_STRING, 1, name, sizeof(name), 0 },
@@ -1515,11 +1490,19 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 		{ "image", JT_STRING, 0, image, sizeof(image), 0 },
 		{ "callbackURL", JT_STRING, 0, cb, sizeof(cb), 0 },
 		{ "rememberMe", JT_BOOL, 0, &remember, sizeof(remember), 0 },
+		/* an invitation link's token (certaosctl user invite) */
+		{ "invite", JT_STRING, 0, invite, sizeof(invite), 0 },
 	};
 	struct authreq	*ar;
 	struct imsgev	*iev;
 	struct mbuf	*mb = &auth_mb;
 
+	invite[0] = '\0';
+	if (ac.signup == SIGNUP_CLOSED) {
+		auth_fail(c, 400, "EMAIL_PASSWORD_SIGN_UP_DISABLED",
+		    "Email and password sign up is not enabled");
+		goto done;
+	}
 	if (auth_parse(c, body, len, f, nitems(f)) == -1)
 		goto done;
 	if (email_normalize(email) == -1) {
@@ -1549,9 +1532,11 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(mb, http_client_ip(c));
 	mbuf_str(mb, c->req.ua);
 	mbuf_str(mb, f[4].present ? cb : "");
+	mbuf_str(mb, f[6].present ? invite : "");
 	auth_keys_send(iev, IMSG_KEYS_SIGNUP, ar->id);
  done:
 	explicit_bzero(password, sizeof(password));
+	explicit_bzero(invite, sizeof(invite));
 }
 
 static void
