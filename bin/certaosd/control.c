@@ -463,7 +463,8 @@ control_db_reply(struct imsg *imsg)
 	if (!c->db_pending)
 		fatalx("control answer %u from db for connection %u, which "
 		    "asked nothing", type, c->id);
-	if (type != IMSG_CTL_USER && type != IMSG_CTL_AUDIT_ROW)
+	if (type != IMSG_CTL_USER && type != IMSG_CTL_AUDIT_ROW &&
+	    type != IMSG_CTL_INVITE)
 		c->db_pending = 0;
 	(void)imsgev_compose(&c->iev, type, CTL_VERSION, 0, -1, imsg->data,
 	    imsg_get_len(imsg));

@@ -728,6 +728,7 @@ db_signup(struct dbproc *d, const char *email, const char *name,
 	mbuf_str(&mb, "t_db/1.0");
 	mbuf_u32(&mb, 1);		/* a session */
 	mbuf_u32(&mb, 0);		/* no mail */
+	mbuf_bytes(&mb, "", 0);		/* no invitation */
 	mb_send(&d->keys, &mb, IMSG_DB_SIGNUP, id);
 	return (auth_reply(d, &d->keys, IMSG_DB_AUTH_REPLY, id, r));
 }
@@ -1043,7 +1044,8 @@ static const struct fld signup_flds[] = {
 	{ 's', CERTAOS_MAX_EMAIL }, { 's', CERTAOS_MAX_NAME },
 	{ 'n', CERTAOS_MAX_IMAGE }, { 's', CERTAOS_MAX_PWHASH },
 	{ 'b', DB_HASH_LEN }, { 'U', 0 }, { 's', CERTAOS_MAX_IP },
-	{ 's', CERTAOS_MAX_UA }, { 'z', 0 }, { 'z', 0 }, { 0, 0 }
+	{ 's', CERTAOS_MAX_UA }, { 'z', 0 }, { 'z', 0 }, { 't', DB_HASH_LEN },
+	{ 0, 0 }
 };
 static const struct fld cred_flds[] = {
 	{ 's', CERTAOS_MAX_EMAIL }, { 0, 0 }
@@ -1912,7 +1914,7 @@ ATF_TC_BODY(catalogue, tc)
 		int		 nparams;
 	} want[] = {
 		{ OP_PING, 0 }, { OP_JWKS_LOAD, 0 }, { OP_JWKS_INSERT, 5 },
-		{ OP_SIGNUP, 14 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 6 },
+		{ OP_SIGNUP, 17 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 6 },
 		{ OP_SESSION_GET, 3 }, { OP_SESSION_DELETE, 1 },
 		{ OP_SESSION_LIST, 1 }, { OP_SESSION_REVOKE, 3 },
 		{ OP_SESSION_REVOKE_ALL, 1 }, { OP_SESSION_REVOKE_OTHERS, 1 },
@@ -1924,8 +1926,10 @@ ATF_TC_BODY(catalogue, tc)
 		{ OP_CTL_USER_ENABLE, 1 }, { OP_CTL_AUDIT, 3 },
 		{ OP_CTL_IMPORT_USERS, 1 }, { OP_CTL_IMPORT_ACCOUNTS, 1 },
 		{ OP_CTL_IMPORT_SESSIONS, 1 }, { OP_AUDIT_SIGNIN, 5 },
+		{ OP_CTL_INVITES, 1 },
 		{ OP_MAIL_ENQUEUE, 3 },
 		{ OP_MAIL_CLAIM, 2 }, { OP_MAIL_DONE, 5 }, { OP_MAIL_QUEUE, 0 },
+		{ OP_MAIL_INVITE, 8 },
 		{ OP_ACCOUNT_LIST, 1 },
 		{ OP_FLOW_WHO_SESSION, 1 }, { OP_FLOW_WHO_EMAIL, 1 },
 		{ OP_FLOW_SEND, 10 }, { OP_FLOW_VERIFY, 5 },
@@ -2061,6 +2065,7 @@ ATF_TC_BODY(parse, tc)
 	mbuf_str(&mb, "ua");
 	mbuf_u32(&mb, 1);
 	mbuf_u32(&mb, 0);
+	mbuf_bytes(&mb, h, sizeof(h));
 	ATF_REQUIRE(parse_len(&mb, mb.len, OP_SIGNUP, &req) == 0);
 	ATF_CHECK_EQ(req.op, OP_SIGNUP);
 	ATF_CHECK_STREQ(req.auth.email, "Ann@Example.com");
@@ -2264,8 +2269,8 @@ ATF_TC_BODY(accounts, tc)
 	/* the schema */
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tablename, ' ' "
 	    "ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'"),
-	    "accounts audit_log jwks mail_outbox schema_migrations sessions "
-	    "users verifications");
+	    "accounts audit_log invitations jwks mail_outbox "
+	    "schema_migrations sessions users verifications");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT certaos_id() ~ '^[0-9a-f]{32}$'"
 	    " AND certaos_id() <> certaos_id()"), "t");
 	ATF_CHECK_STREQ(pg_query(&pg, "SELECT string_agg(tgname, ' ' ORDER BY "

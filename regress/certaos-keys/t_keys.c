@@ -1172,6 +1172,7 @@ send_signup(struct kchild *kc, uint32_t id, uint32_t flags, const char *pw)
 	mbuf_str(&mb, T_IP);
 	mbuf_str(&mb, T_UA);
 	mbuf_str(&mb, "");		/* callbackURL */
+	mbuf_str(&mb, "");		/* no invitation */
 	xsend_mbuf(&kc->web, IMSG_KEYS_SIGNUP, id);
 }
 
@@ -1368,6 +1369,7 @@ ATF_TC_BODY(auth_signup, tc)
 	/* no mail method configured here: a session, no link */
 	ATF_REQUIRE_EQ(mread_u32(&mr), 1);
 	ATF_REQUIRE_EQ(mread_u32(&mr), 0);
+	ATF_REQUIRE_EQ(mread_bytes(&mr, th, sizeof(th)), 0);	/* no invite */
 	ATF_REQUIRE_MSG(mread_end(&mr) == 0, "malformed IMSG_DB_SIGNUP");
 	imsg_free(&imsg);
 	ATF_REQUIRE_STREQ(email, T_EMAIL);

@@ -183,18 +183,19 @@ ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
 		"app-name", "argon2id", "attempts", "auth", "body-size",
-		"ca", "certificate", "chroot", "control", "cookie",
-		"database", "delete-user", "dir", "email", "entries",
-		"file", "fresh-age", "from", "header", "header-size",
-		"idle", "include", "issuer", "key", "length",
-		"lifetime", "limit", "listen", "mail", "max", "memory",
-		"noverify", "off", "on", "optional", "parallelism",
+		"ca", "certificate", "chroot", "closed", "control",
+		"cookie", "database", "delete-user", "dir", "email",
+		"entries", "file", "fresh-age", "from", "header",
+		"header-size", "idle", "include", "invite",
+		"invite-only", "issuer", "key", "length", "lifetime",
+		"limit", "listen", "mail", "max", "memory", "noverify",
+		"off", "on", "open", "optional", "parallelism",
 		"password", "pool", "port", "prefix", "prefork",
 		"rate-limit", "remember-off", "required", "retry",
-		"secret", "sendmail", "session", "smtp", "socket",
-		"starttls", "templates", "time", "timeout", "tls",
-		"trusted-origins", "trusted-proxy", "update-age",
-		"user", "verification", "window"
+		"secret", "sendmail", "session", "signup", "smtp",
+		"socket", "starttls", "templates", "time", "timeout",
+		"tls", "trusted-origins", "trusted-proxy", "update-age",
+		"url", "user", "verification", "window"
 	};
 	size_t	 i;
 
@@ -1275,6 +1276,7 @@ ATF_TC_BODY(reparse_accounts, tc)
 	    "}\n"
 	    "email verification optional\n"
 	    "delete-user on\n"
+	    "signup open\n"
 	    "rate-limit on\n") != NULL, "%s", first);
 	conf = parse_text(first);
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
@@ -1323,6 +1325,7 @@ ATF_TC_BODY(reparse, tc)
 	    "cookie prefix \"certaos\"\n"
 	    "email verification optional\n"
 	    "delete-user on\n"
+	    "signup open\n"
 	    RL_DEFAULTS
 	    "listen on 0.0.0.0 port 80\n"
 	    "listen on ::1 port 443 tls {\n"
