@@ -107,6 +107,13 @@ vg_accounts()
 	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' -b "$_j" \
 	    "$(vg_link 3)")"
 	atf_check_equal 400 "$(vg_post /sign-in/email '{')"
+	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" user invite \
+	    w@example.org --role editor --attr team=a
+	atf_check -o match:'^w@example.org' "$CERTAOSCTL" -s "$W/ctl.sock" \
+	    user invites
+	_t=$(vg_link 4 | sed 's/.*invite=\([A-Za-z0-9]*\).*/\1/')
+	atf_check_equal 200 "$(vg_post /sign-up/email \
+	    "{\"name\":\"W\",\"email\":\"w@example.org\",\"password\":\"password123\",\"invite\":\"$_t\"}")"
 }
 
 atf_init_test_cases()
