@@ -79,7 +79,7 @@ flow_configure(const struct cfg_keys *cfg)
 }
 
 /* encodeURIComponent, as Better Auth builds its links */
-static int
+int
 flow_urlenc(char *dst, size_t dstsz, const char *s)
 {
 	static const char	 hex[] = "0123456789ABCDEF";

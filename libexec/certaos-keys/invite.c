@@ -53,32 +53,6 @@ invite_token_hash(const char *tok, unsigned char h[SHA256_LEN])
 	return (0);
 }
 
-/* %-encode for a query value (RFC 3986 unreserved kept) */
-static int
-invite_urlenc(char *dst, size_t dstsz, const char *s)
-{
-	static const char	 hex[] = "0123456789ABCDEF";
-	size_t			 o = 0;
-	unsigned char		 ch;
-
-	for (; *s != '\0'; s++) {
-		ch = (unsigned char)*s;
-		if (o + 4 > dstsz)
-			return (-1);
-		if ((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
-		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '.' ||
-		    ch == '_' || ch == '~')
-			dst[o++] = (char)ch;
-		else {
-			dst[o++] = '%';
-			dst[o++] = hex[ch >> 4];
-			dst[o++] = hex[ch & 0xf];
-		}
-	}
-	dst[o] = '\0';
-	return (0);
-}
-
 /*
  * IMSG_KEYS_INVITE from the master: str email, str role, str attributes
  * (a JSON object), u32 lifetime (s).  Back: IMSG_KEYS_INVITE_SEALED, or
@@ -121,7 +95,7 @@ invite_make(struct imsgev *iev, struct imsg *imsg)
 
 	mbuf_init(&imb);
 	if (token_make(tok) == -1 ||
-	    invite_urlenc(enc, sizeof(enc), email) == -1)
+	    flow_urlenc(enc, sizeof(enc), email) == -1)
 		goto fail;
 	token_hash(tok, th);
 	n = snprintf(link, sizeof(link), "%s%cinvite=%s&email=%s",

@@ -223,6 +223,9 @@ ssize_t		 keys_mail_open(const unsigned char *, size_t,
 void		 keys_mail_open_req(struct imsgev *, struct imsg *);
 void		 keys_mail_test(struct imsgev *, struct imsg *);
 
+/* flow.c: %-encode as encodeURIComponent: 0, or -1 if it does not fit */
+int		 flow_urlenc(char *, size_t, const char *);
+
 /* invite.c: invitations */
 void		 invite_configure(const struct cfg_keys *);
 int		 invite_token_hash(const char *, unsigned char [SHA256_LEN]);

@@ -9,18 +9,12 @@
 flows_start()
 {
 	e2e_init
-	D=$(mktemp -d /tmp/certaos-e2e-flows.XXXXXX)
-	echo "$D" > "$W/spool"
-	chmod 755 "$D"
-	if [ "$(id -u)" = 0 ]; then
-		chown _certaos "$D"
-	fi
+	e2e_spool
 	e2e_conf "rate-limit off" "mail dir \"$D\"" \
 	    "mail from \"auth@example.org\"" "$@"
 	e2e_start
 	B=http://127.0.0.1:$PORT/api/auth
 	ORIGIN="origin: http://127.0.0.1:$PORT"
-	NMAIL=0
 }
 
 flows_cleanup()
@@ -28,8 +22,7 @@ flows_cleanup()
 	. "$(atf_get_srcdir)/lib.subr"
 	W=$(pwd)
 	e2e_cleanup
-	[ -f "$W/spool" ] && rm -rf "$(cat "$W/spool")"
-	true
+	e2e_spool_cleanup
 }
 
 # post PATH BODY [curl args]: the status; body in $W/body, headers in
@@ -62,32 +55,6 @@ header()
 sql()
 {
 	e2e_psql "$DB" -At -c "$1"
-}
-
-# next_mail: wait for mail number NMAIL+1 in the spool; its file in $M,
-# its recipient in $TO, its first link in $LINK
-next_mail()
-{
-	NMAIL=$((NMAIL + 1))
-	_i=0
-	while [ "$(ls "$D" | wc -l)" -lt $NMAIL ]; do
-		_i=$((_i + 1))
-		[ $_i -lt 50 ] || {
-			cat "$W/daemon.log" >&2
-			atf_fail "mail $NMAIL did not come"
-		}
-		sleep 0.2
-	done
-	M=$D/$(ls -t "$D" | head -1)
-	python3 -c '
-import email, email.policy, re, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"),
-    policy=email.policy.default)
-print(m["to"])
-t = m.get_body(preferencelist=("plain",)).get_content()
-print(re.search(r"https?://\S+", t).group(0))' "$M" > "$W/mail"
-	TO=$(sed -n 1p "$W/mail")
-	LINK=$(sed -n 2p "$W/mail")
 }
 
 # no_more_mail: nothing beyond the NMAIL mails seen (after a moment)
@@ -124,7 +91,7 @@ verify_body()
 	flows_start
 	signup Alice alice@example.org ',"callbackURL":"/welcome"'
 	atf_check -o inline:'false\n' jq .user.emailVerified "$W/body"
-	next_mail
+	e2e_next_mail
 	atf_check_equal alice@example.org "$TO"
 	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/verify-email\?token=[A-Za-z0-9]{32}&callbackURL=%2Fwelcome\$" \
 	    echo "$LINK"
@@ -185,17 +152,17 @@ send_verification_body()
 {
 	flows_start
 	signup Bob bob@example.org
-	next_mail
+	e2e_next_mail
 	signup Carol carol@example.org
-	next_mail
+	e2e_next_mail
 	for e in bob@example.org nobody@example.org BOB@example.org; do
 		atf_check_equal 200 "$(post /send-verification-email \
 		    "{\"email\":\"$e\"}")"
 		atf_check -o inline:'{"status":true}' cat "$W/body"
 	done
-	next_mail
+	e2e_next_mail
 	atf_check_equal bob@example.org "$TO"
-	next_mail
+	e2e_next_mail
 	atf_check_equal bob@example.org "$TO"
 	no_more_mail
 	# signed in as bob
@@ -231,7 +198,7 @@ required_body()
 	    jq '.token, .user.email, .user.emailVerified' "$W/body"
 	atf_check_equal "" "$(header set-cookie)"
 	atf_check_equal 0 "$(sql "select count(*) from sessions")"
-	next_mail
+	e2e_next_mail
 	id=$(jq -r .user.id "$W/body")
 	atf_check_equal "$id" "$(sql "select id from users")"
 	# the address is taken: the same answer, another id, nothing kept
@@ -272,7 +239,7 @@ reset_body()
 {
 	flows_start
 	signup Fay fay@example.org
-	next_mail
+	e2e_next_mail
 	msg='{"status":true,"message":"If this email exists in our system, check your email for the reset link"}'
 	atf_check_equal 200 "$(post /request-password-reset \
 	    '{"email":"nobody@example.org","redirectTo":"/reset"}')"
@@ -280,7 +247,7 @@ reset_body()
 	atf_check_equal 200 "$(post /request-password-reset \
 	    '{"email":"FAY@example.org","redirectTo":"/reset"}')"
 	atf_check -o inline:"$msg" cat "$W/body"
-	next_mail
+	e2e_next_mail
 	no_more_mail
 	atf_check_equal fay@example.org "$TO"
 	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/reset-password/[A-Za-z0-9]{32}\?callbackURL=%2Freset\$" \
@@ -332,9 +299,9 @@ change_email_body()
 {
 	flows_start
 	signup Gus gus@example.org
-	next_mail
+	e2e_next_mail
 	signup Hal hal@example.org
-	next_mail
+	e2e_next_mail
 	jar=$W/jar.gus@example.org
 	atf_check_equal 400 "$(post /change-email '{"newEmail":"GUS@example.org"}' -b "$jar")"
 	atf_check -o inline:'{"message":"Email is the same"}' cat "$W/body"
@@ -344,7 +311,7 @@ change_email_body()
 	atf_check_equal 401 "$(post /change-email '{"newEmail":"g2@example.org"}')"
 	atf_check_equal 200 "$(post /change-email \
 	    '{"newEmail":"g2@example.org","callbackURL":"/changed"}' -b "$jar")"
-	next_mail
+	e2e_next_mail
 	atf_check_equal g2@example.org "$TO"
 	atf_check_equal gus@example.org "$(sql "select email from users where name = 'Gus'")"
 	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
@@ -375,9 +342,9 @@ delete_body()
 {
 	flows_start
 	signup Ida ida@example.org
-	next_mail
+	e2e_next_mail
 	signup Jo jo@example.org
-	next_mail
+	e2e_next_mail
 	jar=$W/jar.ida@example.org
 	atf_check_equal 401 "$(post /delete-user '{}')"
 	atf_check_equal 400 "$(post /delete-user '{"password":"wrong-pass"}' -b "$jar")"
@@ -385,7 +352,7 @@ delete_body()
 	no_more_mail
 	atf_check_equal 200 "$(post /delete-user '{"password":"password123"}' -b "$jar")"
 	atf_check -o inline:'{"success":true,"message":"Verification email sent"}' cat "$W/body"
-	next_mail
+	e2e_next_mail
 	atf_check_equal ida@example.org "$TO"
 	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/delete-user/callback\?token=[A-Za-z0-9]{32}&callbackURL=%2F\$" \
 	    echo "$LINK"

@@ -7,17 +7,11 @@
 inv_start()
 {
 	e2e_init
-	D=$(mktemp -d /tmp/certaos-e2e-inv.XXXXXX)
-	echo "$D" > "$W/spool"
-	chmod 755 "$D"
-	if [ "$(id -u)" = 0 ]; then
-		chown _certaos "$D"
-	fi
+	e2e_spool
 	e2e_conf "rate-limit off" "mail dir \"$D\"" \
 	    "mail from \"auth@example.org\"" "$@"
 	e2e_start
 	B=http://127.0.0.1:$PORT/api/auth
-	NMAIL=0
 }
 
 inv_cleanup()
@@ -25,8 +19,7 @@ inv_cleanup()
 	. "$(atf_get_srcdir)/lib.subr"
 	W=$(pwd)
 	e2e_cleanup
-	[ -f "$W/spool" ] && rm -rf "$(cat "$W/spool")"
-	true
+	e2e_spool_cleanup
 }
 
 sql()
@@ -42,30 +35,6 @@ signup()
 	    -H "origin: http://127.0.0.1:$PORT" --data-binary \
 	    "{\"name\":\"N\",\"email\":\"$1\",\"password\":\"password123\"$2}" \
 	    "$B/sign-up/email"
-}
-
-# next_mail: wait for mail NMAIL+1; recipient in $TO, first link in $LINK
-next_mail()
-{
-	NMAIL=$((NMAIL + 1))
-	_i=0
-	while [ "$(ls "$D" | wc -l)" -lt $NMAIL ]; do
-		_i=$((_i + 1))
-		[ $_i -lt 50 ] || {
-			cat "$W/daemon.log" >&2
-			atf_fail "mail $NMAIL did not come"
-		}
-		sleep 0.2
-	done
-	python3 -c '
-import email, email.policy, re, sys
-m = email.message_from_binary_file(open(sys.argv[1], "rb"),
-    policy=email.policy.default)
-print(m["to"])
-t = m.get_body(preferencelist=("plain",)).get_content()
-print(re.search(r"https?://\S+", t).group(0))' "$D/$NMAIL.eml" > "$W/mail"
-	TO=$(sed -n 1p "$W/mail")
-	LINK=$(sed -n 2p "$W/mail")
 }
 
 atf_test_case invite_only cleanup
@@ -88,7 +57,7 @@ invite_only_body()
 	atf_check -o inline:'Ann@Example.org: invited as editor, the link mailed\n' \
 	    "$CERTAOSCTL" -s "$W/ctl.sock" user invite Ann@Example.org --role editor --attr team=blue \
 	    --attr level=3 --expires 2d
-	next_mail
+	e2e_next_mail
 	atf_check_equal ann@example.org "$TO"
 	atf_check -o match:'^https://app\.example/join\?x=1&invite=[A-Za-z0-9]{32}&email=ann%40example\.org$' \
 	    echo "$LINK"
@@ -134,11 +103,11 @@ by_email_body()
 	inv_start
 	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" user invite cy@example.org --role editor \
 	    --attr a=1
-	next_mail
+	e2e_next_mail
 	atf_check_equal 200 "$(signup cy@example.org)"
 	atf_check -o inline:'"user"\nfalse\n' \
 	    jq '.user.role, .user.emailVerified' "$W/body"
-	next_mail
+	e2e_next_mail
 	atf_check -o match:'/verify-email\?token=' echo "$LINK"
 	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' "$LINK")"
 	atf_check_equal 'editor|{"a": "1"}|t' "$(sql "select role, attributes,
@@ -161,7 +130,7 @@ no_verification_body()
 {
 	inv_start "email verification off"
 	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" user invite dee@example.org --role admin
-	next_mail
+	e2e_next_mail
 	atf_check_equal 200 "$(signup DEE@example.org)"
 	atf_check -o inline:'"admin"\n' jq .user.role "$W/body"
 }
