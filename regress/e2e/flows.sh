@@ -215,6 +215,8 @@ required_body()
 	atf_check_equal 401 "$(post /sign-in/email \
 	    '{"email":"dan@example.org","password":"wrong-password"}')"
 	atf_check_equal 0 "$(sql "select count(*) from sessions")"
+	atf_check_equal 1 "$(sql "select count(*) from audit_log
+	    where event = 'sign-in' and outcome = 'unverified'")"
 	atf_check_equal 302 "$(get "$LINK")"
 	atf_check_equal "http://127.0.0.1:$PORT/" "$(header location)"
 	atf_check -o match:'^certaos\.session_token=' echo "$(header set-cookie)"
