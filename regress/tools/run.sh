@@ -19,6 +19,13 @@ if [ ! -f "$var/secret" ]; then
 fi
 chmod 600 "$var/secret"
 
+# the development mail: each message a file in var/mail
+mkdir -p "$var/mail"
+chmod 755 "$var/mail"
+if [ "$(id -u)" = 0 ] && id _certaos >/dev/null 2>&1; then
+	chown _certaos "$var/mail"
+fi
+
 if [ ! -f "$var/certaos.conf" ]; then
 	cat > "$var/certaos.conf" <<EOC
 # Development configuration written by make run; edit at will.
@@ -29,11 +36,14 @@ database pool 2
 prefork 2
 listen on 127.0.0.1 port 8080
 control socket "$var/certaosd.sock"
+mail dir "$var/mail"
+mail from "CertaOS <certaos@localhost>"
 EOC
 	echo "run: wrote $var/certaos.conf"
 fi
 
 echo "run: PostgreSQL: $conninfo"
 echo "run: certaosd on http://127.0.0.1:8080 (try /health, /api/auth/jwks);"
+echo "run: mail (verification, reset, invitations) goes to $var/mail;"
 echo "run: $obj/bin/certaosctl -s $var/certaosd.sock status; Ctrl-C stops."
 "$obj/bin/certaosd" -d -f "$var/certaos.conf" || true
