@@ -407,7 +407,8 @@ enum imsg_type {
 				 *    (AUTH_F_SIGNED, AUTH_F_SIGNIN), str
 				 *    token from the link, str presented
 				 *    session (""), bytes new password
-				 *    (FLOW_RESET), str ip, str ua;
+				 *    (FLOW_RESET), str ip, str ua, str
+				 *    callbackURL (delete-user: its link's);
 				 *    <- IMSG_KEYS_FLOW_DONE */
 	IMSG_DB_FLOW_USE,	/* keys -> db: u32 kind, bytes token hash
 				 *    (32), bytes session hash (32 or 0), str

@@ -437,6 +437,7 @@ flow_use_req(struct imsgev *iev, struct imsg *imsg)
 	pwlen = mread_bytes(&mr, pw, sizeof(pw));
 	mread_str(&mr, p->ip, sizeof(p->ip));
 	mread_str(&mr, p->ua, sizeof(p->ua));
+	mread_str(&mr, p->cb, sizeof(p->cb));
 	r = mread_end(&mr);
 	auth_wipe_imsg(imsg);
 	hastok = tok[0] != '\0';
@@ -601,7 +602,7 @@ flow_pw_cred(struct pending *p, int32_t status, const char *uid,
 	}
 	if (fs.mail) {
 		p->kind = FLOW_DELETE;
-		p->email[0] = p->cb[0] = '\0';
+		p->email[0] = '\0';
 		p->state = PEND_FLOW_WHO;
 		mbuf_init(&amb);
 		mbuf_u32(&amb, FLOW_DELETE);

@@ -2532,6 +2532,7 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 	mbuf_bytes(&auth_mb, pw, strlen(pw));
 	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
+	mbuf_str(&auth_mb, kind == FLOW_DELETE ? cb : "");
 	auth_keys_send(iev, IMSG_KEYS_FLOW_USE, ar->id);
  done:
 	explicit_bzero(token, sizeof(token));

@@ -352,11 +352,12 @@ delete_body()
 	atf_check_equal 400 "$(post /delete-user '{"password":"wrong-pass"}' -b "$jar")"
 	atf_check -o inline:'{"message":"Invalid password","code":"INVALID_PASSWORD"}' cat "$W/body"
 	no_more_mail
-	atf_check_equal 200 "$(post /delete-user '{"password":"password123"}' -b "$jar")"
+	atf_check_equal 200 "$(post /delete-user \
+	    '{"password":"password123","callbackURL":"/bye"}' -b "$jar")"
 	atf_check -o inline:'{"success":true,"message":"Verification email sent"}' cat "$W/body"
 	e2e_next_mail
 	atf_check_equal ida@example.org "$TO"
-	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/delete-user/callback\?token=[A-Za-z0-9]{32}&callbackURL=%2F\$" \
+	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/delete-user/callback\?token=[A-Za-z0-9]{32}&callbackURL=%2Fbye\$" \
 	    echo "$LINK"
 	atf_check_equal 2 "$(sql "select count(*) from users")"
 	atf_check_equal 404 "$(get "$LINK")"
@@ -364,7 +365,7 @@ delete_body()
 	atf_check_equal 404 "$(get "$LINK" -b "$W/jar.jo@example.org")"
 	atf_check -o inline:'{"message":"Invalid token","code":"INVALID_TOKEN"}' cat "$W/body"
 	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
-	atf_check_equal "http://127.0.0.1:$PORT/" "$(header location)"
+	atf_check_equal "http://127.0.0.1:$PORT/bye" "$(header location)"
 	atf_check -o match:'certaos\.session_token=; Max-Age=0' \
 	    tr -d '\r' < "$W/headers"
 	atf_check_equal 'jo@example.org' "$(sql "select email from users")"
