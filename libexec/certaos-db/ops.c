@@ -144,6 +144,7 @@ static void	 ops_cache_update(struct db_req *, int32_t,
 		    const struct auth_rec *);
 static uint64_t	 ops_now_ms(void);
 static void	 ops_signup_decoy(struct db_req *);
+static int	 ops_rows_begin(struct db_req *, const PGresult *, int, int *);
 static int	 ops_user_get(const PGresult *, int, struct auth_user *);
 static int	 ops_copy_text(const PGresult *, int, int, char *, size_t);
 static void	 ops_answer_auth(struct db_req *, int32_t,
@@ -1827,29 +1828,28 @@ ops_auth_result(struct db_req *req, const PGresult *res)
 }
 
 /*
- * LIST: a row per live session of the asking session's user, then the
- * asking record.  Every row is checked before anything is sent: all or
- * nothing, as web builds one answer of them.
+ * The start of a listing for the asking session: the result checked,
+ * with ncols columns after the record's, and the record of row 0 in
+ * ops_rec.  1 and the rows in *n, or what the caller returns (answered).
  */
 static int
-ops_list_result(struct db_req *req, const PGresult *res)
+ops_rows_begin(struct db_req *req, const PGresult *res, int ncols, int *n)
 {
 	const char	*name = stmts[req->op].name;
 	char		 ebuf[200];
-	int		 i, n, pass;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
 		log_warnx("%s: %s", name, ops_errmsg(res, ebuf, sizeof(ebuf)));
 		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
 		return (-1);
 	}
-	if (PQnfields(res) != REC_NCOLS + SESS_NCOLS ||
+	if (PQnfields(res) != REC_NCOLS + ncols ||
 	    PQbinaryTuples(res) != 1 || PQntuples(res) > DB_LIST_MAX) {
 		log_warnx("%s: unexpected result shape", name);
 		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
 		return (0);
 	}
-	if ((n = PQntuples(res)) == 0) {
+	if ((*n = PQntuples(res)) == 0) {
 		ops_answer_auth(req, AUTH_NO_SESSION, NULL);
 		return (0);
 	}
@@ -1858,6 +1858,22 @@ ops_list_result(struct db_req *req, const PGresult *res)
 		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
 		return (0);
 	}
+	return (1);
+}
+
+/*
+ * LIST: a row per live session of the asking session's user, then the
+ * asking record.  Every row is checked before anything is sent: all or
+ * nothing, as web builds one answer of them.
+ */
+static int
+ops_list_result(struct db_req *req, const PGresult *res)
+{
+	const char	*name = stmts[req->op].name;
+	int		 i, n, pass, r;
+
+	if ((r = ops_rows_begin(req, res, SESS_NCOLS, &n)) != 1)
+		return (r);
 	for (pass = 0; pass < 2; pass++) {
 		for (i = 0; i < n; i++) {
 			/* the user has no live session left: a race */
@@ -1896,31 +1912,12 @@ ops_account_result(struct db_req *req, const PGresult *res)
 	static char	 pid[CERTAOS_MAX_PROVIDER + 1], uid[CERTAOS_MAX_ID + 1];
 	static char	 scope[CERTAOS_MAX_SCOPE + 1];
 	const char	*name = stmts[req->op].name;
-	char		 ebuf[200];
 	uint64_t	 created, updated;
 	int32_t		 has_scope;
-	int		 i, n, c = REC_NCOLS;
+	int		 i, n, r, c = REC_NCOLS;
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-		log_warnx("%s: %s", name, ops_errmsg(res, ebuf, sizeof(ebuf)));
-		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
-		return (-1);
-	}
-	if (PQnfields(res) != REC_NCOLS + ACCT_NCOLS ||
-	    PQbinaryTuples(res) != 1 || PQntuples(res) > DB_LIST_MAX) {
-		log_warnx("%s: unexpected result shape", name);
-		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
-		return (0);
-	}
-	if ((n = PQntuples(res)) == 0) {
-		ops_answer_auth(req, AUTH_NO_SESSION, NULL);
-		return (0);
-	}
-	if (ops_rec_get(res, 0, &ops_rec) == -1) {
-		log_warnx("%s: a column is out of bounds", name);
-		ops_answer_auth(req, AUTH_UNAVAILABLE, NULL);
-		return (0);
-	}
+	if ((r = ops_rows_begin(req, res, ACCT_NCOLS, &n)) != 1)
+		return (r);
 	for (i = 0; i < n; i++) {
 		/* a user without any account */
 		if (PQgetisnull(res, i, c))
