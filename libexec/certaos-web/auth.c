@@ -145,6 +145,8 @@ static void		 auth_respond_json(struct http_conn *, int,
 			    const char *, struct json_out *);
 static void		 auth_signup_pending(struct authreq *,
 			    const struct auth_rec *);
+static struct authreq	*auth_session_op(struct http_conn *, uint32_t,
+			    const char *);
 static void		 flow_no_mail(struct http_conn *, uint32_t);
 
 static struct authreq_tree	 pending = RB_INITIALIZER(&pending);
@@ -1636,11 +1638,8 @@ auth_manage(struct http_conn *c, const char *body, size_t len)
 	struct jfield	 f[] = {
 		{ "token", JT_STRING, 1, target, sizeof(target), 0 },
 	};
-	struct authreq	*ar;
-	struct imsgev	*iev;
-	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[256];
+	char		 err[256];
 	uint32_t	 op;
-	int		 cookie;
 
 	target[0] = '\0';
 	if (c->route != ROUTE_LIST_SESSIONS && auth_origin_ok(c) == -1)
@@ -1666,6 +1665,23 @@ auth_manage(struct http_conn *c, const char *body, size_t len)
 		op = AUTH_OP_REVOKE_OTHERS;
 		break;
 	}
+	(void)auth_session_op(c, op, target);
+	explicit_bzero(target, sizeof(target));
+}
+
+/*
+ * IMSG_KEYS_SESSION_OP for the presented session (target: a token or
+ * handle, or ""): the request waiting for it, or NULL when answered
+ * already (no session, keys down).
+ */
+static struct authreq *
+auth_session_op(struct http_conn *c, uint32_t op, const char *target)
+{
+	struct authreq	*ar = NULL;
+	struct imsgev	*iev;
+	char		 tok[CERTAOS_MAX_CTOKEN + 1];
+	int		 cookie;
+
 	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
 		auth_unauthorized(c);
 		goto done;
@@ -1682,7 +1698,7 @@ auth_manage(struct http_conn *c, const char *body, size_t len)
 	auth_keys_send(iev, IMSG_KEYS_SESSION_OP, ar->id);
  done:
 	explicit_bzero(tok, sizeof(tok));
-	explicit_bzero(target, sizeof(target));
+	return (ar);
 }
 
 /* update-user {name?, image?}: the email changes elsewhere */
@@ -1977,9 +1993,7 @@ auth_accounts(struct http_conn *c)
 		{ "userId", JT_STRING, 0, uid, sizeof(uid), 0 },
 	};
 	struct authreq	*ar;
-	struct imsgev	*iev;
-	char		 tok[CERTAOS_MAX_CTOKEN + 1], err[128];
-	int		 cookie;
+	char		 err[128];
 
 	account[0] = '\0';
 	if (c->route == ROUTE_ACCOUNT_INFO &&
@@ -1989,22 +2003,8 @@ auth_accounts(struct http_conn *c)
 		auth_fail(c, 400, "VALIDATION_ERROR", "[query] Invalid input");
 		return;
 	}
-	if (auth_presented(c, tok, sizeof(tok), &cookie) == -1) {
-		auth_unauthorized(c);
-		goto done;
-	}
-	if ((iev = auth_keys_peer(c)) == NULL)
-		goto done;
-	ar = authreq_new(c);
-	(void)strlcpy(ar->account, account, sizeof(ar->account));
-	mbuf_init(&auth_mb);
-	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
-	mbuf_u32(&auth_mb, AUTH_OP_ACCOUNTS);
-	mbuf_str(&auth_mb, tok);
-	mbuf_str(&auth_mb, "");
-	auth_keys_send(iev, IMSG_KEYS_SESSION_OP, ar->id);
- done:
-	explicit_bzero(tok, sizeof(tok));
+	if ((ar = auth_session_op(c, AUTH_OP_ACCOUNTS, "")) != NULL)
+		(void)strlcpy(ar->account, account, sizeof(ar->account));
 }
 
 /* IMSG_DB_ACCOUNT_ROW: one of the user's accounts. */
