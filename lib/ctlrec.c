@@ -143,6 +143,7 @@ ctlrec_user_write(struct mbuf *mb, const struct ctl_user *cu)
 	mbuf_str(mb, cu->cred);
 	mbuf_u32(mb, cu->nsessions);
 	mbuf_u64(mb, cu->last_signin);
+	mbuf_str(mb, cu->attrs);
 }
 
 int
@@ -153,6 +154,7 @@ ctlrec_user_read(struct mread *mr, struct ctl_user *cu)
 	(void)mread_str(mr, cu->cred, sizeof(cu->cred));
 	cu->nsessions = mread_u32(mr);
 	cu->last_signin = mread_u64(mr);
+	(void)mread_str(mr, cu->attrs, sizeof(cu->attrs));
 	if (cu->last_signin > INT64_MAX)
 		mr->err = 1;
 	return (mr->err ? -1 : 0);

@@ -34,6 +34,7 @@ struct ctl_user {
 	char			 cred[CTL_MAX_CRED + 1];
 	uint32_t		 nsessions;	/* live ones */
 	uint64_t		 last_signin;	/* ms, 0: never */
+	char			 attrs[CERTAOS_MAX_ATTRS + 1];	/* JSON */
 };
 
 /* IMSG_CTL_AUDIT_ROW; a NULL column is an empty string */

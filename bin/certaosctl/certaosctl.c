@@ -603,6 +603,7 @@ user_print_full(const struct ctl_user *cu)
 	fmt_time(cu->last_signin, t, sizeof(t));
 	printf("last sign-in:     %s\n", cu->last_signin != 0 ? t :
 	    "never");
+	printf("attributes:       %s\n", cu->attrs);
 }
 
 /* 90s, 45m, 12h, 7d (a bare number is seconds): seconds, or exit */

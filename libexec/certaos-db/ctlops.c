@@ -496,7 +496,8 @@ ctlops_user_get(const PGresult *res, int row, struct ctl_user *cu)
 	    ops_col_bool(res, row, 11, &u->two_factor) == -1 ||
 	    ops_col_str(res, row, 12, cu->cred, sizeof(cu->cred), 0) == -1 ||
 	    ctlops_col_i32(res, row, 13, &n) == -1 || n < 0 ||
-	    ops_col_ms(res, row, 14, &cu->last_signin, 1) == -1)
+	    ops_col_ms(res, row, 14, &cu->last_signin, 1) == -1 ||
+	    ctlops_col_cut(res, row, 15, cu->attrs, sizeof(cu->attrs)) == -1)
 		return (-1);
 	cu->nsessions = n;
 	return (0);
@@ -508,7 +509,7 @@ ctlops_users_result(struct db_req *req, const PGresult *res)
 {
 	int	 i, n = PQntuples(res);
 
-	if (PQnfields(res) != 15 || (req->op == OP_CTL_USER_SHOW && n > 1)) {
+	if (PQnfields(res) != 16 || (req->op == OP_CTL_USER_SHOW && n > 1)) {
 		log_warnx("%s: unexpected result shape",
 		    ops_stmt(req->op)->name);
 		ctlops_fail(req, "unexpected answer from the database");

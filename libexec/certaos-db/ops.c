@@ -113,7 +113,7 @@
 	" AND s.expires_at > now())::int4,"				\
 	" (SELECT " MS("max(l.at)") " FROM audit_log l"		\
 	" WHERE l.user_id = u.id AND l.event = 'sign-in'"		\
-	" AND l.outcome = 'ok')"
+	" AND l.outcome = 'ok'), u.attributes::text"
 /* the user an operator names, locked for the change */
 #define CTL_TARGET	"o AS (SELECT id, email, role, banned, ban_reason"	\
 			" FROM users"					\

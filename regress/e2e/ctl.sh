@@ -104,6 +104,7 @@ users_body()
 	atf_check -o match:'^banned: +no$' cat "$W/show"
 	atf_check -o save:"$W/show" $CTL user show bob@example.com
 	atf_check -o match:'^last sign-in: +never$' cat "$W/show"
+	atf_check -o match:'^attributes: +\{\}$' cat "$W/show"
 
 	atf_check -o save:"$W/audit" $CTL audit --user alice@example.com
 	atf_check -o match:' role-change +ok +alice@example.com .*certaosctl: role user -> admin$' \

@@ -75,6 +75,8 @@ invite_only_body()
 	    jq '.user.role, .user.emailVerified' "$W/body"
 	atf_check_equal '{"team": "blue", "level": "3"}' \
 	    "$(sql "select attributes from users where email = 'ann@example.org'")"
+	atf_check -o match:'^attributes: +\{"team": "blue", "level": "3"\}$' \
+	    "$CERTAOSCTL" -s "$W/ctl.sock" user show ann@example.org
 	atf_check_equal 1 "$(sql "select count(*) from invitations i join
 	    users u on u.id = i.user_id where i.redeemed_at is not null")"
 	atf_check -o not-match:'ann@' "$CERTAOSCTL" -s "$W/ctl.sock" user invites
