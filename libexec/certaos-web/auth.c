@@ -2412,6 +2412,16 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 			flow_no_mail(c, kind);
 			goto done;
 		}
+		/* "token=": no token of ours, and none keys may be sent */
+		if (token[0] == '\0') {
+			if (hascb && cb[0] != '\0')
+				flow_redirect(c, cb, "error", "INVALID_TOKEN",
+				    "");
+			else
+				auth_fail(c, 401, "INVALID_TOKEN",
+				    "Invalid token");
+			goto done;
+		}
 		/* no session presented: the link signs in */
 		if (!has)
 			flags |= AUTH_F_SIGNIN;

@@ -482,6 +482,20 @@ bad_input_body()
 	atf_check_equal 400 "$(get "$B/reset-password/x?callbackURL=%zz")"
 	atf_check_equal 0 "$(sql "select count(*) from verifications
 	    where identifier <> 'verify-email'")"
+	# empty tokens: refused in web, never a malformed request to keys
+	atf_check_equal 401 "$(get "$B/verify-email?token=")"
+	atf_check -o inline:'{"message":"Invalid token","code":"INVALID_TOKEN"}' \
+	    cat "$W/body"
+	atf_check_equal 302 "$(get "$B/verify-email?token=&callbackURL=/v")"
+	atf_check_equal "http://127.0.0.1:$PORT/v?error=INVALID_TOKEN" \
+	    "$(header location)"
+	atf_check_equal 404 "$(get "$B/delete-user/callback?token=" -b "$jar")"
+	atf_check_equal 400 "$(post /reset-password \
+	    '{"newPassword":"password123","token":""}')"
+	atf_check_equal 200 "$(post /delete-user '{"token":"","password":""}' \
+	    -b "$jar")"
+	atf_check_equal 302 "$(get "$B/reset-password/%20?callbackURL=/r")"
+	atf_check -o not-match:'fatal' cat "$W/daemon.log"
 	atf_check_equal 200 "$(curl -s -o /dev/null -w '%{http_code}' \
 	    "http://127.0.0.1:$PORT/health")"
 }
