@@ -263,8 +263,6 @@ show_mail_queue(struct imsg *imsg)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
-	struct imsgbuf		 ibuf;
 	struct imsg		 imsg;
 	const char		*sock = CERTAOS_SOCKET;
 	enum action		 action;
@@ -294,18 +292,7 @@ main(int argc, char *argv[])
 		cmd_import(argc - 1, argv + 1);
 	action = parse(argc, argv);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "socket path too long: %s", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		errx(1, "is certaosd running? (%s: %s)", sock,
-		    strerror(errno));
-	if (imsgbuf_init(&ibuf, fd) == -1)
-		err(1, "imsgbuf_init");
+	fd = ctl_connect(sock);
 
 	switch (action) {
 	case STATUS:
@@ -336,22 +323,22 @@ main(int argc, char *argv[])
 	if (action == MAIL_TEST) {
 		if (strlen(mail_address) > CERTAOS_MAX_EMAIL)
 			errx(1, "address too long");
-		if (imsg_compose(&ibuf, type, CTL_VERSION, 0, -1,
+		if (imsg_compose(&cibuf, type, CTL_VERSION, 0, -1,
 		    mail_address, strlen(mail_address) + 1) == -1)
 			err(1, "write to certaosd");
-	} else if (imsg_compose(&ibuf, type, CTL_VERSION, 0, -1, NULL, 0) ==
+	} else if (imsg_compose(&cibuf, type, CTL_VERSION, 0, -1, NULL, 0) ==
 	    -1)
 		err(1, "write to certaosd");
-	if (imsgbuf_flush(&ibuf) == -1)
+	if (imsgbuf_flush(&cibuf) == -1)
 		err(1, "write to certaosd");
 
 	while (!done) {
-		if ((n = imsgbuf_read(&ibuf)) == -1)
+		if ((n = imsgbuf_read(&cibuf)) == -1)
 			err(1, "read from certaosd");
 		if (n == 0)
 			errx(1, "certaosd closed the connection");
 		while (!done) {
-			if ((n = imsg_get(&ibuf, &imsg)) == -1)
+			if ((n = imsg_get(&cibuf, &imsg)) == -1)
 				errx(1, "bad message from certaosd");
 			if (n == 0)
 				break;
@@ -387,7 +374,7 @@ main(int argc, char *argv[])
 			imsg_free(&imsg);
 		}
 	}
-	imsgbuf_clear(&ibuf);
+	imsgbuf_clear(&cibuf);
 	close(fd);
 	return (0);
 }

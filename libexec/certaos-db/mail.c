@@ -28,7 +28,6 @@
 
 static int	 mail_col_str(const PGresult *, int, int, char *, size_t);
 static int	 mail_col_int(const PGresult *, int, int, size_t, uint64_t *);
-static const char *mail_errmsg(const PGresult *, char *, size_t);
 static void	 mail_compose(struct imsgev *, uint32_t, uint32_t);
 
 /* recipient, template, sealed */
@@ -308,21 +307,6 @@ mail_unavailable(struct db_req *req)
 	}
 }
 
-static const char *
-mail_errmsg(const PGresult *res, char *buf, size_t len)
-{
-	const char	*msg;
-	char		*p;
-
-	if ((msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) == NULL)
-		msg = PQresStatus(PQresultStatus(res));
-	(void)strlcpy(buf, msg, len);
-	for (p = buf; *p != '\0'; p++)
-		if (*p == '\n' || *p == '\r')
-			*p = ' ';
-	return (buf);
-}
-
 /* A binary text column, possibly empty, within dstsz and without NUL. */
 static int
 mail_col_str(const PGresult *res, int row, int col, char *dst, size_t dstsz)
@@ -386,7 +370,7 @@ mail_result(struct db_req *req, PGresult *res)
 	switch (req->op) {
 	case OP_MAIL_INVITE:
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			log_warnx("%s: %s", name, mail_errmsg(res, ebuf,
+			log_warnx("%s: %s", name, ops_errmsg(res, ebuf,
 			    sizeof(ebuf)));
 			ops_answer_i32(req->iev, IMSG_DB_INVITED, req->id, -1);
 			return (-1);
@@ -399,7 +383,7 @@ mail_result(struct db_req *req, PGresult *res)
 	case OP_MAIL_ENQUEUE:
 	case OP_MAIL_DONE:
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			log_warnx("%s: %s", name, mail_errmsg(res, ebuf,
+			log_warnx("%s: %s", name, ops_errmsg(res, ebuf,
 			    sizeof(ebuf)));
 			if (req->op == OP_MAIL_ENQUEUE)
 				ops_answer_i32(req->iev, IMSG_DB_MAIL_QUEUED,
@@ -428,7 +412,7 @@ mail_result(struct db_req *req, PGresult *res)
 	    PQbinaryTuples(res) != 1 ||
 	    PQnfields(res) != (req->op == OP_MAIL_CLAIM ? 3 : 7)) {
 		log_warnx("%s: %s", name, PQresultStatus(res) !=
-		    PGRES_TUPLES_OK ? mail_errmsg(res, ebuf, sizeof(ebuf)) :
+		    PGRES_TUPLES_OK ? ops_errmsg(res, ebuf, sizeof(ebuf)) :
 		    "unexpected result shape");
 		mail_unavailable(req);
 		return (-1);

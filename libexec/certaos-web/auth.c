@@ -141,6 +141,8 @@ static void		 auth_accounts_done(struct authreq *, int);
 static void		 flow_send(struct http_conn *, const char *, size_t);
 static void		 flow_use(struct http_conn *, const char *, size_t);
 static void		 flow_sent(struct authreq *, int32_t);
+static int		 auth_list_refused(struct authreq *, int);
+static void		 auth_list_respond(struct authreq *);
 static void		 auth_respond_json(struct http_conn *, int,
 			    const char *, struct json_out *);
 static void		 auth_signup_pending(struct authreq *,
@@ -794,21 +796,43 @@ auth_not_fresh(struct http_conn *c)
 	auth_fail(c, 403, "SESSION_NOT_FRESH", "Session is not fresh");
 }
 
-/* The end of list-sessions or of a revoke. */
+/* A listing's answer that is no listing: 1 if it answered. */
+static int
+auth_list_refused(struct authreq *ar, int status)
+{
+	if (status == AUTH_UNAVAILABLE)
+		auth_respond_status(ar, status);
+	else if (status != AUTH_OK)
+		auth_unauthorized(ar->c);
+	else
+		return (0);
+	return (1);
+}
+
+/* The JSON array the rows made (an empty one if none came). */
 static void
-auth_manage_done(struct authreq *ar, int status)
+auth_list_respond(struct authreq *ar)
 {
 	const char	*b;
 	size_t		 len;
 
-	if (status == AUTH_UNAVAILABLE) {
-		auth_respond_status(ar, status);
-		return;
+	if (ar->list == NULL) {
+		if ((ar->list = jout_new()) == NULL)
+			fatal("%s", __func__);
+		jout_arr_open(ar->list);
 	}
-	if (status != AUTH_OK) {
-		auth_unauthorized(ar->c);
+	jout_arr_close(ar->list);
+	if ((b = jout_buf(ar->list, &len)) == NULL)
+		fatalx("%s: json", __func__);
+	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+}
+
+/* The end of list-sessions or of a revoke. */
+static void
+auth_manage_done(struct authreq *ar, int status)
+{
+	if (auth_list_refused(ar, status))
 		return;
-	}
 	if (ar->route != ROUTE_LIST_SESSIONS) {
 		/* revokes and update-user */
 		http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE,
@@ -819,15 +843,7 @@ auth_manage_done(struct authreq *ar, int status)
 		auth_not_fresh(ar->c);
 		return;
 	}
-	if (ar->list == NULL) {
-		if ((ar->list = jout_new()) == NULL)
-			fatal("%s", __func__);
-		jout_arr_open(ar->list);
-	}
-	jout_arr_close(ar->list);
-	if ((b = jout_buf(ar->list, &len)) == NULL)
-		fatalx("%s: json", __func__);
-	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	auth_list_respond(ar);
 }
 
 /*
@@ -2078,17 +2094,8 @@ auth_db_account_row(struct imsg *imsg)
 static void
 auth_accounts_done(struct authreq *ar, int status)
 {
-	const char	*b;
-	size_t		 len;
-
-	if (status == AUTH_UNAVAILABLE) {
-		auth_respond_status(ar, status);
+	if (auth_list_refused(ar, status))
 		return;
-	}
-	if (status != AUTH_OK) {
-		auth_unauthorized(ar->c);
-		return;
-	}
 	if (ar->route == ROUTE_ACCOUNT_INFO) {
 		if (ar->found)
 			auth_fail(ar->c, 400, "PROVIDER_NOT_CONFIGURED",
@@ -2099,15 +2106,7 @@ auth_accounts_done(struct authreq *ar, int status)
 			    "Account not found");
 		return;
 	}
-	if (ar->list == NULL) {
-		if ((ar->list = jout_new()) == NULL)
-			fatal("%s", __func__);
-		jout_arr_open(ar->list);
-	}
-	jout_arr_close(ar->list);
-	if ((b = jout_buf(ar->list, &len)) == NULL)
-		fatalx("%s: json", __func__);
-	http_respond(ar->c, 200, AUTH_CT_JSON, AUTH_NOSTORE, b, len);
+	auth_list_respond(ar);
 }
 
 void
