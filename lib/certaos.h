@@ -41,6 +41,8 @@
 #define CERTAOS_MIN_SECRET	32
 #define CERTAOS_MAX_TLSFILE	(256 * 1024)	/* certificate or key file */
 #define CERTAOS_MAX_PREFORK	64
+/* keys processes that hash passwords, besides keys[0] */
+#define CERTAOS_MAX_PWWORKERS	32
 #define CERTAOS_MAX_DBPOOL	64
 #define CERTAOS_MAX_LISTENERS	16
 #define CERTAOS_MAX_HEADER_DEF	8192		/* request header bytes */

@@ -84,5 +84,12 @@ int	 pw_verify(const char *, const void *, size_t);
 int	 pw_is_scrypt(const char *);
 /* 1 if argon2id with exactly these parameters: else rehash on sign-in */
 int	 pw_is_current(const char *, const struct argon2_params *);
+/*
+ * The argon2id working memory: by default mapped for each hash and
+ * unmapped after it.  pw_memory_keep(1) keeps one mapping from hash to
+ * hash (wiped after each); pw_memory_release() unmaps it now.
+ */
+void	 pw_memory_keep(int);
+void	 pw_memory_release(void);
 
 #endif

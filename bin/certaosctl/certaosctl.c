@@ -199,7 +199,8 @@ show_status(struct imsg *imsg)
 		if (st.proc == PROC_DB)
 			(void)strlcpy(db, st.db_ok ? "reachable" :
 			    "unreachable", sizeof(db));
-		if (st.proc == PROC_KEYS)
+		/* keys[0] holds the key set; keys[1..] hash passwords */
+		if (st.proc == PROC_KEYS && st.instance == 0)
 			(void)snprintf(kids, sizeof(kids), "%d loaded%s%s",
 			    st.nkeys, st.nkeys ? ": " : "", st.kids);
 		return (0);

@@ -286,7 +286,13 @@ master_start_children(void)
 	size_t			 r;
 
 	for (r = 0; r < nitems(roles); r++) {
-		n = roles[r] == PROC_WEB ? conf->prefork : 1;
+		/* keys[0] signs and checks; the others hash passwords */
+		if (roles[r] == PROC_WEB)
+			n = conf->prefork;
+		else if (roles[r] == PROC_KEYS)
+			n = 1 + conf->pw_workers;
+		else
+			n = 1;
 		if ((size_t)snprintf(path, sizeof(path), "%s/certaos-%s",
 		    master.libexec, proc_name(roles[r])) >= sizeof(path))
 			fatalx("libexec path too long");
@@ -340,20 +346,24 @@ master_send_procfd(struct child *a, struct child *b)
 static void
 master_connect_peers(void)
 {
-	struct child	*c, *db, *keys, *mail;
+	struct child	*c, *k, *db, *mail;
 
 	db = master_child(PROC_DB, 0);
-	keys = master_child(PROC_KEYS, 0);
 	mail = master_child(PROC_MAIL, 0);
-	master_send_procfd(keys, db);
-	/* mail claims from db, has keys open, and nothing else */
+	/* mail claims from db, has keys[0] open, and nothing else */
 	master_send_procfd(mail, db);
-	master_send_procfd(mail, keys);
+	master_send_procfd(mail, master_child(PROC_KEYS, 0));
+	TAILQ_FOREACH(k, &master.children, entry)
+		if (k->proc == PROC_KEYS)
+			master_send_procfd(k, db);
+	/* every web worker talks to db and to every keys process */
 	TAILQ_FOREACH(c, &master.children, entry) {
 		if (c->proc != PROC_WEB)
 			continue;
 		master_send_procfd(c, db);
-		master_send_procfd(c, keys);
+		TAILQ_FOREACH(k, &master.children, entry)
+			if (k->proc == PROC_KEYS)
+				master_send_procfd(c, k);
 	}
 }
 

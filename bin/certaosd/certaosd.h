@@ -52,6 +52,7 @@ struct certaosd_config {
 	uint32_t		 argon2_memory;
 	uint32_t		 argon2_time;
 	uint32_t		 argon2_lanes;
+	uint32_t		 pw_workers;		/* default: CPUs */
 	uint32_t		 pw_min;		/* characters */
 	uint32_t		 pw_max;
 	uint32_t		 session_lifetime;	/* s */

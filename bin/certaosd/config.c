@@ -495,6 +495,10 @@ config_merge_restart_only(struct certaosd_config *old,
 		log_warnx("reload: prefork changed: needs a restart");
 		new->prefork = old->prefork;
 	}
+	if (old->pw_workers != new->pw_workers) {
+		log_warnx("reload: password workers changed: needs a restart");
+		new->pw_workers = old->pw_workers;
+	}
 	if (strcmp(old->user, new->user) != 0 ||
 	    strcmp(old->chroot, new->chroot) != 0) {
 		log_warnx("reload: user or chroot changed: needs a restart");

@@ -113,7 +113,8 @@ enum {
 	SEEN_VERIFY	= 0x80000,
 	SEEN_DELETEUSER	= 0x100000,
 	SEEN_SIGNUP	= 0x200000,
-	SEEN_INVITEURL	= 0x400000
+	SEEN_INVITEURL	= 0x400000,
+	SEEN_PWWORKERS	= 0x800000
 };
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
@@ -267,7 +268,7 @@ typedef struct {
 %token	TIMEOUT TLS TRUSTEDORIGINS TRUSTEDPROXY UPDATEAGE USER WINDOW
 %token	FRESHAGE
 %token	APPNAME ATTEMPTS AUTH CA DIR FROM MAIL NOVERIFY RETRY SENDMAIL SMTP
-%token	STARTTLS TEMPLATES
+%token	STARTTLS TEMPLATES WORKERS
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -422,6 +423,12 @@ main		: ISSUER STRING			{
 					conf->argon2_lanes = a2.lanes;
 				}
 			}
+		}
+		| PASSWORD WORKERS NUMBER	{
+			if (once(SEEN_PWWORKERS, "password workers") == 0 &&
+			    range("password workers", NULL, $3, 1,
+			    CERTAOS_MAX_PWWORKERS) == 0)
+				conf->pw_workers = $3;
 		}
 		| PASSWORD LENGTH NUMBER NUMBER	{
 			if (once(SEEN_PWLENGTH, "password length") == 0 &&
@@ -840,7 +847,8 @@ static const struct keywords keywords[] = {
 	{ "url",		URL },
 	{ "user",		USER },
 	{ "verification",	VERIFICATION },
-	{ "window",		WINDOW }
+	{ "window",		WINDOW },
+	{ "workers",		WORKERS }
 };
 
 static int
@@ -2299,6 +2307,8 @@ conf_defaults(struct certaosd_config *c)
 	if (ncpu > CERTAOS_MAX_PREFORK)
 		ncpu = CERTAOS_MAX_PREFORK;
 	c->prefork = ncpu;
+	c->pw_workers = ncpu > CERTAOS_MAX_PWWORKERS ?
+	    CERTAOS_MAX_PWWORKERS : ncpu;
 	c->max_header = CERTAOS_MAX_HEADER_DEF;
 	c->max_body = CERTAOS_MAX_BODY_DEF;
 	c->timeout_header = CERTAOS_TIMEOUT_HDR_DEF;
@@ -2541,6 +2551,7 @@ print_config(FILE *fp, struct certaosd_config *c)
 	fprintf(fp, "timeout idle %u\n", c->timeout_idle);
 	fprintf(fp, "password argon2id memory %u time %u parallelism %u\n",
 	    c->argon2_memory, c->argon2_time, c->argon2_lanes);
+	fprintf(fp, "password workers %u\n", c->pw_workers);
 	fprintf(fp, "password length %u %u\n", c->pw_min, c->pw_max);
 	fprintf(fp, "session lifetime %u update-age %u remember-off %u\n",
 	    c->session_lifetime, c->session_update, c->session_short);

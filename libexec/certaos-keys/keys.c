@@ -57,6 +57,10 @@ struct keys_state {
 	struct event		 retry_ev;
 	int			 retry_set;
 	int			 db_ok;		/* last load succeeded */
+
+	/* a password worker: its argon2id memory, kept while busy */
+	struct event		 idle_ev;
+	int			 idle_set;
 };
 
 static struct proc_child	 pc;
@@ -87,6 +91,8 @@ static void	 keys_pwverify(struct imsgev *, struct imsg *);
 static void	 keys_error(struct imsgev *, uint32_t, const char *);
 static void	 keys_send(struct imsgev *, uint32_t, uint32_t);
 static void	 keys_wipe_imsg(struct imsg *);
+static void	 keys_worker_busy(void);
+static void	 keys_worker_idle(int, short, void *);
 
 int
 main(int argc, char *argv[])
@@ -122,6 +128,20 @@ main(int argc, char *argv[])
 	keyset_init(&ks.set);
 	keylist_init(&ks.loading);
 	ks.backoff = KEYS_BACKOFF_MIN;
+
+	/*
+	 * keys[0] signs, checks session tokens and holds the signing keys;
+	 * keys[1..] hash passwords.  A worker yields the CPU to the
+	 * processes on the session path (web, keys[0], db) at once, so that
+	 * a storm of sign-ins does not make get-session wait; with the CPUs
+	 * otherwise idle it hashes at full speed all the same.
+	 */
+	if (pc.instance > 0 && setpriority(PRIO_PROCESS, 0,
+	    KEYS_WORKER_NICE) == -1)
+		log_warn("setpriority");
+	/* and keeps its argon2id memory between hashes (pwhash.c) */
+	if (pc.instance > 0)
+		pw_memory_keep(1);
 
 	proc_sandbox(&pc);
 
@@ -260,6 +280,7 @@ keys_cfg_done(void)
 		subkeys_wipe(&sk);
 	}
 	auth_configure(&ks.cfg, &ks.sk);
+	pw_memory_release();		/* of the dummy hash, if one was made */
 	keys_mail_configure(&ks.sk);
 	flow_configure(&ks.cfg);
 	invite_configure(&ks.cfg);
@@ -322,7 +343,9 @@ keys_peer_up(struct imsgev *iev)
 static void
 keys_start(void)
 {
-	if (ks.started || !ks.configured || proc_peer(&pc, PROC_DB) == NULL)
+	/* the password workers neither load nor make signing keys */
+	if (pc.instance != 0 || ks.started || !ks.configured ||
+	    proc_peer(&pc, PROC_DB) == NULL)
 		return;
 	ks.started = 1;
 	keys_load();
@@ -646,6 +669,35 @@ keys_dispatch_web(struct imsgev *iev, struct imsg *imsg)
 	default:
 		imsgev_unexpected(iev, imsg);
 	}
+	keys_worker_busy();
+}
+
+/*
+ * A password worker gives its argon2id memory back once it has had no
+ * request for KEYS_WORKER_IDLE seconds: a storm hashes in kept memory,
+ * an idle daemon holds none.
+ */
+static void
+keys_worker_busy(void)
+{
+	struct timeval	 tv;
+
+	if (pc.instance == 0)
+		return;
+	if (!ks.idle_set) {
+		evtimer_set(&ks.idle_ev, keys_worker_idle, NULL);
+		event_base_set(pc.evbase, &ks.idle_ev);
+		ks.idle_set = 1;
+	}
+	timerclear(&tv);
+	tv.tv_sec = KEYS_WORKER_IDLE;
+	evtimer_add(&ks.idle_ev, &tv);
+}
+
+static void
+keys_worker_idle(int fd, short event, void *arg)
+{
+	pw_memory_release();
 }
 
 static void

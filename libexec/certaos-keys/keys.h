@@ -31,6 +31,8 @@
 #define KEYS_MAX_HMAC_INPUT	4096		/* IMSG_KEYS_HMAC data bytes */
 #define KEYS_MAX_JWKS		(MAX_IMSGSIZE - IMSG_HEADER_SIZE - 64)
 #define KEYS_BACKOFF_MIN	1		/* s */
+#define KEYS_WORKER_NICE	10		/* keys[1..]: see main() */
+#define KEYS_WORKER_IDLE	10		/* s: then hash memory goes */
 #define KEYS_BACKOFF_MAX	30		/* s */
 #define KEYS_MAX_PENDING	1024		/* sign-ups, sign-ins on db */
 #define KEYS_AUTH_FLAGS		(AUTH_F_SHORT | AUTH_F_SIGNED)

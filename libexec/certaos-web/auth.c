@@ -75,6 +75,7 @@ struct authreq {
 	char			 stoken[CERTAOS_MAX_CTOKEN + 1];
 	int			 dontrem;	/* a valid dont_remember came */
 	int			 renewed;	/* get-session slid the expiry */
+	int			 worker;	/* the keys[n] hashing for it */
 };
 
 RB_HEAD(authreq_tree, authreq);
@@ -116,6 +117,9 @@ static int		 auth_parse(struct http_conn *, const char *, size_t,
 static int		 auth_pw_policy(struct http_conn *, const char *);
 static void		 auth_unavailable(struct http_conn *);
 static struct imsgev	*auth_keys_peer(struct http_conn *);
+static struct imsgev	*auth_worker_peer(struct http_conn *);
+static void		 auth_worker_send(struct authreq *, struct imsgev *,
+			    uint32_t);
 static void		 auth_keys_send(struct imsgev *, uint32_t, uint32_t);
 static int		 auth_callback_bad(struct http_conn *, int,
 			    const char *);
@@ -159,6 +163,8 @@ static struct event		 dontrem_timer;
 static int			 dontrem_timer_set;
 static struct mbuf		 auth_mb;	/* one message at a time */
 static uint32_t			 auth_id;
+/* requests in hand per password worker, keys[1..] */
+static uint32_t			 worker_busy[PROC_MAX_INSTANCES];
 
 static struct {
 	char		 prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
@@ -284,6 +290,8 @@ static void
 authreq_free(struct authreq *ar)
 {
 	RB_REMOVE(authreq_tree, &pending, ar);
+	if (ar->worker > 0)
+		worker_busy[ar->worker]--;
 	if (ar->c != NULL)
 		ar->c->wait_arg = NULL;
 	if (ar->list != NULL)
@@ -477,7 +485,7 @@ auth_keys_up(void)
 	struct imsgev	*iev;
 
 	if (dontrem[0] != '\0' || dontrem_asked ||
-	    (iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
+	    (iev = web_keys()) == NULL)
 		return;
 	if (imsgev_compose(iev, IMSG_KEYS_DONT_REMEMBER, 0, 0, -1, NULL,
 	    0) == -1)
@@ -862,7 +870,7 @@ auth_jwt_sign(struct authreq *ar, const struct auth_rec *rec)
 	size_t		 len;
 	time_t		 now = time(NULL);
 
-	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL) {
+	if ((iev = web_keys()) == NULL) {
 		if (ar->route == ROUTE_GET_SESSION)
 			auth_session_respond(ar, NULL);
 		else
@@ -1460,15 +1468,53 @@ auth_presented(struct http_conn *c, char *dst, size_t dstsz, int *cookie)
  * Handlers.
  */
 
-/* The channel to keys, or a 503 answered and NULL. */
+/* The channel to keys[0], or a 503 answered and NULL. */
 static struct imsgev *
 auth_keys_peer(struct http_conn *c)
 {
 	struct imsgev	*iev;
 
-	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
+	if ((iev = web_keys()) == NULL)
 		auth_unavailable(c);
 	return (iev);
+}
+
+/*
+ * The password worker (keys[1..n]) for a request that hashes, or a 503
+ * answered and NULL.  The one with the fewest of this web worker's
+ * requests in hand; ties go round, each web worker starting elsewhere,
+ * so that two of them do not queue on the same keys while another idles.
+ * keys[0] never hashes: the session checks behind it would wait.
+ */
+static struct imsgev *
+auth_worker_peer(struct http_conn *c)
+{
+	static uint32_t	 turn;
+	struct imsgev	*iev, *best = NULL;
+	int		 i, n, w;
+
+	for (n = 0; n + 1 < PROC_MAX_INSTANCES &&
+	    proc_peer_instance(proc_self, PROC_KEYS, n + 1) != NULL; n++)
+		;
+	turn++;
+	for (i = 0; i < n; i++) {
+		w = 1 + (int)((turn + (uint32_t)proc_self->instance + i) % n);
+		iev = proc_peer_instance(proc_self, PROC_KEYS, w);
+		if (best == NULL || worker_busy[w] < worker_busy[best->instance])
+			best = iev;
+	}
+	if (best == NULL)
+		auth_unavailable(c);
+	return (best);
+}
+
+/* Send what auth_mb holds to a password worker, counting it busy. */
+static void
+auth_worker_send(struct authreq *ar, struct imsgev *iev, uint32_t type)
+{
+	ar->worker = iev->instance;
+	worker_busy[ar->worker]++;
+	auth_keys_send(iev, type, ar->id);
 }
 
 /* Send what auth_mb holds, then wipe it: it may hold a secret. */
@@ -1537,7 +1583,7 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 		goto done;
 	if (auth_callback_bad(c, f[4].present, cb))
 		goto done;
-	if ((iev = auth_keys_peer(c)) == NULL)
+	if ((iev = auth_worker_peer(c)) == NULL)
 		goto done;
 	ar = authreq_new(c);
 	ar->shortlived = !remember;
@@ -1551,7 +1597,7 @@ auth_signup(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(mb, c->req.ua);
 	mbuf_str(mb, f[4].present ? cb : "");
 	mbuf_str(mb, f[6].present ? invite : "");
-	auth_keys_send(iev, IMSG_KEYS_SIGNUP, ar->id);
+	auth_worker_send(ar, iev, IMSG_KEYS_SIGNUP);
  done:
 	explicit_bzero(password, sizeof(password));
 	explicit_bzero(invite, sizeof(invite));
@@ -1589,7 +1635,7 @@ auth_signin(struct http_conn *c, const char *body, size_t len)
 		    "Invalid email or password");
 		goto done;
 	}
-	if ((iev = auth_keys_peer(c)) == NULL)
+	if ((iev = auth_worker_peer(c)) == NULL)
 		goto done;
 	ar = authreq_new(c);
 	ar->shortlived = !remember;
@@ -1601,7 +1647,7 @@ auth_signin(struct http_conn *c, const char *body, size_t len)
 	mbuf_bytes(mb, password, strlen(password));
 	mbuf_str(mb, http_client_ip(c));
 	mbuf_str(mb, c->req.ua);
-	auth_keys_send(iev, IMSG_KEYS_SIGNIN, ar->id);
+	auth_worker_send(ar, iev, IMSG_KEYS_SIGNIN);
  done:
 	explicit_bzero(password, sizeof(password));
 }
@@ -1801,7 +1847,7 @@ auth_change_password(struct http_conn *c, const char *body, size_t len)
 		auth_fail(c, 400, "INVALID_PASSWORD", "Invalid password");
 		goto done;
 	}
-	if ((iev = auth_keys_peer(c)) == NULL)
+	if ((iev = auth_worker_peer(c)) == NULL)
 		goto done;
 	ar = authreq_new(c);
 	ar->revoke = revoke;
@@ -1813,7 +1859,7 @@ auth_change_password(struct http_conn *c, const char *body, size_t len)
 	mbuf_bytes(&auth_mb, npw, strlen(npw));
 	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
-	auth_keys_send(iev, IMSG_KEYS_PW_CHANGE, ar->id);
+	auth_worker_send(ar, iev, IMSG_KEYS_PW_CHANGE);
  done:
 	explicit_bzero(cur, sizeof(cur));
 	explicit_bzero(npw, sizeof(npw));
@@ -1844,14 +1890,14 @@ auth_verify_password(struct http_conn *c, const char *body, size_t len)
 		auth_fail(c, 400, "INVALID_PASSWORD", "Invalid password");
 		goto done;
 	}
-	if ((iev = auth_keys_peer(c)) == NULL)
+	if ((iev = auth_worker_peer(c)) == NULL)
 		goto done;
 	ar = authreq_new(c);
 	mbuf_init(&auth_mb);
 	mbuf_u32(&auth_mb, cookie ? AUTH_F_SIGNED : 0);
 	mbuf_str(&auth_mb, tok);
 	mbuf_bytes(&auth_mb, pw, strlen(pw));
-	auth_keys_send(iev, IMSG_KEYS_PW_CHECK, ar->id);
+	auth_worker_send(ar, iev, IMSG_KEYS_PW_CHECK);
  done:
 	explicit_bzero(pw, sizeof(pw));
 	explicit_bzero(tok, sizeof(tok));
@@ -2527,7 +2573,9 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 		}
 		break;
 	}
-	if ((iev = auth_keys_peer(c)) == NULL)
+	/* reset-password and delete-user with a password hash */
+	if ((iev = pw[0] != '\0' ? auth_worker_peer(c) :
+	    auth_keys_peer(c)) == NULL)
 		goto done;
 	ar = authreq_new(c);
 	ar->has_url = hascb && cb[0] != '\0';
@@ -2542,7 +2590,10 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
 	mbuf_str(&auth_mb, kind == FLOW_DELETE ? cb : "");
-	auth_keys_send(iev, IMSG_KEYS_FLOW_USE, ar->id);
+	if (iev->instance > 0)
+		auth_worker_send(ar, iev, IMSG_KEYS_FLOW_USE);
+	else
+		auth_keys_send(iev, IMSG_KEYS_FLOW_USE, ar->id);
  done:
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(tok, sizeof(tok));

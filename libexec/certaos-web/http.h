@@ -247,6 +247,10 @@ void	 route_dispatch(struct http_conn *, const char *, size_t);
 /* the connection goes away: forget it in whatever waits for an answer */
 void	 route_cancel(struct http_conn *);
 
+struct imsgev;
+/* routes.c: the channel to keys[0], or NULL */
+struct imsgev	*web_keys(void);
+
 struct imsg;
 void	 routes_db_pong(struct imsg *);
 void	 routes_keys_pong(struct imsg *);

@@ -316,7 +316,7 @@ health_start(struct http_conn *c)
 	if ((iev = proc_peer(proc_self, PROC_DB)) == NULL ||
 	    ping_send(iev, IMSG_DB_PING, h->id) == -1)
 		h->db = 0;
-	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL ||
+	if ((iev = web_keys()) == NULL ||
 	    ping_send(iev, IMSG_KEYS_PING, h->id) == -1)
 		h->keys = 0;
 	if (RB_INSERT(health_tree, &health_pending, h) != NULL)
@@ -447,6 +447,16 @@ jwks_wait_timeout(struct http_conn *c)
 	http_error(c, 503, "The key set is not available yet");
 }
 
+/*
+ * keys[0]: signatures, session tokens, the key set, everything that does
+ * not hash a password (auth.c sends those to keys[1..]).
+ */
+struct imsgev *
+web_keys(void)
+{
+	return (proc_peer_instance(proc_self, PROC_KEYS, 0));
+}
+
 void
 routes_jwks_fetch(void)
 {
@@ -455,7 +465,7 @@ routes_jwks_fetch(void)
 	/* One fetch at a time, unless the last one went unanswered. */
 	if (jwks_fetching && time(NULL) - jwks_asked < CERTAOS_DB_TIMEOUT)
 		return;
-	if ((iev = proc_peer(proc_self, PROC_KEYS)) == NULL)
+	if ((iev = web_keys()) == NULL)
 		return;			/* peer_up will ask */
 	if (imsgev_compose(iev, IMSG_KEYS_JWKS_GET, 0, 0, -1, NULL, 0) == -1)
 		fatal("%s: compose", __func__);

@@ -91,7 +91,7 @@ main(int argc, char *argv[])
 static void
 web_peer_up(struct imsgev *iev)
 {
-	if (iev->peer == PROC_KEYS) {
+	if (iev->peer == PROC_KEYS && iev->instance == 0) {
 		routes_jwks_fetch();
 		auth_keys_up();
 	}

@@ -5,7 +5,7 @@
 atf_test_case tree cleanup
 tree_head()
 {
-	atf_set "descr" "five roles, dropped to _certaos, web and keys" \
+	atf_set "descr" "four roles, seven processes, dropped to _certaos, web and keys" \
 	    "chrooted, seccomp on, only the descriptors each role needs"
 	e2e_head
 	atf_set "require.user" "root"
@@ -20,7 +20,7 @@ tree_body()
 	atf_check -o match:'^Uid:[[:space:]]+0[[:space:]]' \
 	    grep '^Uid:' /proc/$m/status
 	e2e_children | sort -k2 > "$W/children"
-	atf_check -o inline:'certaos-db\ncertaos-keys\ncertaos-mail\ncertaos-web\ncertaos-web\n' \
+	atf_check -o inline:'certaos-db\ncertaos-keys\ncertaos-keys\ncertaos-keys\ncertaos-mail\ncertaos-web\ncertaos-web\n' \
 	    awk '{print $2}' "$W/children"
 	uid=$(id -u _certaos)
 	gid=$(id -g _certaos)
@@ -58,10 +58,22 @@ tree_body()
 			;;
 		certaos-keys)
 			atf_check_equal /var/empty "$root"
-			# keys: channels to the parent, db, two webs and mail
+			# keys[0]: channels to the parent, db, two webs and
+			# mail; the password workers: no mail, and a nice
+			# value that lets the session path go first
 			n=$(for fd in $(ls /proc/$pid/fd); do
 				readlink /proc/$pid/fd/$fd; done | grep -c '^socket:')
-			[ "$n" -eq 5 ] || atf_fail "keys holds $n sockets: $fds"
+			i=$(e2e_instance "$pid")
+			nice=$(sed 's/^.*) //' /proc/$pid/stat | cut -d' ' -f17)
+			if [ "$i" = 0 ]; then
+				[ "$n" -eq 5 ] ||
+				    atf_fail "keys[0] holds $n sockets: $fds"
+				atf_check_equal 0 "$nice"
+			else
+				[ "$n" -eq 4 ] ||
+				    atf_fail "keys[$i] holds $n sockets: $fds"
+				atf_check_equal 10 "$nice"
+			fi
 			# no network sockets at all (invariant 3)
 			for fd in $(ls /proc/$pid/fd); do
 				ino=$(readlink /proc/$pid/fd/$fd |
@@ -225,7 +237,7 @@ unprivileged_body()
 	}
 	atf_check -o match:'running unprivileged' cat "$W/daemon.log"
 	nobody=$(id -u nobody)
-	atf_check -o inline:'5\n' sh -c \
+	atf_check -o inline:'7\n' sh -c \
 	    "pgrep -u nobody -f 'certaos-(web|keys|db|mail)' | wc -l"
 	for pid in $(pgrep -u nobody -f 'certaos-(web|keys|db|mail)'); do
 		atf_check -o match:'^Seccomp:[[:space:]]+2$' \
