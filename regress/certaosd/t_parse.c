@@ -195,7 +195,7 @@ ATF_TC_BODY(keywords, tc)
 		"secret", "sendmail", "session", "signup", "smtp",
 		"socket", "starttls", "templates", "time", "timeout",
 		"tls", "trusted-origins", "trusted-proxy", "update-age",
-		"url", "user", "verification", "window"
+		"url", "user", "verification", "window", "workers"
 	};
 	size_t	 i;
 
@@ -1301,7 +1301,8 @@ ATF_TC_BODY(reparse, tc)
 	    "listen on * port 80\n"
 	    "listen on ::1 port 443 tls { certificate \"c\" key \"k\" }\n"
 	    "limit body-size 4M\ntimeout idle 2m\n"
-	    "password argon2id time 3\n");
+	    "password argon2id time 3\n"
+	    "password workers 3\n");
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
 	first = print_to_string(conf);
 	config_free(conf);
@@ -1319,6 +1320,7 @@ ATF_TC_BODY(reparse, tc)
 	    "timeout header 10\n"
 	    "timeout idle 120\n"
 	    "password argon2id memory 19456 time 3 parallelism 1\n"
+	    "password workers 3\n"
 	    "password length 8 128\n"
 	    "session lifetime 604800 update-age 86400 remember-off 86400\n"
 	    "session fresh-age 86400\n"
