@@ -25,7 +25,13 @@
 
 struct proc_child *proc_self;
 
+/* imsgev_handler dispatching a read's messages; who composed meanwhile */
+static int	 imsgev_batching;
+static TAILQ_HEAD(, imsgev) imsgev_later =
+    TAILQ_HEAD_INITIALIZER(imsgev_later);
+
 static void	 imsgev_handler(int, short, void *);
+static void	 imsgev_flush_later(void);
 static void	 proc_dispatch_parent(struct imsgev *, struct imsg *);
 static __dead void proc_parent_eof(struct imsgev *);
 static __dead void proc_usage(void);
@@ -237,6 +243,7 @@ imsgev_init(struct imsgev *iev, int fd, struct event_base *base,
 		    proc_name(peer), instance);
 	else
 		(void)strlcpy(iev->name, proc_name(peer), sizeof(iev->name));
+	iev->later = 0;
 	iev->events = EV_READ | EV_PERSIST;
 	event_set(&iev->ev, fd, iev->events, imsgev_handler, iev);
 	if (base != NULL)
@@ -247,6 +254,10 @@ imsgev_init(struct imsgev *iev, int fd, struct event_base *base,
 void
 imsgev_clear(struct imsgev *iev)
 {
+	if (iev->later) {
+		TAILQ_REMOVE(&imsgev_later, iev, lentry);
+		iev->later = 0;
+	}
 	event_del(&iev->ev);
 	imsgbuf_clear(&iev->ibuf);
 	close(iev->ibuf.fd);
@@ -257,7 +268,9 @@ imsgev_clear(struct imsgev *iev)
  * Send what can go now (a channel is almost always writable, and this
  * spares the write event its epoll_ctl calls), then wait for writability
  * only if something is left.  A write error is left for the handler,
- * which reports it where it is safe to.
+ * which reports it where it is safe to.  While the messages of one read
+ * are dispatched, what they compose waits for the end of the batch, so
+ * that one sendmsg() carries all that goes to a peer (imsgev_handler).
  */
 void
 imsgev_add(struct imsgev *iev)
@@ -266,6 +279,13 @@ imsgev_add(struct imsgev *iev)
 
 	if (iev->ibuf.fd == -1)
 		return;
+	if (imsgev_batching) {
+		if (!iev->later) {
+			iev->later = 1;
+			TAILQ_INSERT_TAIL(&imsgev_later, iev, lentry);
+		}
+		return;
+	}
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		(void)imsgbuf_write(&iev->ibuf);
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
@@ -342,11 +362,13 @@ imsgev_handler(int fd, short event, void *arg)
 			}
 			fatalx("lost channel to %s", iev->name);
 		}
+		imsgev_batching = 1;
 		for (;;) {
 			if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
 				/* a control client is not trusted: drop it */
 				if (iev->peer == PROC_CONTROL) {
 					iev->eof(iev);
+					imsgev_flush_later();
 					return;
 				}
 				fatalx("malformed message from %s", iev->name);
@@ -356,6 +378,21 @@ imsgev_handler(int fd, short event, void *arg)
 			iev->dispatch(iev, &imsg);
 			imsg_free(&imsg);
 		}
+		imsgev_flush_later();
 	}
 	imsgev_add(iev);
+}
+
+/* The end of a batch: send what its messages composed. */
+static void
+imsgev_flush_later(void)
+{
+	struct imsgev	*iev;
+
+	imsgev_batching = 0;
+	while ((iev = TAILQ_FIRST(&imsgev_later)) != NULL) {
+		TAILQ_REMOVE(&imsgev_later, iev, lentry);
+		iev->later = 0;
+		imsgev_add(iev);
+	}
 }

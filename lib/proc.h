@@ -35,6 +35,8 @@ typedef void	(*imsgev_dispatch)(struct imsgev *, struct imsg *);
 
 struct imsgev {
 	TAILQ_ENTRY(imsgev)	 entry;
+	TAILQ_ENTRY(imsgev)	 lentry;	/* waiting for a batch's end */
+	int			 later;
 	struct imsgbuf		 ibuf;
 	struct event		 ev;
 	short			 events;

@@ -1062,9 +1062,20 @@ conn_read(struct bufferevent *bev, void *arg)
 	struct http_conn	*c = arg;
 	struct evbuffer		*in;
 
+	in = bufferevent_get_input(bev);
 	if (c->state == HTTP_S_LINGER) {
-		in = bufferevent_get_input(bev);
 		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	if (c->state == HTTP_S_WAIT) {
+		/*
+		 * Pipelined requests wait in the buffer for the answer in
+		 * hand; past what one request may hold, reading stops
+		 * until then (http_respond enables it again).
+		 */
+		if (evbuffer_get_length(in) >
+		    (size_t)http_limits.max_header + http_limits.max_body)
+			bufferevent_disable(bev, EV_READ);
 		return;
 	}
 	if (c->state == HTTP_S_BODY)
@@ -1262,9 +1273,13 @@ http_client_ip(struct http_conn *c)
 void
 http_wait(struct http_conn *c, int secs, http_wait_cb cb)
 {
+	/*
+	 * Reading goes on (conn_read keeps what comes for after the
+	 * answer): disabling and enabling it again would cost two
+	 * epoll_ctl calls a request.
+	 */
 	c->state = HTTP_S_WAIT;
 	c->wait_cb = cb;
-	bufferevent_disable(c->bev, EV_READ);
 	if (secs > 0)
 		conn_timer(c, secs);
 	else

@@ -1240,6 +1240,76 @@ dont_remember_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case pipelined cleanup
+pipelined_head()
+{
+	atf_set "descr" "requests pipelined behind a get-session that waits" \
+	    "for db are answered in order; clients gone while theirs waits" \
+	    "leave the daemon serving"
+	e2e_head
+}
+pipelined_body()
+{
+	auth_start
+	atf_check_equal 200 "$(auth_signup Pia pia@example.com password123)"
+	cookie=$(auth_cookie)
+	pids=$(e2e_children | awk '{print $1}' | sort | tr '\n' ' ')
+
+	# three requests in one write: get-session, /ok, get-session; the
+	# answers, one line each: status, then the email or the body
+	get="GET /api/auth/get-session HTTP/1.1\r\nHost: t\r\n"
+	get="${get}Cookie: certaos.session_token=$cookie\r\n"
+	python3 - "$PORT" "$get" > "$W/answers" <<'PY'
+import json, socket, sys
+get = sys.argv[2].replace("\\r\\n", "\r\n")
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall((get + "\r\n" + "GET /api/auth/ok HTTP/1.1\r\nHost: t\r\n\r\n" +
+    get + "Connection: close\r\n\r\n").encode())
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+while data:
+    head, data = data.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    n = [int(l.split(":")[1]) for l in lines
+        if l.lower().startswith("content-length:")][0]
+    body, data = data[:n], data[n:]
+    j = json.loads(body)
+    print(lines[0], j["user"]["email"] if "user" in j else json.dumps(j))
+PY
+	atf_check -o inline:'HTTP/1.1 200 OK pia@example.com\nHTTP/1.1 200 OK {"ok": true}\nHTTP/1.1 200 OK pia@example.com\n' \
+	    cat "$W/answers"
+
+	# clients that leave before their answer (FIN, and a reset)
+	i=0
+	while [ $i -lt 20 ]; do
+		printf "$get\r\n" | nc -q 0 127.0.0.1 "$PORT" >/dev/null
+		i=$((i + 1))
+	done
+	python3 - "$PORT" "$cookie" <<'PY'
+import socket, struct, sys
+for _ in range(20):
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+    s.sendall(("GET /api/auth/get-session HTTP/1.1\r\nHost: t\r\n"
+        "Cookie: certaos.session_token=%s\r\n\r\n" % sys.argv[2]).encode())
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+        struct.pack("ii", 1, 0))
+    s.close()
+PY
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: certaos.session_token=$cookie")"
+	atf_check -o inline:'"pia@example.com"\n' jq .user.email "$W/body"
+	atf_check_equal "$pids" \
+	    "$(e2e_children | awk '{print $1}' | sort | tr '\n' ' ')"
+}
+pipelined_cleanup()
+{
+	e2e_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signup
@@ -1261,4 +1331,5 @@ atf_init_test_cases()
 	atf_add_test_case session_jwt
 	atf_add_test_case accounts
 	atf_add_test_case dont_remember
+	atf_add_test_case pipelined
 }
