@@ -262,6 +262,17 @@ str_escape(const char *src, char *dst, size_t dstsz)
 	if (src == NULL)
 		src = "(null)";
 	for (s = src; *s != '\0'; s++) {
+		/*
+		 * Printable ASCII but the backslash is itself: spare vis()
+		 * (libbsd's goes through wide characters) the common case,
+		 * an access log line per request.
+		 */
+		if (*s >= ' ' && *s <= '~' && *s != '\\') {
+			if (len + 1 >= dstsz)
+				break;
+			dst[len++] = *s;
+			continue;
+		}
 		if (vis(tmp, (unsigned char)*s, flags, (unsigned char)s[1]) ==
 		    NULL)
 			break;

@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+#define LIBBSD_OPENBSD_VIS	/* no #warning */
+#include <vis.h>
 
 #include <atf-c.h>
 
@@ -220,6 +222,28 @@ ATF_TC_BODY(escape, tc)
 	    "abcde");
 }
 
+/* Every byte, alone and before a digit, escapes as vis(3) would. */
+ATF_TC_WITHOUT_HEAD(escape_bytes);
+ATF_TC_BODY(escape_bytes, tc)
+{
+	char	 in[3], want[16], buf[16];
+	int	 b, next;
+
+	for (b = 1; b < 256; b++) {
+		for (next = 0; next < 2; next++) {
+			in[0] = (char)b;
+			in[1] = next ? '7' : '\0';
+			in[2] = '\0';
+			ATF_REQUIRE(vis(want, b, VIS_OCTAL | VIS_CSTYLE |
+			    VIS_NL | VIS_TAB, (unsigned char)in[1]) != NULL);
+			if (next)
+				(void)strlcat(want, "7", sizeof(want));
+			ATF_CHECK_STREQ_MSG(str_escape(in, buf, sizeof(buf)),
+			    want, "byte %d", b);
+		}
+	}
+}
+
 ATF_TC_WITHOUT_HEAD(procnames);
 ATF_TC_BODY(procnames, tc)
 {
@@ -244,6 +268,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, ct_equal_bits);
 	ATF_TP_ADD_TC(tp, nonblock);
 	ATF_TP_ADD_TC(tp, escape);
+	ATF_TP_ADD_TC(tp, escape_bytes);
 	ATF_TP_ADD_TC(tp, procnames);
 	return (atf_no_error());
 }
