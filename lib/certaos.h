@@ -398,19 +398,24 @@ enum imsg_type {
 				 *    str name, u32 email verified, u32 has a
 				 *    password, u64 session created (ms) */
 	IMSG_DB_FLOW_SEND,	/* keys -> db: u32 kind, str user id, str
-				 *    data (change-email: the new address),
+				 *    data (change-email and its
+				 *    confirmation: the new address),
 				 *    the sealed mail (str recipient, str
 				 *    template, bytes sealed), bytes token
 				 *    hash (32), u64 expires (ms), str ip,
 				 *    str ua; <- IMSG_DB_FLOW_DONE */
 	IMSG_DB_FLOW_DONE,	/* db -> keys: i32 status, u32 has record,
-				 *    record when it has */
+				 *    record when it has, str the new
+				 *    address (AUTH_CHANGE_CONFIRMED, else
+				 *    "") */
 	IMSG_KEYS_FLOW_USE,	/* web -> keys: u32 kind, u32 flags
 				 *    (AUTH_F_SIGNED, AUTH_F_SIGNIN), str
 				 *    token from the link, str presented
 				 *    session (""), bytes new password
 				 *    (FLOW_RESET), str ip, str ua, str
-				 *    callbackURL (delete-user: its link's);
+				 *    callbackURL (delete-user: its link's;
+				 *    verify-email: for the link of a
+				 *    confirmed change-email);
 				 *    <- IMSG_KEYS_FLOW_DONE */
 	IMSG_DB_FLOW_USE,	/* keys -> db: u32 kind, bytes token hash
 				 *    (32), bytes session hash (32 or 0), str
@@ -505,6 +510,8 @@ enum auth_status {
 	AUTH_INVITE_REQUIRED,	/* signup invite-only: no invitation */
 	AUTH_PENDING_VERIFY,	/* sign-up made the user (the record, with
 				 * no session): verification is required */
+	AUTH_CHANGE_CONFIRMED,	/* verify-email took a change-email
+				 * confirmation: the new address is mailed */
 	AUTH_MAX
 };
 
@@ -529,8 +536,11 @@ enum auth_op {
 /*
  * What an emailed token is for (IMSG_*_FLOW_*).  FLOW_RESET_CHECK and
  * FLOW_VERIFY are used, not sent: the link of a reset is checked before
- * the form, and verify-email takes tokens of FLOW_VERIFY and of
- * FLOW_CHANGE_EMAIL alike.
+ * the form, and verify-email takes tokens of FLOW_VERIFY, of
+ * FLOW_CHANGE_EMAIL and of FLOW_CHANGE_CONFIRM alike.  keys turns a
+ * change-email of a verified address into FLOW_CHANGE_CONFIRM (email
+ * change-confirmation on): the current address confirms first, then the
+ * new one gets its FLOW_CHANGE_EMAIL link.
  */
 enum flow_kind {
 	FLOW_VERIFY = 1,	/* verify-email */
@@ -538,6 +548,7 @@ enum flow_kind {
 	FLOW_CHANGE_EMAIL,	/* change-email: the link to the new address */
 	FLOW_DELETE,		/* delete-user: the emailed confirmation */
 	FLOW_RESET_CHECK,	/* GET reset-password/:token */
+	FLOW_CHANGE_CONFIRM,	/* change-email: the current address's link */
 	FLOW_MAX
 };
 
@@ -647,6 +658,7 @@ struct cfg_keys {
 	char		 basepath[64];
 	uint32_t	 verify_signup;		/* mail a link at sign-up */
 	uint32_t	 verify_required;	/* and make no session */
+	uint32_t	 change_confirm;	/* email change-confirmation */
 	uint32_t	 mail;			/* a mail method is set */
 	uint32_t	 session_fresh;		/* s: fresh-age, 0 off */
 	char		 invite_url[CERTAOS_MAX_URL + 1];

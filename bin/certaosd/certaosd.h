@@ -62,6 +62,7 @@ struct certaosd_config {
 	char			 cookie_prefix[CERTAOS_MAX_COOKIE_PREFIX + 1];
 	uint32_t		 verify;		/* VERIFY_* */
 	uint32_t		 delete_user;		/* delete-user on */
+	uint32_t		 change_confirm;	/* email change-confirmation */
 	uint32_t		 signup;		/* SIGNUP_* */
 	char			 invite_url[CERTAOS_MAX_URL + 1];	/* "": issuer */
 	uint32_t		 norigins;

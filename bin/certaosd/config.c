@@ -397,6 +397,7 @@ config_send_all(struct certaosd_config *conf, int first)
 				    sizeof(ck.invite_url), "%s/sign-up",
 				    conf->issuer);
 			ck.verify_required = conf->verify == VERIFY_REQUIRED;
+			ck.change_confirm = conf->change_confirm;
 			if (imsgev_compose(&c->iev, IMSG_CFG_KEYS, 0, 0, -1,
 			    &ck, sizeof(ck)) == -1)
 				fatal("%s: compose", __func__);

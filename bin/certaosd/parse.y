@@ -114,7 +114,8 @@ enum {
 	SEEN_DELETEUSER	= 0x100000,
 	SEEN_SIGNUP	= 0x200000,
 	SEEN_INVITEURL	= 0x400000,
-	SEEN_PWWORKERS	= 0x800000
+	SEEN_PWWORKERS	= 0x800000,
+	SEEN_CHCONFIRM	= 0x1000000
 };
 static unsigned int	 seen;
 static int		 once(unsigned int, const char *);
@@ -260,7 +261,7 @@ typedef struct {
 %}
 
 %token	ARGON2ID BODYSIZE CERTIFICATE CHROOT CONTROL COOKIE DATABASE
-%token	DELETEUSER EMAIL OPTIONAL REQUIRED VERIFICATION
+%token	CHANGECONFIRM DELETEUSER EMAIL OPTIONAL REQUIRED VERIFICATION
 %token	SIGNUP OPEN INVITEONLY CLOSED INVITE URL
 %token	ENTRIES FILENAME HEADER HEADERSIZE IDLE INCLUDE ISSUER KEY LENGTH
 %token	LIFETIME LIMIT LISTEN MAX MEMORY OFF ON PARALLELISM PASSWORD POOL
@@ -444,6 +445,16 @@ main		: ISSUER STRING			{
 		| EMAIL VERIFICATION verifymode	{
 			if (once(SEEN_VERIFY, "email verification") == 0)
 				conf->verify = $3;
+		}
+		| EMAIL CHANGECONFIRM ON	{
+			if (once(SEEN_CHCONFIRM,
+			    "email change-confirmation") == 0)
+				conf->change_confirm = 1;
+		}
+		| EMAIL CHANGECONFIRM OFF	{
+			if (once(SEEN_CHCONFIRM,
+			    "email change-confirmation") == 0)
+				conf->change_confirm = 0;
 		}
 		| SIGNUP OPEN			{
 			if (once(SEEN_SIGNUP, "signup") == 0)
@@ -788,6 +799,7 @@ static const struct keywords keywords[] = {
 	{ "body-size",		BODYSIZE },
 	{ "ca",			CA },
 	{ "certificate",	CERTIFICATE },
+	{ "change-confirmation", CHANGECONFIRM },
 	{ "chroot",		CHROOT },
 	{ "closed",		CLOSED },
 	{ "control",		CONTROL },
@@ -2329,6 +2341,7 @@ conf_defaults(struct certaosd_config *c)
 	c->session_fresh = CERTAOS_SESSION_FRESH;
 	c->verify = VERIFY_OPTIONAL;
 	c->delete_user = 1;
+	c->change_confirm = 1;
 	(void)strlcpy(c->cookie_prefix, CERTAOS_COOKIE_PREFIX,
 	    sizeof(c->cookie_prefix));
 	c->norigins = 0;
@@ -2571,6 +2584,8 @@ print_config(FILE *fp, struct certaosd_config *c)
 	fprintf(fp, "email verification %s\n",
 	    c->verify == VERIFY_REQUIRED ? "required" :
 	    c->verify == VERIFY_OFF ? "off" : "optional");
+	fprintf(fp, "email change-confirmation %s\n",
+	    c->change_confirm ? "on" : "off");
 	fprintf(fp, "delete-user %s\n", c->delete_user ? "on" : "off");
 	fprintf(fp, "signup %s\n", c->signup == SIGNUP_CLOSED ? "closed" :
 	    c->signup == SIGNUP_INVITE_ONLY ? "invite-only" : "open");

@@ -427,6 +427,8 @@ int	 ops_jwk_read(struct imsg *, struct db_jwk *);
 void	 ops_jwk_write(struct mbuf *, const struct db_jwk *);
 /* a session and its user from a result row: 0, or -1 if out of bounds */
 int	 ops_rec_get(const PGresult *, int, struct auth_rec *);
+/* the user columns of a record row */
+int	 ops_user_get(const PGresult *, int, struct auth_user *);
 void	 ops_answer_i32(struct imsgev *, uint32_t, uint32_t, int32_t);
 /* get-session from the cache: 1 if answered, 0 if it must be asked */
 int	 ops_cached(struct db_req *);

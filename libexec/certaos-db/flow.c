@@ -23,6 +23,9 @@
 #include "proc.h"
 #include "db.h"
 
+/* flow_verify's columns: a record's, and a confirmed change's address */
+#define FLOW_VERIFY_NCOLS	20
+
 static struct mbuf	 flow_mbuf;
 static struct auth_rec	 flow_rec;
 
@@ -36,6 +39,8 @@ flow_identifier(uint32_t kind)
 		return ("reset-password");
 	case FLOW_CHANGE_EMAIL:
 		return ("change-email");
+	case FLOW_CHANGE_CONFIRM:
+		return ("change-email-confirm");
 	case FLOW_DELETE:
 		return ("delete-account");
 	default:
@@ -88,7 +93,8 @@ flow_req_read(struct mread *mr, enum db_op *op, struct db_flow *f)
 		if (mread_end(mr) == -1 || flow_identifier(f->kind) == NULL ||
 		    f->user_id[0] == '\0' || n != DB_HASH_LEN ||
 		    f->expires == 0 || f->expires > DB_MAX_MS ||
-		    (f->kind == FLOW_CHANGE_EMAIL) != (f->data[0] != '\0') ||
+		    (f->kind == FLOW_CHANGE_EMAIL ||
+		    f->kind == FLOW_CHANGE_CONFIRM) != (f->data[0] != '\0') ||
 		    f->rcpt[0] == '\0' || f->tmpl[0] == '\0' ||
 		    f->sealed_len == 0)
 			return (-1);
@@ -231,15 +237,20 @@ flow_answer_user(struct db_req *req, int32_t status, const char *uid,
 	ops_compose(req->iev, IMSG_DB_FLOW_USER, req->id, &flow_mbuf);
 }
 
-/* IMSG_DB_FLOW_DONE: i32 status, u32 has record, the record. */
+/*
+ * IMSG_DB_FLOW_DONE: i32 status, u32 has record, the record, str the new
+ * address of a confirmed change (AUTH_CHANGE_CONFIRMED), else "".
+ */
 static void
-flow_answer(struct db_req *req, int32_t status, const struct auth_rec *r)
+flow_answer(struct db_req *req, int32_t status, const struct auth_rec *r,
+    const char *newemail)
 {
 	mbuf_init(&flow_mbuf);
 	mbuf_i32(&flow_mbuf, status);
 	mbuf_u32(&flow_mbuf, r != NULL);
 	if (r != NULL)
 		authrec_write(&flow_mbuf, r);
+	mbuf_str(&flow_mbuf, newemail);
 	ops_compose(req->iev, IMSG_DB_FLOW_DONE, req->id, &flow_mbuf);
 }
 
@@ -259,7 +270,7 @@ flow_unavailable(struct db_req *req)
 			cache_flush();
 		/* FALLTHROUGH */
 	default:
-		flow_answer(req, AUTH_UNAVAILABLE, NULL);
+		flow_answer(req, AUTH_UNAVAILABLE, NULL, "");
 		break;
 	}
 }
@@ -292,6 +303,28 @@ flow_who_result(struct db_req *req, const PGresult *res)
 	return (0);
 }
 
+/*
+ * verify-email spent a change-email confirmation: the user as it is
+ * (no session) and the address to mail next.
+ */
+static int
+flow_confirmed(struct db_req *req, const PGresult *res)
+{
+	char	 newemail[CERTAOS_MAX_EMAIL + 1];
+
+	memset(&flow_rec, 0, sizeof(flow_rec));
+	if (ops_user_get(res, 0, &flow_rec.u) == -1 ||
+	    ops_col_str(res, 0, FLOW_VERIFY_NCOLS - 1, newemail,
+	    sizeof(newemail), 0) == -1 || newemail[0] == '\0') {
+		log_warnx("%s: a column is out of bounds",
+		    ops_stmt(req->op)->name);
+		flow_answer(req, AUTH_UNAVAILABLE, NULL, "");
+		return (0);
+	}
+	flow_answer(req, AUTH_CHANGE_CONFIRMED, &flow_rec, newemail);
+	return (0);
+}
+
 int
 flow_result(struct db_req *req, PGresult *res)
 {
@@ -321,28 +354,31 @@ flow_result(struct db_req *req, PGresult *res)
 			    flow_identifier(req->flow.kind), req->flow.user_id);
 		else
 			db_mail_nudge();
-		flow_answer(req, AUTH_OK, NULL);
+		flow_answer(req, AUTH_OK, NULL, "");
 		return (0);
 	case OP_FLOW_VERIFY:
 		if (PQntuples(res) == 0) {
-			flow_answer(req, AUTH_BAD_FLOW_TOKEN, NULL);
+			flow_answer(req, AUTH_BAD_FLOW_TOKEN, NULL, "");
 			return (0);
 		}
+		if (PQnfields(res) == FLOW_VERIFY_NCOLS &&
+		    !PQgetisnull(res, 0, FLOW_VERIFY_NCOLS - 1))
+			return (flow_confirmed(req, res));
 		/* the user changed: its cached sessions show the old one */
 		if (ops_col_str(res, 0, 7, uid, sizeof(uid), 0) == 0)
 			cache_drop_user(uid);
 		else
 			cache_flush();
 		if (PQgetisnull(res, 0, 0)) {
-			flow_answer(req, AUTH_OK, NULL);
+			flow_answer(req, AUTH_OK, NULL, "");
 			return (0);
 		}
 		if (ops_rec_get(res, 0, &flow_rec) == -1) {
 			log_warnx("%s: a column is out of bounds", name);
-			flow_answer(req, AUTH_UNAVAILABLE, NULL);
+			flow_answer(req, AUTH_UNAVAILABLE, NULL, "");
 			return (0);
 		}
-		flow_answer(req, AUTH_OK, &flow_rec);
+		flow_answer(req, AUTH_OK, &flow_rec, "");
 		return (0);
 	case OP_FLOW_RESET_CHECK:
 	case OP_FLOW_RESET:
@@ -351,7 +387,7 @@ flow_result(struct db_req *req, PGresult *res)
 			status = req->op == OP_FLOW_DELETE &&
 			    !req->flow.has_token ? AUTH_NO_SESSION :
 			    AUTH_BAD_FLOW_TOKEN;
-			flow_answer(req, status, NULL);
+			flow_answer(req, status, NULL, "");
 			return (0);
 		}
 		if (req->op != OP_FLOW_RESET_CHECK) {
@@ -360,7 +396,7 @@ flow_result(struct db_req *req, PGresult *res)
 			else
 				cache_flush();
 		}
-		flow_answer(req, AUTH_OK, NULL);
+		flow_answer(req, AUTH_OK, NULL, "");
 		return (0);
 	default:
 		fatalx("%s: op %d", __func__, req->op);

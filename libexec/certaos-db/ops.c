@@ -145,7 +145,6 @@ static void	 ops_cache_update(struct db_req *, int32_t,
 static uint64_t	 ops_now_ms(void);
 static void	 ops_signup_decoy(struct db_req *);
 static int	 ops_rows_begin(struct db_req *, const PGresult *, int, int *);
-static int	 ops_user_get(const PGresult *, int, struct auth_user *);
 static int	 ops_copy_text(const PGresult *, int, int, char *, size_t);
 static void	 ops_answer_auth(struct db_req *, int32_t,
 		    const struct auth_rec *);
@@ -668,10 +667,22 @@ static const struct db_stmt stmts[OP_MAX] = {
 	 * moves the user to the new address, verified, if it is still
 	 * free.  A session is made when keys sent its hash (and the user is
 	 * not banned).  The user with the new session, the user alone
-	 * (session columns NULL), or no row: a bad token.
+	 * (session columns NULL), or no row: a bad token.  The last column
+	 * is NULL but for a change-email confirmation (c), spent once,
+	 * which changes nothing but gives the new address it was for:
+	 * keys mails that address its own link next.
 	 */
 	[OP_FLOW_VERIFY] = { "flow_verify",
-	    "WITH v AS ("
+	    "WITH c AS ("
+	    " DELETE FROM verifications WHERE value_hash = $1"
+	    " AND identifier = 'change-email-confirm' AND expires_at > now()"
+	    " RETURNING user_id, data),"
+	    " lc AS ("
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome, detail)"
+	    " SELECT x.id, x.email, $4, $5, 'change-email-confirm', 'ok',"
+	    " c.data FROM c JOIN users x ON x.id = c.user_id),"
+	    " v AS ("
 	    " SELECT * FROM verifications WHERE value_hash = $1"
 	    " AND identifier IN ('verify-email', 'change-email')"
 	    " AND expires_at > now()),"
@@ -715,7 +726,12 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " (user_id, email, ip, user_agent, event, outcome, detail)"
 	    " SELECT u.id, u.email, $4, $5, v.identifier, 'ok', v.data"
 	    " FROM u, v WHERE u.id IN (SELECT id FROM w))"
-	    " SELECT " REC_COLS " FROM u LEFT JOIN s ON s.user_id = u.id",
+	    " SELECT " REC_COLS ", NULL::text"
+	    " FROM u LEFT JOIN s ON s.user_id = u.id"
+	    /* the users table as u and no session as s, for REC_COLS */
+	    " UNION ALL SELECT " REC_COLS ", c.data"
+	    " FROM c JOIN users u ON u.id = c.user_id"
+	    " LEFT JOIN sessions s ON false",
 	    nitems(flow_verify_types), flow_verify_types },
 	[OP_FLOW_RESET_CHECK] = { "flow_reset_check",
 	    "SELECT user_id FROM verifications WHERE value_hash = $1"
@@ -1722,7 +1738,7 @@ ops_rec_get(const PGresult *res, int row, struct auth_rec *r)
 }
 
 /* The user columns of a record row (7 on): 0, or -1 out of bounds. */
-static int
+int
 ops_user_get(const PGresult *res, int row, struct auth_user *u)
 {
 	if (PQnfields(res) < REC_NCOLS || PQbinaryTuples(res) != 1 ||

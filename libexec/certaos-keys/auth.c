@@ -452,9 +452,11 @@ pending_timeout(int fd, short event, void *arg)
 	if (p->state == PEND_PWCHECK || p->state == PEND_FLOW_WHO ||
 	    p->state == PEND_FLOW_SEND)
 		auth_result(p->web, p->webid, AUTH_UNAVAILABLE);
-	else if (p->state == PEND_FLOW_USE || p->state == PEND_FLOW_PWCRED)
-		flow_timeout(p);
-	else
+	else if (p->state == PEND_FLOW_USE || p->state == PEND_FLOW_PWCRED ||
+	    p->state == PEND_FLOW_CONFIRMED) {
+		flow_timeout(p);	/* frees p */
+		return;
+	} else
 		auth_reply(p->web, p->webid, AUTH_UNAVAILABLE, NULL, NULL);
 	pending_free(p);
 }

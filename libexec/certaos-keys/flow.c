@@ -12,6 +12,13 @@
  * Sending: web -> keys, keys -> db who the user is (FLOW_WHO), keys ->
  * db the token and mail (FLOW_SEND), keys -> web the result.  An email
  * that matches nobody is answered as a sent one: no enumeration.
+ *
+ * change-email of a verified address (email change-confirmation on):
+ * the link goes to the current address first (FLOW_CHANGE_CONFIRM);
+ * verify-email spends it (db answers AUTH_CHANGE_CONFIRMED with the new
+ * address), and only then does the new address get its link: whoever
+ * holds a session alone cannot move the account to an address of
+ * theirs.
  */
 
 #include <sys/types.h>
@@ -45,6 +52,7 @@ static struct {
 	int		 signup;	/* a link at sign-up */
 	int		 required;	/* no session before it is used */
 	int		 mail;		/* a mail method is set */
+	int		 confirm;	/* email change-confirmation on */
 	uint32_t	 fresh;		/* s: fresh-age, 0 off */
 } fs;
 
@@ -53,8 +61,11 @@ static struct auth_rec	 frec;
 static int	 flow_link(char *, size_t, uint32_t, const char *,
 		    const char *);
 static int	 flow_mail(struct mbuf *, uint32_t, const char *,
-		    const char *, const char *, const char *,
+		    const char *, const char *, const char *, const char *,
 		    unsigned char [SHA256_LEN]);
+static int32_t	 flow_token_send(struct imsgev *, struct pending *,
+		    uint32_t, const char *, const char *, const char *,
+		    const char *, const char *);
 static uint64_t	 flow_expires(uint32_t);
 static void	 flow_use_answer(struct pending *, int32_t,
 		    const struct auth_rec *);
@@ -75,6 +86,7 @@ flow_configure(const struct cfg_keys *cfg)
 	fs.signup = cfg->verify_signup != 0;
 	fs.required = cfg->verify_required != 0;
 	fs.mail = cfg->mail != 0;
+	fs.confirm = cfg->change_confirm != 0;
 	fs.fresh = cfg->session_fresh;
 }
 
@@ -122,6 +134,7 @@ flow_link(char *dst, size_t dstsz, uint32_t kind, const char *tok,
 	switch (kind) {
 	case FLOW_VERIFY:
 	case FLOW_CHANGE_EMAIL:
+	case FLOW_CHANGE_CONFIRM:
 		n = snprintf(dst, dstsz, "%s/verify-email?token=%s"
 		    "&callbackURL=%s", fs.base, tok, enc);
 		break;
@@ -166,11 +179,12 @@ flow_expires(uint32_t kind)
  * A new token for kind: its hash into th, and its link in a mail to
  * rcpt, sealed, appended to mb (str recipient, str template, bytes
  * sealed).  The token itself is wiped here: only the mail has it.
+ * newemail and oldemail: the addresses of a change ("" otherwise).
  */
 static int
 flow_mail(struct mbuf *mb, uint32_t kind, const char *rcpt,
     const char *name, const char *cb, const char *newemail,
-    unsigned char th[SHA256_LEN])
+    const char *oldemail, unsigned char th[SHA256_LEN])
 {
 	static char	 link[FLOW_MAX_LINK];
 	char		 tok[CERTAOS_TOKEN_LEN + 1];
@@ -187,6 +201,9 @@ flow_mail(struct mbuf *mb, uint32_t kind, const char *rcpt,
 	case FLOW_CHANGE_EMAIL:
 		tmpl = "change-email";
 		break;
+	case FLOW_CHANGE_CONFIRM:
+		tmpl = "change-email-confirm";
+		break;
 	case FLOW_DELETE:
 		tmpl = "delete-account";
 		break;
@@ -200,7 +217,7 @@ flow_mail(struct mbuf *mb, uint32_t kind, const char *rcpt,
 	explicit_bzero(tok, sizeof(tok));
 	if (r == 0)
 		r = keys_mail_seal(mb, tmpl, rcpt, "name", name, "url", link,
-		    "new_email", newemail, NULL);
+		    "new_email", newemail, "old_email", oldemail, NULL);
 	explicit_bzero(link, sizeof(link));
 	return (r);
 }
@@ -222,7 +239,7 @@ flow_signup_tail(struct mbuf *mb, const char *email, const char *name,
 		return (0);
 	}
 	mbuf_u32(mb, 1);
-	if (flow_mail(mb, FLOW_VERIFY, email, name, cb, "", th) == -1)
+	if (flow_mail(mb, FLOW_VERIFY, email, name, cb, "", "", th) == -1)
 		return (-1);
 	mbuf_bytes(mb, th, sizeof(th));
 	mbuf_u64(mb, flow_expires(FLOW_VERIFY));
@@ -307,7 +324,6 @@ flow_db_user(struct imsgev *iev, struct imsg *imsg)
 	int32_t		 status;
 	uint32_t	 verified, haspw;
 	uint64_t	 created;
-	unsigned char	 th[SHA256_LEN];
 	char		 uid[CERTAOS_MAX_ID + 1];
 	char		 email[CERTAOS_MAX_EMAIL + 1];
 	char		 name[CERTAOS_MAX_NAME + 1];
@@ -363,7 +379,12 @@ flow_db_user(struct imsgev *iev, struct imsg *imsg)
 			status = AUTH_SAME_EMAIL;
 			goto answer;
 		}
-		rcpt = newemail = p->email;
+		newemail = p->email;
+		/* a verified address confirms the change first */
+		if (fs.confirm && verified)
+			p->kind = FLOW_CHANGE_CONFIRM;
+		else
+			rcpt = newemail;
 		break;
 	case FLOW_DELETE:
 		if (!fs.mail) {
@@ -375,29 +396,47 @@ flow_db_user(struct imsgev *iev, struct imsg *imsg)
 		break;
 	}
 
-	mbuf_init(&amb);
-	mbuf_u32(&amb, p->kind);
-	mbuf_str(&amb, uid);
-	mbuf_str(&amb, newemail);
-	if (flow_mail(&amb, p->kind, rcpt, name, p->cb, newemail,
-	    th) == -1) {
-		mbuf_clear(&amb);
-		mbuf_init(&amb);
-		status = AUTH_UNAVAILABLE;
-		goto answer;
+	status = flow_token_send(iev, p, p->kind, uid, rcpt, name, newemail,
+	    email);
+	if (status == AUTH_OK) {
+		p->state = PEND_FLOW_SEND;
+		return;
 	}
-	mbuf_bytes(&amb, th, sizeof(th));
-	mbuf_u64(&amb, flow_expires(p->kind));
-	mbuf_str(&amb, p->ip);
-	mbuf_str(&amb, p->ua);
-	auth_send(iev, IMSG_DB_FLOW_SEND, p->id);
-	explicit_bzero(th, sizeof(th));
-	p->state = PEND_FLOW_SEND;
-	pending_arm(p);
-	return;
  answer:
 	auth_result(p->web, p->webid, status);
 	pending_free(p);
+}
+
+/*
+ * A token of kind for user uid and its mail to rcpt go to db
+ * (IMSG_DB_FLOW_SEND), who answers p; newemail and oldemail as in
+ * flow_mail().  AUTH_OK, or the status to answer with.
+ */
+static int32_t
+flow_token_send(struct imsgev *db, struct pending *p, uint32_t kind,
+    const char *uid, const char *rcpt, const char *name,
+    const char *newemail, const char *oldemail)
+{
+	unsigned char	 th[SHA256_LEN];
+
+	mbuf_init(&amb);
+	mbuf_u32(&amb, kind);
+	mbuf_str(&amb, uid);
+	mbuf_str(&amb, newemail);
+	if (flow_mail(&amb, kind, rcpt, name, p->cb, newemail, oldemail,
+	    th) == -1) {
+		mbuf_clear(&amb);
+		mbuf_init(&amb);
+		return (AUTH_UNAVAILABLE);
+	}
+	mbuf_bytes(&amb, th, sizeof(th));
+	mbuf_u64(&amb, flow_expires(kind));
+	mbuf_str(&amb, p->ip);
+	mbuf_str(&amb, p->ua);
+	auth_send(db, IMSG_DB_FLOW_SEND, p->id);
+	explicit_bzero(th, sizeof(th));
+	pending_arm(p);
+	return (AUTH_OK);
 }
 
 /*
@@ -640,13 +679,18 @@ flow_use_answer(struct pending *p, int32_t status, const struct auth_rec *r)
 	pending_free(p);
 }
 
+/* db did not answer in time: web hears so.  Frees p. */
 void
 flow_timeout(struct pending *p)
 {
 	flow_use_answer(p, AUTH_UNAVAILABLE, NULL);
 }
 
-/* IMSG_DB_FLOW_DONE: i32 status, u32 has record, the record. */
+/*
+ * IMSG_DB_FLOW_DONE: i32 status, u32 has record, the record, str the
+ * new address of a change-email confirmed (AUTH_CHANGE_CONFIRMED, with
+ * the user's record: its new address gets its link now).
+ */
 void
 flow_db_done(struct imsgev *iev, struct imsg *imsg)
 {
@@ -654,25 +698,48 @@ flow_db_done(struct imsgev *iev, struct imsg *imsg)
 	struct pending	*p;
 	int32_t		 status;
 	uint32_t	 has;
+	char		 newemail[CERTAOS_MAX_EMAIL + 1];
 
 	mread_init(&mr, imsg);
 	status = mread_i32(&mr);
 	has = mread_u32(&mr);
 	if (has == 1 && authrec_read(&mr, &frec) == -1)
 		fatalx("%s: bad record in IMSG_DB_FLOW_DONE", __func__);
+	mread_str(&mr, newemail, sizeof(newemail));
 	if (mread_end(&mr) == -1 || status < 0 || status >= AUTH_MAX ||
-	    has > 1 || (has && status != AUTH_OK))
+	    has > 1 || (has && status != AUTH_OK &&
+	    status != AUTH_CHANGE_CONFIRMED) ||
+	    (status == AUTH_CHANGE_CONFIRMED) != (newemail[0] != '\0') ||
+	    (status == AUTH_CHANGE_CONFIRMED && !has))
 		fatalx("%s: bad IMSG_DB_FLOW_DONE", __func__);
 	if ((p = pending_lookup(imsg_get_id(imsg), "IMSG_DB_FLOW_DONE")) ==
 	    NULL)
 		return;
+	if (status == AUTH_CHANGE_CONFIRMED && p->state != PEND_FLOW_USE)
+		fatalx("%s: a confirmation for request %u in state %d",
+		    __func__, p->id, p->state);
 	switch (p->state) {
 	case PEND_FLOW_SEND:
 		auth_result(p->web, p->webid, status);
 		pending_free(p);
 		break;
 	case PEND_FLOW_USE:
-		flow_use_answer(p, status, has ? &frec : NULL);
+		if (status != AUTH_CHANGE_CONFIRMED) {
+			flow_use_answer(p, status, has ? &frec : NULL);
+			break;
+		}
+		evtimer_del(&p->timer);
+		status = flow_token_send(iev, p, FLOW_CHANGE_EMAIL,
+		    frec.u.id, newemail, frec.u.name, newemail, frec.u.email);
+		if (status != AUTH_OK) {
+			flow_use_answer(p, status, NULL);
+			break;
+		}
+		p->state = PEND_FLOW_CONFIRMED;
+		break;
+	case PEND_FLOW_CONFIRMED:
+		flow_use_answer(p, status == AUTH_OK ? AUTH_CHANGE_CONFIRMED :
+		    status, NULL);
 		break;
 	default:
 		fatalx("%s: IMSG_DB_FLOW_DONE for request %u in state %d",

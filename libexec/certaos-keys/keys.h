@@ -106,7 +106,8 @@ enum pend_state {
 	PEND_FLOW_WHO,		/* flow.c: IMSG_DB_FLOW_WHO */
 	PEND_FLOW_SEND,		/* flow.c: IMSG_DB_FLOW_SEND */
 	PEND_FLOW_USE,		/* flow.c: IMSG_DB_FLOW_USE */
-	PEND_FLOW_PWCRED	/* delete-user: IMSG_DB_SESSION_CRED */
+	PEND_FLOW_PWCRED,	/* delete-user: IMSG_DB_SESSION_CRED */
+	PEND_FLOW_CONFIRMED	/* verify-email: the new address's link */
 };
 
 /* A request of web's waiting on db (auth.c, flow.c). */

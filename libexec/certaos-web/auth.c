@@ -2589,7 +2589,9 @@ flow_use(struct http_conn *c, const char *body, size_t len)
 	mbuf_bytes(&auth_mb, pw, strlen(pw));
 	mbuf_str(&auth_mb, http_client_ip(c));
 	mbuf_str(&auth_mb, c->req.ua);
-	mbuf_str(&auth_mb, kind == FLOW_DELETE ? cb : "");
+	/* delete-user's link, and the one a confirmed change-email mails */
+	mbuf_str(&auth_mb, kind == FLOW_DELETE || kind == FLOW_VERIFY ?
+	    cb : "");
 	if (iev->instance > 0)
 		auth_worker_send(ar, iev, IMSG_KEYS_FLOW_USE);
 	else
@@ -2635,6 +2637,15 @@ auth_keys_flow_done(struct imsg *imsg)
 	case ROUTE_VERIFY_EMAIL:
 		if (status == AUTH_UNAVAILABLE) {
 			auth_unavailable(c);
+			break;
+		}
+		/* the current address confirmed; the new one has a mail */
+		if (status == AUTH_CHANGE_CONFIRMED) {
+			if (ar->has_url)
+				flow_redirect(c, ar->url, NULL, NULL, "");
+			else
+				http_respond(c, 200, AUTH_CT_JSON,
+				    AUTH_NOSTORE, "{\"status\":true}", 15);
 			break;
 		}
 		if (status != AUTH_OK) {

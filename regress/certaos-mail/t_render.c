@@ -160,12 +160,15 @@ ATF_TC_BODY(shipped, tc)
 {
 	static const struct {
 		const char	*name;
-		const char	*vars[4];
+		const char	*vars[5];
 		int		 html;
 	} want[] = {
 		{ "verify-email", { "name", "url", NULL }, 1 },
 		{ "reset-password", { "name", "url", NULL }, 1 },
-		{ "change-email", { "name", "url", "new_email", NULL }, 1 },
+		{ "change-email", { "name", "url", "new_email", "old_email",
+		    NULL }, 1 },
+		{ "change-email-confirm", { "name", "url", "new_email", NULL },
+		    1 },
 		{ "delete-account", { "name", "url", NULL }, 1 },
 		{ "invite", { "url", "role", "expires", NULL }, 1 },
 		{ "test", { NULL }, 0 }

@@ -183,7 +183,8 @@ ATF_TC_BODY(keywords, tc)
 {
 	static const char *const want[] = {
 		"app-name", "argon2id", "attempts", "auth", "body-size",
-		"ca", "certificate", "chroot", "closed", "control",
+		"ca", "certificate", "change-confirmation", "chroot",
+		"closed", "control",
 		"cookie", "database", "delete-user", "dir", "email",
 		"entries", "file", "fresh-age", "from", "header",
 		"header-size", "idle", "include", "invite",
@@ -828,7 +829,8 @@ ATF_TC_BODY(statements, tc)
 		"cookie prefix \"a\"", "cookie prefix",
 		"session lifetime 1d", "session lifetime",
 		"session update-age 1h", "session update-age",
-		"session remember-off 1h", "session remember-off"
+		"session remember-off 1h", "session remember-off",
+		"email change-confirmation off", "email change-confirmation"
 	};
 	char		 text[512], want[512];
 	size_t		 i;
@@ -1260,6 +1262,7 @@ ATF_TC_BODY(reparse_accounts, tc)
 	    "session update-age 30m lifetime 2h\n"
 	    "cookie prefix better-auth\n"
 	    "password length 10 100\n"
+	    "email change-confirmation off\n"
 	    "trusted-origins { \"HTTPS://App.Example:443\" "
 	    "\"http://[::1]:3000\" }\n");
 	ATF_REQUIRE_MSG(conf != NULL, "%s", errbuf);
@@ -1275,6 +1278,7 @@ ATF_TC_BODY(reparse_accounts, tc)
 	    "\t\"http://[::1]:3000\"\n"
 	    "}\n"
 	    "email verification optional\n"
+	    "email change-confirmation off\n"
 	    "delete-user on\n"
 	    "signup open\n"
 	    "rate-limit on\n") != NULL, "%s", first);
@@ -1326,6 +1330,7 @@ ATF_TC_BODY(reparse, tc)
 	    "session fresh-age 86400\n"
 	    "cookie prefix \"certaos\"\n"
 	    "email verification optional\n"
+	    "email change-confirmation on\n"
 	    "delete-user on\n"
 	    "signup open\n"
 	    RL_DEFAULTS

@@ -332,6 +332,121 @@ change_email_cleanup()
 	flows_cleanup
 }
 
+atf_test_case change_email_confirm cleanup
+change_email_confirm_head()
+{
+	atf_set "descr" "change-email of a verified address: the current" \
+	    "address confirms first, then the new one gets its link; each" \
+	    "link serves once; a taken address gets nothing"
+	e2e_head
+}
+change_email_confirm_body()
+{
+	flows_start
+	signup Ivy ivy@example.org
+	e2e_next_mail
+	jar=$W/jar.ivy@example.org
+	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
+	atf_check_equal t "$(sql "select email_verified from users
+	    where name = 'Ivy'")"
+	signup Jon jon@example.org
+	e2e_next_mail
+
+	# a taken address: the same answer, and no mail to anyone
+	atf_check_equal 200 "$(post /change-email \
+	    '{"newEmail":"jon@example.org"}' -b "$jar")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	no_more_mail
+
+	atf_check_equal 200 "$(post /change-email \
+	    '{"newEmail":"Ivy2@example.org","callbackURL":"/moved"}' -b "$jar")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	e2e_next_mail
+	atf_check_equal ivy@example.org "$TO"
+	atf_check -o match:'^Subject: Confirm the change of your CertaOS email address' \
+	    grep '^Subject:' "$M"
+	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/verify-email\?token=[A-Za-z0-9]{32}&callbackURL=%2Fmoved\$" \
+	    echo "$LINK"
+	confirm=$LINK
+	ctok=$(token_of "$confirm")
+	atf_check_equal 1 "$(sql "select count(*) from verifications
+	    where identifier = 'change-email-confirm'
+	    and value_hash = sha256(convert_to('$ctok', 'UTF8'))
+	    and data = 'ivy2@example.org'")"
+	# nothing went to the new address yet, nothing changed
+	no_more_mail
+	atf_check_equal ivy@example.org "$(sql "select email from users
+	    where name = 'Ivy'")"
+
+	# opened without a session: it confirms, signs nobody in
+	atf_check_equal 302 "$(get "$confirm")"
+	atf_check_equal "http://127.0.0.1:$PORT/moved" "$(header location)"
+	atf_check_equal "" "$(header set-cookie)"
+	e2e_next_mail
+	atf_check_equal ivy2@example.org "$TO"
+	atf_check -o match:'^Subject: Confirm your new CertaOS email address' \
+	    grep '^Subject:' "$M"
+	atf_check -o match:"^http://127.0.0.1:$PORT/api/auth/verify-email\?token=[A-Za-z0-9]{32}&callbackURL=%2Fmoved\$" \
+	    echo "$LINK"
+	atf_check_equal ivy@example.org "$(sql "select email from users
+	    where name = 'Ivy'")"
+	# the confirmation served once
+	atf_check_equal 302 "$(get "$confirm")"
+	atf_check_equal "http://127.0.0.1:$PORT/moved?error=INVALID_TOKEN" \
+	    "$(header location)"
+	no_more_mail
+
+	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
+	atf_check_equal "http://127.0.0.1:$PORT/moved" "$(header location)"
+	atf_check_equal 't|ivy2@example.org' "$(sql "select email_verified,
+	    email from users where name = 'Ivy'")"
+	atf_check_equal 200 "$(get "$B/get-session" -b "$jar")"
+	atf_check -o inline:'"ivy2@example.org"\n' jq .user.email "$W/body"
+
+	# without a callbackURL the confirmation answers JSON
+	atf_check_equal 200 "$(post /change-email \
+	    '{"newEmail":"ivy3@example.org"}' -b "$jar")"
+	e2e_next_mail
+	atf_check_equal ivy2@example.org "$TO"
+	atf_check_equal 200 "$(get "$B/verify-email?token=$(token_of "$LINK")")"
+	atf_check -o inline:'{"status":true}' cat "$W/body"
+	e2e_next_mail
+	atf_check_equal ivy3@example.org "$TO"
+	atf_check_equal 2 "$(sql "select count(*) from audit_log
+	    where event = 'change-email-confirm' and outcome = 'ok'")"
+}
+change_email_confirm_cleanup()
+{
+	flows_cleanup
+}
+
+atf_test_case change_email_direct cleanup
+change_email_direct_head()
+{
+	atf_set "descr" "email change-confirmation off: a verified address" \
+	    "is not asked, the new one gets its link at once"
+	e2e_head
+}
+change_email_direct_body()
+{
+	flows_start "email change-confirmation off"
+	signup Kay kay@example.org
+	e2e_next_mail
+	jar=$W/jar.kay@example.org
+	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
+	atf_check_equal 200 "$(post /change-email \
+	    '{"newEmail":"kay2@example.org"}' -b "$jar")"
+	e2e_next_mail
+	atf_check_equal kay2@example.org "$TO"
+	atf_check_equal 302 "$(get "$LINK" -b "$jar")"
+	atf_check_equal 't|kay2@example.org' "$(sql "select email_verified,
+	    email from users where name = 'Kay'")"
+}
+change_email_direct_cleanup()
+{
+	flows_cleanup
+}
+
 atf_test_case delete cleanup
 delete_head()
 {
@@ -511,6 +626,8 @@ atf_init_test_cases()
 	atf_add_test_case required
 	atf_add_test_case reset
 	atf_add_test_case change_email
+	atf_add_test_case change_email_confirm
+	atf_add_test_case change_email_direct
 	atf_add_test_case delete
 	atf_add_test_case no_mail
 	atf_add_test_case stale_delete
