@@ -259,7 +259,7 @@ auth_configure(const struct cfg_web *cw)
 		(void)strlcpy(ac.origins[ac.norigins++], cw->origins[i],
 		    CERTAOS_MAX_ORIGIN);
 	}
-	http_set_cookie_name(ac.prefix);
+	http_set_cookie_name(ac.prefix, ac.secure);
 	return (0);
 }
 

@@ -299,26 +299,25 @@ parse_reqline(const char *p, size_t n, struct http_req *req)
 	return (0);
 }
 
-static char	 cookie_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
+/* the names the cookies have under this issuer (see http_set_cookie_name) */
+static char	 cookie_name[CERTAOS_MAX_COOKIE_PREFIX + 48] =
     CERTAOS_COOKIE_PREFIX ".session_token";
-static char	 cookie_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
-    "__Secure-" CERTAOS_COOKIE_PREFIX ".session_token";
-static char	 dontrem_name[CERTAOS_MAX_COOKIE_PREFIX + 32] =
+static char	 dontrem_name[CERTAOS_MAX_COOKIE_PREFIX + 48] =
     CERTAOS_COOKIE_PREFIX ".dont_remember";
-static char	 dontrem_sname[CERTAOS_MAX_COOKIE_PREFIX + 48] =
-    "__Secure-" CERTAOS_COOKIE_PREFIX ".dont_remember";
 
+/*
+ * An https issuer sets __Secure-<prefix>.session_token and reads that
+ * name only, as Better Auth does: a browser keeps __Secure- cookies for
+ * what came over TLS, so a plain one that someone set over HTTP for the
+ * domain cannot pass for ours (session fixation).
+ */
 void
-http_set_cookie_name(const char *prefix)
+http_set_cookie_name(const char *prefix, int secure)
 {
-	(void)snprintf(cookie_name, sizeof(cookie_name), "%s.session_token",
-	    prefix);
-	(void)snprintf(cookie_sname, sizeof(cookie_sname),
-	    "__Secure-%s.session_token", prefix);
+	(void)snprintf(cookie_name, sizeof(cookie_name),
+	    "%s%s.session_token", secure ? "__Secure-" : "", prefix);
 	(void)snprintf(dontrem_name, sizeof(dontrem_name),
-	    "%s.dont_remember", prefix);
-	(void)snprintf(dontrem_sname, sizeof(dontrem_sname),
-	    "__Secure-%s.dont_remember", prefix);
+	    "%s%s.dont_remember", secure ? "__Secure-" : "", prefix);
 }
 
 /* Copy a field value into dst; the state says whether it fit, once. */
@@ -337,7 +336,7 @@ field_copy(const char *v, size_t vl, char *dst, size_t dstsz, int *state)
 
 /*
  * Cookie: a=b; c=d.  Only the session cookie and dont_remember are
- * kept; the plain or __Secure- name, whichever comes first.
+ * kept, the first of each.
  */
 static void
 field_cookie(const char *v, size_t vl, struct http_req *req)
@@ -354,19 +353,15 @@ field_cookie(const char *v, size_t vl, struct http_req *req)
 		if ((eq = memchr(p, '=', semi - p)) == NULL)
 			continue;
 		nlen = eq - p;
-		if ((nlen == strlen(cookie_name) &&
-		    memcmp(p, cookie_name, nlen) == 0) ||
-		    (nlen == strlen(cookie_sname) &&
-		    memcmp(p, cookie_sname, nlen) == 0)) {
+		if (nlen == strlen(cookie_name) &&
+		    memcmp(p, cookie_name, nlen) == 0) {
 			if (req->cookie_state == HTTP_F_OK)
 				continue;	/* the first one counts */
 			req->cookie_state = HTTP_F_ABSENT;
 			field_copy(eq + 1, semi - eq - 1, req->cookie,
 			    sizeof(req->cookie), &req->cookie_state);
-		} else if ((nlen == strlen(dontrem_name) &&
-		    memcmp(p, dontrem_name, nlen) == 0) ||
-		    (nlen == strlen(dontrem_sname) &&
-		    memcmp(p, dontrem_sname, nlen) == 0)) {
+		} else if (nlen == strlen(dontrem_name) &&
+		    memcmp(p, dontrem_name, nlen) == 0) {
 			if (req->dontrem_state == HTTP_F_OK)
 				continue;
 			req->dontrem_state = HTTP_F_ABSENT;

@@ -115,7 +115,7 @@ struct http_req {
 int	 http_scan_head(const char *, size_t, size_t, struct http_scan *);
 int	 http_parse_head(const char *, size_t, struct http_req *);
 /* the session cookie's names: "<prefix>.session_token", and __Secure- */
-void	 http_set_cookie_name(const char *);
+void	 http_set_cookie_name(const char *, int);
 const char *http_reason(int);
 const char *http_errcode(int);
 

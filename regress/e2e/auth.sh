@@ -1240,6 +1240,38 @@ dont_remember_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case cookie_prefix cleanup
+cookie_prefix_head()
+{
+	atf_set "descr" "cookie prefix better-auth: the cookies carry" \
+	    "Better Auth's names, and get-session reads them"
+	e2e_head
+}
+cookie_prefix_body()
+{
+	auth_start 'cookie prefix "better-auth"'
+	atf_check_equal 200 "$(auth_post /sign-up/email \
+	    '{"name":"Bo","email":"bo@example.com","password":"password123","rememberMe":false}' \
+	    -H "$(auth_origin)")"
+	tr -d '\r' < "$W/headers" | grep -i '^set-cookie:' > "$W/cookies"
+	atf_check -o match:'^Set-Cookie: better-auth\.session_token=[A-Za-z0-9]{32}\.[^;]+; Path=/; HttpOnly; SameSite=Lax$' \
+	    grep session_token "$W/cookies"
+	atf_check -o match:'^Set-Cookie: better-auth\.dont_remember=true\.' \
+	    grep dont_remember "$W/cookies"
+	cookie=$(sed -n 's/^Set-Cookie: better-auth\.session_token=\([^;]*\);.*/\1/p' \
+	    "$W/cookies")
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: better-auth.session_token=$cookie")"
+	atf_check -o inline:'"bo@example.com"\n' jq .user.email "$W/body"
+	atf_check_equal 200 "$(e2e_get /api/auth/get-session \
+	    -H "cookie: certaos.session_token=$cookie")"
+	atf_check -o inline:'null' cat "$W/body"
+}
+cookie_prefix_cleanup()
+{
+	e2e_cleanup
+}
+
 atf_test_case pipelined cleanup
 pipelined_head()
 {
@@ -1331,5 +1363,6 @@ atf_init_test_cases()
 	atf_add_test_case session_jwt
 	atf_add_test_case accounts
 	atf_add_test_case dont_remember
+	atf_add_test_case cookie_prefix
 	atf_add_test_case pipelined
 }

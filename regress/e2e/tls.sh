@@ -58,6 +58,54 @@ tls_cleanup()
 	e2e_cleanup
 }
 
+atf_test_case secure_cookies cleanup
+secure_cookies_head()
+{
+	atf_set "descr" "an https issuer: cookies named __Secure-<prefix>" \
+	    "with Secure; get-session reads that name only"
+	e2e_head
+}
+secure_cookies_body()
+{
+	e2e_init
+	mkcert one
+	TPORT=$(e2e_free_port)
+	url=https://127.0.0.1:$TPORT
+	E2E_ISSUER=$url
+	e2e_conf "rate-limit off" "listen on 127.0.0.1 port $TPORT tls {" \
+	    "	certificate \"$W/one.crt\"" "	key \"$W/one.key\"" "}"
+	e2e_start
+	atf_check_equal 200 "$(curl -s --cacert "$W/one.crt" -o "$W/body" \
+	    -D "$W/headers" -w '%{http_code}' -H "origin: $url" \
+	    -H 'content-type: application/json' --data-binary \
+	    '{"name":"Sid","email":"sid@example.com","password":"password123"}' \
+	    "$url/api/auth/sign-up/email")"
+	tok=$(jq -r .token "$W/body")
+	tr -d '\r' < "$W/headers" | grep -i '^set-cookie:' > "$W/cookies"
+	atf_check -o match:"^Set-Cookie: __Secure-certaos\.session_token=$tok\.[A-Za-z0-9%]+; Max-Age=604800; Path=/; HttpOnly; SameSite=Lax; Secure\$" \
+	    cat "$W/cookies"
+	cookie=$(sed -n 's/^Set-Cookie: __Secure-certaos\.session_token=\([^;]*\);.*/\1/p' \
+	    "$W/cookies")
+	atf_check -o inline:'"sid@example.com"\n' sh -c "curl -s \
+	    --cacert $W/one.crt -H 'cookie: __Secure-certaos.session_token=$cookie' \
+	    $url/api/auth/get-session | jq .user.email"
+	# the plain name is not ours on https
+	atf_check -o inline:'null' curl -s --cacert "$W/one.crt" \
+	    -H "cookie: certaos.session_token=$cookie" \
+	    "$url/api/auth/get-session"
+	# sign-out clears the __Secure- cookie
+	curl -s --cacert "$W/one.crt" -o /dev/null -D "$W/headers" \
+	    -H "origin: $url" -H "cookie: __Secure-certaos.session_token=$cookie" \
+	    -X POST "$url/api/auth/sign-out"
+	atf_check -o match:'^Set-Cookie: __Secure-certaos\.session_token=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax; Secure' \
+	    sh -c "tr -d '\\r' < $W/headers"
+}
+secure_cookies_cleanup()
+{
+	. "$(atf_get_srcdir)/lib.subr"
+	e2e_cleanup
+}
+
 atf_test_case tls_key_mode cleanup
 tls_key_mode_head()
 {
@@ -85,5 +133,6 @@ tls_key_mode_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case tls
+	atf_add_test_case secure_cookies
 	atf_add_test_case tls_key_mode
 }
