@@ -123,6 +123,10 @@ static void		 auth_worker_send(struct authreq *, struct imsgev *,
 static void		 auth_keys_send(struct imsgev *, uint32_t, uint32_t);
 static int		 auth_callback_bad(struct http_conn *, int,
 			    const char *);
+static int		 auth_post_refused(struct http_conn *, const char *,
+			    size_t);
+static int		 query_get(struct http_conn *, const char *, char *,
+			    size_t);
 static void		 auth_respond_status(struct authreq *, int);
 static int		 auth_created_fresh(uint64_t);
 static void		 html_escape(char *, size_t, const char *);
@@ -1392,16 +1396,35 @@ auth_origin_ok(struct http_conn *c)
 	return (0);
 }
 
-/* A callback URL: relative ("/x", not "//x"), or on a trusted origin. */
+/*
+ * A callback URL: on a trusted origin, or relative as Better Auth's
+ * isSafeRelativeURL has it: "/x", but not "//x", no backslash or control
+ * character anywhere, no %2F or %5C before the query (a browser may
+ * take any of them for another host).
+ */
 static int
 auth_url_ok(const char *u)
 {
 	const char	*p;
 	size_t		 n;
 	uint32_t	 i;
+	int		 inpath = 1;
 
-	if (u[0] == '/' && u[1] != '/' && u[1] != '\\')
+	if (u[0] == '/' && u[1] != '/') {
+		for (p = u; *p != '\0'; p++) {
+			if (*p == '\\' || (unsigned char)*p < 0x20 ||
+			    *p == 0x7f)
+				return (0);
+			if (*p == '?' || *p == '#')
+				inpath = 0;
+			if (inpath && p[0] == '%' && (p[1] == '2' ||
+			    p[1] == '5') && (p[2] == 'F' || p[2] == 'f' ||
+			    p[2] == 'C' || p[2] == 'c') &&
+			    (p[1] == '2') == (p[2] == 'F' || p[2] == 'f'))
+				return (0);
+		}
 		return (1);
+	}
 	for (i = 0; i < ac.norigins; i++) {
 		n = strlen(ac.origins[i]);
 		p = u + n;
@@ -2155,9 +2178,92 @@ auth_accounts_done(struct authreq *ar, int status)
 	auth_list_respond(ar);
 }
 
+/*
+ * Better Auth's origin check of every POST (its originCheckMiddleware):
+ * the Origin of a request with cookies, then callbackURL (the body's,
+ * else the query's), redirectTo, errorCallbackURL and
+ * newUserCallbackURL, in that order, each relative or on a trusted
+ * origin, whatever the route reads.  A body of a type the route refuses,
+ * or one that does not parse, is left for the route to answer.  1 once
+ * refused.
+ */
+static int
+auth_post_refused(struct http_conn *c, const char *body, size_t len)
+{
+	static const struct {
+		const char	*name;
+		const char	*label;		/* Better Auth's word */
+		const char	*code;
+	} u[] = {
+		{ "callbackURL", "callbackURL", "INVALID_CALLBACK_URL" },
+		{ "redirectTo", "redirectURL", "INVALID_REDIRECT_URL" },
+		{ "errorCallbackURL", "errorCallbackURL",
+		    "INVALID_ERROR_CALLBACK_URL" },
+		{ "newUserCallbackURL", "newUserCallbackURL",
+		    "INVALID_NEW_USER_CALLBACK_URL" },
+	};
+	static char	 v[nitems(u)][CERTAOS_MAX_URL + 1];
+	struct jfield	 f[nitems(u)];
+	char		 err[256], msg[128];
+	size_t		 i, n;
+	int		 form, r;
+
+	if (c->req.ctype_state == HTTP_F_ABSENT)
+		form = -1;
+	else if (c->req.ctype_state == HTTP_F_OK &&
+	    strcmp(c->req.ctype, "application/json") == 0)
+		form = 0;
+	else if (c->req.ctype_state == HTTP_F_OK && AUTH_FORM_OK(c->route) &&
+	    strcmp(c->req.ctype, AUTH_CT_FORM) == 0)
+		form = 1;
+	else
+		return (0);		/* the route's 415 */
+	if (auth_origin_ok(c) == -1)
+		return (1);
+	for (i = 0; i < nitems(u); i++) {
+		f[i] = (struct jfield){ u[i].name, JT_STRING, 0, v[i],
+		    sizeof(v[i]), 0 };
+		v[i][0] = '\0';
+	}
+	r = 0;
+	if (form == 1 && len > 0)
+		r = form_parse_fields(body, len, f, nitems(f), err,
+		    sizeof(err));
+	else if (form == 0 && len > 0)
+		r = json_parse_fields(body, len, f, nitems(f), err,
+		    sizeof(err));
+	if (r == -1) {
+		for (i = 0; i < nitems(u); i++) {
+			n = strlen(u[i].name);
+			if (strncmp(err, u[i].name, n) != 0 ||
+			    strcmp(err + n, ": expected a string") != 0)
+				continue;
+			/* no code, as Better Auth */
+			n = snprintf(msg, sizeof(msg), "{\"message\":"
+			    "\"Invalid %s: expected a string\"}", u[i].label);
+			http_respond(c, 400, AUTH_CT_JSON, AUTH_NOSTORE, msg, n);
+			return (1);
+		}
+		return (0);
+	}
+	if (!f[0].present && query_get(c, "callbackURL", v[0],
+	    sizeof(v[0])) == 1)
+		f[0].present = 1;
+	for (i = 0; i < nitems(u); i++) {
+		if (!f[i].present || v[i][0] == '\0' || auth_url_ok(v[i]))
+			continue;
+		(void)snprintf(msg, sizeof(msg), "Invalid %s", u[i].label);
+		auth_fail(c, 403, u[i].code, msg);
+		return (1);
+	}
+	return (0);
+}
+
 void
 auth_dispatch(struct http_conn *c, const char *body, size_t len)
 {
+	if (c->req.method == HTTP_M_POST && auth_post_refused(c, body, len))
+		return;
 	switch (c->route) {
 	case ROUTE_SIGN_UP:
 		auth_signup(c, body, len);

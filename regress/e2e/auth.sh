@@ -331,6 +331,56 @@ validation_body()
 	    '{"name":"a","email":"a@example.com","password":"password123","callbackURL":"http://evil.example/"}'
 	check 403 INVALID_CALLBACK_URL \
 	    '{"name":"a","email":"a@example.com","password":"password123","callbackURL":"//evil.example/"}'
+	# Better Auth's origin check reads four fields of any POST body
+	cred='"email":"a@example.com","password":"password123"'
+	for f in errorCallbackURL:ERROR_CALLBACK_URL \
+	    newUserCallbackURL:NEW_USER_CALLBACK_URL \
+	    redirectTo:REDIRECT_URL callbackURL:CALLBACK_URL; do
+		atf_check_equal 403 "$(auth_post /sign-in/email \
+		    "{$cred,\"${f%%:*}\":\"https://evil.example/x\"}" -H "$o")"
+		atf_check -o inline:"\"INVALID_${f#*:}\"\n" jq .code "$W/body"
+	done
+	atf_check_equal 403 "$(auth_post /sign-in/email \
+	    "{$cred,\"redirectTo\":\"//evil.example/\"}" -H "$o")"
+	atf_check -o inline:'{"message":"Invalid redirectURL","code":"INVALID_REDIRECT_URL"}' \
+	    cat "$W/body"
+	# in that order: callbackURL first
+	atf_check_equal 403 "$(auth_post /sign-in/email \
+	    "{$cred,\"errorCallbackURL\":\"http://evil.example/\",\"callbackURL\":\"http://evil.example/\"}" \
+	    -H "$o")"
+	atf_check -o inline:'"INVALID_CALLBACK_URL"\n' jq .code "$W/body"
+	# the query's callbackURL when the body has none
+	atf_check_equal 403 "$(curl -s -o "$W/body" -w '%{http_code}' \
+	    -H 'content-type: application/json' -H "$o" --data-binary "{$cred}" \
+	    "http://127.0.0.1:$PORT/api/auth/sign-in/email?callbackURL=https://evil.example/")"
+	atf_check -o inline:'"INVALID_CALLBACK_URL"\n' jq .code "$W/body"
+	# not a string: 400 without a code, as Better Auth
+	atf_check_equal 400 "$(auth_post /sign-in/email \
+	    "{$cred,\"errorCallbackURL\":5}" -H "$o")"
+	atf_check -o inline:'{"message":"Invalid errorCallbackURL: expected a string"}' \
+	    cat "$W/body"
+	# relative paths a browser could take for another host
+	for u in '/\\evil.example' '/%2F%2Fevil.example' '/a%5cb' '/a\tb'; do
+		atf_check_equal 403 "$(auth_post /sign-in/email \
+		    "{$cred,\"callbackURL\":\"$u\"}" -H "$o")"
+	done
+	# routes that do not read the field are checked as well
+	atf_check_equal 403 "$(auth_post /sign-out \
+	    '{"errorCallbackURL":"https://evil.example/"}' -H "$o")"
+	atf_check -o inline:'"INVALID_ERROR_CALLBACK_URL"\n' jq .code "$W/body"
+	atf_check_equal 403 "$(auth_post /request-password-reset \
+	    '{"email":"a@example.com","redirectTo":"https://evil.example/"}' -H "$o")"
+	atf_check -o inline:'"INVALID_REDIRECT_URL"\n' jq .code "$W/body"
+	atf_check_equal 403 "$(auth_post /change-email \
+	    '{"newEmail":"b@example.com","callbackURL":"https://evil.example/"}' -H "$o")"
+	atf_check -o inline:'"INVALID_CALLBACK_URL"\n' jq .code "$W/body"
+	atf_check_equal 403 "$(auth_post /delete-user \
+	    '{"callbackURL":"https://evil.example/"}' -H "$o")"
+	atf_check -o inline:'"INVALID_CALLBACK_URL"\n' jq .code "$W/body"
+	# what is fine passes on to the route (no such user: 401)
+	atf_check_equal 401 "$(auth_post /sign-in/email \
+	    "{$cred,\"callbackURL\":\"/dashboard?x=1\",\"errorCallbackURL\":\"http://127.0.0.1:$PORT/err\",\"newUserCallbackURL\":\"\"}" \
+	    -H "$o")"
 	# no body and no content type at all
 	atf_check_equal 400 "$(curl -s -o "$W/body" -w '%{http_code}' -X POST \
 	    -H "$o" "http://127.0.0.1:$PORT/api/auth/sign-up/email")"
