@@ -206,7 +206,8 @@ enum imsg_type {
 	IMSG_KEYS_SIGNIN,	/* -> u32 flags, str email, bytes password,
 				 *    str ip, str ua; <- IMSG_KEYS_AUTH */
 	IMSG_KEYS_SESSION,	/* -> u32 flags, u32 op (AUTH_OP_*),
-				 *    str presented token (raw or signed);
+				 *    str presented token (raw or signed),
+				 *    and for AUTH_OP_DELETE str ip, str ua;
 				 *    <- IMSG_DB_SESSION_INFO from db, or
 				 *    IMSG_KEYS_AUTH with AUTH_BAD_TOKEN */
 	IMSG_KEYS_AUTH,		/* keys -> web: i32 status (AUTH_*), str
@@ -231,7 +232,8 @@ enum imsg_type {
 	IMSG_DB_AUTH_REPLY,	/* i32 status (AUTH_*), record when AUTH_OK */
 	/* keys -> db, answered to web[instance] (id = web's request id) */
 	IMSG_DB_SESSION_GET,	/* -> u32 web instance, u32 op, bytes token
-				 *    hash; <- IMSG_DB_SESSION_INFO to web */
+				 *    hash, and for AUTH_OP_DELETE str ip,
+				 *    str ua; <- IMSG_DB_SESSION_INFO to web */
 	IMSG_DB_SESSION_INFO,	/* db -> web: i32 status (AUTH_*), record
 				 *    when AUTH_OK */
 	/* session management: list and revoke, same chain as above */
@@ -239,11 +241,13 @@ enum imsg_type {
 				 *    (AUTH_OP_LIST, _REVOKE, _REVOKE_ALL,
 				 *    _REVOKE_OTHERS), str presented token,
 				 *    str target ("" unless _REVOKE: a token
-				 *    or a handle from list-sessions) */
+				 *    or a handle from list-sessions), str
+				 *    ip, str ua */
 	IMSG_DB_SESSION_OP,	/* keys -> db: u32 web instance, u32 op,
 				 *    bytes token hash (32), bytes target
 				 *    hash (32, or 0 when no target), str
-				 *    target handle (a session id, or "");
+				 *    target handle (a session id, or ""),
+				 *    str ip, str ua;
 				 *    <- IMSG_DB_SESSION_ROW* (AUTH_OP_LIST)
 				 *    then IMSG_DB_SESSION_INFO, to web */
 	/* account changes */

@@ -192,6 +192,9 @@ struct db_sess {
 	int		 has_target;
 	unsigned char	 target_hash[DB_HASH_LEN];
 	char		 handle[CERTAOS_MAX_ID + 1];
+	/* the audit row of a sign-out or a revoke */
+	char		 ip[CERTAOS_MAX_IP + 1];
+	char		 ua[CERTAOS_MAX_UA + 1];
 	uint32_t	 mask;		/* USER_UPDATE: USER_F_* */
 	char		 name[CERTAOS_MAX_NAME + 1];
 	int		 has_image;

@@ -85,10 +85,11 @@
 	" SELECT u.id, u.email, " ip ", " ua ", 'change-password', 'ok', " \
 	detail " FROM p JOIN users u ON u.id = p.user_id"
 /* the audit row of a revoke: the ids of what went, NULL if nothing */
-#define REVOKE_AUDIT(event)						\
+#define REVOKE_AUDIT(event, ip, ua)					\
 	" l AS ("							\
-	" INSERT INTO audit_log (user_id, email, event, outcome, detail)" \
-	" SELECT u.id, u.email, '" event "', 'ok',"			\
+	" INSERT INTO audit_log"					\
+	" (user_id, email, ip, user_agent, event, outcome, detail)"	\
+	" SELECT u.id, u.email, " ip ", " ua ", '" event "', 'ok',"	\
 	" (SELECT string_agg(id, ' ' ORDER BY id) FROM d)"		\
 	" FROM a JOIN users u ON u.id = a.user_id)"			\
 	" SELECT " REC_COLS " FROM a s JOIN users u ON u.id = s.user_id"
@@ -174,12 +175,14 @@ static const Oid session_new_types[] = {
 };
 /* token hash, update age (s), lifetime cap (s) */
 static const Oid session_get_types[] = { BYTEAOID, INT4OID, INT4OID };
-/* token hash */
-static const Oid session_delete_types[] = { BYTEAOID };
-/* asking token hash (LIST, REVOKE_ALL, REVOKE_OTHERS) */
+/* token hash, ip, ua (also REVOKE_ALL, REVOKE_OTHERS: the asking one) */
+static const Oid session_delete_types[] = { BYTEAOID, TEXTOID, TEXTOID };
+/* asking token hash (LIST) */
 static const Oid session_op_types[] = { BYTEAOID };
-/* asking token hash, target hash (NULL: none), target handle */
-static const Oid session_revoke_types[] = { BYTEAOID, BYTEAOID, TEXTOID };
+/* asking token hash, target hash (NULL: none), target handle, ip, ua */
+static const Oid session_revoke_types[] = {
+	BYTEAOID, BYTEAOID, TEXTOID, TEXTOID, TEXTOID
+};
 /* asking token hash, user id, new hash, ip, ua */
 static const Oid pw_set_types[] = {
 	BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID
@@ -376,8 +379,9 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    "WITH s AS ("
 	    " DELETE FROM sessions WHERE token_hash = $1 RETURNING *),"
 	    " l AS ("
-	    " INSERT INTO audit_log (user_id, email, event, outcome, detail)"
-	    " SELECT u.id, u.email, 'sign-out', 'ok', s.id"
+	    " INSERT INTO audit_log"
+	    " (user_id, email, ip, user_agent, event, outcome, detail)"
+	    " SELECT u.id, u.email, $2, $3, 'sign-out', 'ok', s.id"
 	    " FROM s JOIN users u ON u.id = s.user_id)"
 	    " SELECT " REC_COLS " FROM s JOIN users u ON u.id = s.user_id",
 	    nitems(session_delete_types), session_delete_types },
@@ -421,21 +425,21 @@ static const struct db_stmt stmts[OP_MAX] = {
 	    " d AS (DELETE FROM sessions"
 	    " WHERE user_id = (SELECT user_id FROM a)"
 	    " AND (token_hash = $2 OR id = $3) RETURNING id),"
-	    REVOKE_AUDIT("revoke-session"),
+	    REVOKE_AUDIT("revoke-session", "$4", "$5"),
 	    nitems(session_revoke_types), session_revoke_types },
 	[OP_SESSION_REVOKE_ALL] = { "session_revoke_all",
 	    "WITH " ASKING ","
 	    " d AS (DELETE FROM sessions"
 	    " WHERE user_id = (SELECT user_id FROM a) RETURNING id),"
-	    REVOKE_AUDIT("revoke-sessions"),
-	    nitems(session_op_types), session_op_types },
+	    REVOKE_AUDIT("revoke-sessions", "$2", "$3"),
+	    nitems(session_delete_types), session_delete_types },
 	[OP_SESSION_REVOKE_OTHERS] = { "session_revoke_others",
 	    "WITH " ASKING ","
 	    " d AS (DELETE FROM sessions"
 	    " WHERE user_id = (SELECT user_id FROM a)"
 	    " AND id <> (SELECT id FROM a) RETURNING id),"
-	    REVOKE_AUDIT("revoke-other-sessions"),
-	    nitems(session_op_types), session_op_types },
+	    REVOKE_AUDIT("revoke-other-sessions", "$2", "$3"),
+	    nitems(session_delete_types), session_delete_types },
 	/* as CRED_GET, for the user of a live session */
 	[OP_SESSION_CRED] = { "session_cred",
 	    "SELECT u.id, a.password FROM sessions s"
@@ -1186,6 +1190,10 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		ss->instance = mread_u32(&mr);
 		ss->op = mread_u32(&mr);
 		n = mread_bytes(&mr, ss->token_hash, sizeof(ss->token_hash));
+		if (ss->op == AUTH_OP_DELETE) {
+			(void)mread_str(&mr, ss->ip, sizeof(ss->ip));
+			(void)mread_str(&mr, ss->ua, sizeof(ss->ua));
+		}
 		break;
 	case OP_SESSION_CRED:
 		n = mread_bytes(&mr, a->token_hash, sizeof(a->token_hash));
@@ -1225,6 +1233,8 @@ ops_req_read(struct imsg *imsg, enum db_op op, struct db_req *req)
 		tn = mread_bytes(&mr, ss->target_hash,
 		    sizeof(ss->target_hash));
 		(void)mread_str(&mr, ss->handle, sizeof(ss->handle));
+		(void)mread_str(&mr, ss->ip, sizeof(ss->ip));
+		(void)mread_str(&mr, ss->ua, sizeof(ss->ua));
 		break;
 	default:
 		return (-1);
@@ -1438,25 +1448,34 @@ ops_send(struct db_conn *c, struct db_req *req)
 		formats[0] = formats[1] = formats[2] = 1;
 		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
 		    formats, 1));
-	case OP_SESSION_DELETE:
 	case OP_SESSION_LIST:
-	case OP_SESSION_REVOKE_ALL:
-	case OP_SESSION_REVOKE_OTHERS:
 	case OP_ACCOUNT_LIST:
 		values[0] = (const char *)req->sess.token_hash;
 		lengths[0] = sizeof(req->sess.token_hash);
 		formats[0] = 1;
 		return (PQsendQueryPrepared(c->pg, name, 1, values, lengths,
 		    formats, 1));
+	case OP_SESSION_DELETE:
+	case OP_SESSION_REVOKE_ALL:
+	case OP_SESSION_REVOKE_OTHERS:
+		values[0] = (const char *)req->sess.token_hash;
+		values[1] = req->sess.ip;
+		values[2] = req->sess.ua;
+		lengths[0] = sizeof(req->sess.token_hash);
+		formats[0] = 1;
+		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
+		    formats, 1));
 	case OP_SESSION_REVOKE:
 		values[0] = (const char *)req->sess.token_hash;
 		values[1] = req->sess.has_target ?
 		    (const char *)req->sess.target_hash : NULL;
 		values[2] = req->sess.handle;
+		values[3] = req->sess.ip;
+		values[4] = req->sess.ua;
 		lengths[0] = sizeof(req->sess.token_hash);
 		lengths[1] = sizeof(req->sess.target_hash);
 		formats[0] = formats[1] = 1;
-		return (PQsendQueryPrepared(c->pg, name, 3, values, lengths,
+		return (PQsendQueryPrepared(c->pg, name, 5, values, lengths,
 		    formats, 1));
 	case OP_SESSION_CRED:
 		values[0] = (const char *)a->token_hash;

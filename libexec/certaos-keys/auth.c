@@ -776,7 +776,8 @@ auth_db_reply(struct imsgev *iev, struct imsg *imsg)
 }
 
 /*
- * IMSG_KEYS_SESSION: u32 flags, u32 op, str presented token.  The hot
+ * IMSG_KEYS_SESSION: u32 flags, u32 op, str presented token, and for a
+ * sign-out str ip, str ua (its audit row's).  The hot
  * path: no allocation of ours, no log above debug, no argon2.  A good
  * token goes to db as its hash with web's instance and request id, and
  * db answers web directly.
@@ -791,11 +792,16 @@ auth_session(struct imsgev *iev, struct imsg *imsg)
 	unsigned char	 th[SHA256_LEN];
 	char		 presented[CERTAOS_MAX_CTOKEN + 1];
 	char		 tok[CERTAOS_TOKEN_LEN + 1];
+	char		 ip[CERTAOS_MAX_IP + 1], ua[CERTAOS_MAX_UA + 1];
 
 	mread_init(&mr, imsg);
 	flags = mread_u32(&mr);
 	op = mread_u32(&mr);
 	mread_str(&mr, presented, sizeof(presented));
+	if (op == AUTH_OP_DELETE) {
+		mread_str(&mr, ip, sizeof(ip));
+		mread_str(&mr, ua, sizeof(ua));
+	}
 	r = mread_end(&mr);
 	auth_wipe_imsg(imsg);
 	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0 ||
@@ -825,12 +831,17 @@ auth_session(struct imsgev *iev, struct imsg *imsg)
 	mbuf_u32(&amb, (uint32_t)iev->instance);
 	mbuf_u32(&amb, op);
 	mbuf_bytes(&amb, th, sizeof(th));
+	if (op == AUTH_OP_DELETE) {
+		mbuf_str(&amb, ip);
+		mbuf_str(&amb, ua);
+	}
 	auth_send(db, IMSG_DB_SESSION_GET, id);
 	explicit_bzero(th, sizeof(th));
 }
 
 /*
- * IMSG_KEYS_SESSION_OP: u32 flags, u32 op, str presented, str target.
+ * IMSG_KEYS_SESSION_OP: u32 flags, u32 op, str presented, str target,
+ * str ip, str ua.
  * list-sessions and the revokes: the asking token is checked and hashed
  * as for get-session; a revoke's target is either a token (raw or
  * signed: hashed) or a handle list-sessions gave out (a session id,
@@ -847,6 +858,7 @@ auth_session_op(struct imsgev *iev, struct imsg *imsg)
 	char		 presented[CERTAOS_MAX_CTOKEN + 1];
 	char		 target[CERTAOS_MAX_CTOKEN + 1];
 	char		 tok[CERTAOS_TOKEN_LEN + 1];
+	char		 ip[CERTAOS_MAX_IP + 1], ua[CERTAOS_MAX_UA + 1];
 	const char	*handle = "";
 
 	mread_init(&mr, imsg);
@@ -854,6 +866,8 @@ auth_session_op(struct imsgev *iev, struct imsg *imsg)
 	op = mread_u32(&mr);
 	mread_str(&mr, presented, sizeof(presented));
 	mread_str(&mr, target, sizeof(target));
+	mread_str(&mr, ip, sizeof(ip));
+	mread_str(&mr, ua, sizeof(ua));
 	r = mread_end(&mr);
 	auth_wipe_imsg(imsg);
 	if (r == -1 || (flags & ~KEYS_AUTH_FLAGS) != 0 ||
@@ -893,6 +907,8 @@ auth_session_op(struct imsgev *iev, struct imsg *imsg)
 	mbuf_bytes(&amb, th, sizeof(th));
 	mbuf_bytes(&amb, tth, have_target ? sizeof(tth) : 0);
 	mbuf_str(&amb, handle);
+	mbuf_str(&amb, ip);
+	mbuf_str(&amb, ua);
 	auth_send(db, IMSG_DB_SESSION_OP, id);
  done:
 	explicit_bzero(th, sizeof(th));

@@ -1710,6 +1710,11 @@ auth_session(struct http_conn *c, int op)
 	mbuf_u32(mb, cookie ? AUTH_F_SIGNED : 0);
 	mbuf_u32(mb, op);
 	mbuf_str(mb, tok);
+	/* who signs out, for the audit row (get-session carries nothing) */
+	if (op == AUTH_OP_DELETE) {
+		mbuf_str(mb, http_client_ip(c));
+		mbuf_str(mb, c->req.ua);
+	}
 	auth_keys_send(iev, IMSG_KEYS_SESSION, ar->id);
  done:
 	explicit_bzero(tok, sizeof(tok));
@@ -1780,6 +1785,8 @@ auth_session_op(struct http_conn *c, uint32_t op, const char *target)
 	mbuf_u32(&auth_mb, op);
 	mbuf_str(&auth_mb, tok);
 	mbuf_str(&auth_mb, target);
+	mbuf_str(&auth_mb, http_client_ip(c));
+	mbuf_str(&auth_mb, c->req.ua);
 	auth_keys_send(iev, IMSG_KEYS_SESSION_OP, ar->id);
  done:
 	explicit_bzero(tok, sizeof(tok));

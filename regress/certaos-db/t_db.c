@@ -788,6 +788,10 @@ db_session_send(struct dbproc *d, uint32_t instance, uint32_t op, int seed,
 	mbuf_u32(&mb, instance);
 	mbuf_u32(&mb, op);
 	mbuf_bytes(&mb, h, sizeof(h));
+	if (op == AUTH_OP_DELETE) {
+		mbuf_str(&mb, "192.0.2.9");
+		mbuf_str(&mb, "t_db/1.0");
+	}
 	mb_send(&d->keys, &mb, IMSG_DB_SESSION_GET, id);
 }
 
@@ -841,6 +845,8 @@ db_session_op(struct dbproc *d, uint32_t op, int seed, int tseed,
 	mbuf_bytes(&mb, h, sizeof(h));
 	mbuf_bytes(&mb, t, tseed >= 0 ? sizeof(t) : 0);
 	mbuf_str(&mb, handle);
+	mbuf_str(&mb, "192.0.2.9");
+	mbuf_str(&mb, "t_db/1.0");
 	mb_send(&d->keys, &mb, IMSG_DB_SESSION_OP, id);
 	*nrows = 0;
 	for (;;) {
@@ -1075,7 +1081,8 @@ static const struct fld uupd_flds[] = {
 };
 static const struct fld op_flds[] = {
 	{ 'u', 0 }, { 'r', 0 }, { 'b', DB_HASH_LEN }, { 't', DB_HASH_LEN },
-	{ 's', CERTAOS_MAX_ID }, { 0, 0 }
+	{ 's', CERTAOS_MAX_ID }, { 's', CERTAOS_MAX_IP },
+	{ 's', CERTAOS_MAX_UA }, { 0, 0 }
 };
 
 /*
@@ -1915,9 +1922,9 @@ ATF_TC_BODY(catalogue, tc)
 	} want[] = {
 		{ OP_PING, 0 }, { OP_JWKS_LOAD, 0 }, { OP_JWKS_INSERT, 5 },
 		{ OP_SIGNUP, 17 }, { OP_CRED_GET, 1 }, { OP_SESSION_NEW, 6 },
-		{ OP_SESSION_GET, 3 }, { OP_SESSION_DELETE, 1 },
-		{ OP_SESSION_LIST, 1 }, { OP_SESSION_REVOKE, 3 },
-		{ OP_SESSION_REVOKE_ALL, 1 }, { OP_SESSION_REVOKE_OTHERS, 1 },
+		{ OP_SESSION_GET, 3 }, { OP_SESSION_DELETE, 3 },
+		{ OP_SESSION_LIST, 1 }, { OP_SESSION_REVOKE, 5 },
+		{ OP_SESSION_REVOKE_ALL, 3 }, { OP_SESSION_REVOKE_OTHERS, 3 },
 		{ OP_SESSION_CRED, 1 }, { OP_PW_SET, 5 },
 		{ OP_PW_SET_REVOKE, 7 }, { OP_PW_REHASH, 3 },
 		{ OP_USER_UPDATE, 4 },
@@ -2079,8 +2086,13 @@ ATF_TC_BODY(parse, tc)
 
 	/* SESSION_GET: the op picks the statement; instance and op bounds */
 	build(&mb, get_flds, 1, AUTH_OP_DELETE);
+	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == -1);
+	mbuf_str(&mb, "192.0.2.7");	/* a sign-out's audit row */
+	mbuf_str(&mb, "ua");
 	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == 0);
 	ATF_CHECK_EQ(req.op, OP_SESSION_DELETE);
+	ATF_CHECK_STREQ(req.sess.ip, "192.0.2.7");
+	ATF_CHECK_STREQ(req.sess.ua, "ua");
 	build(&mb, get_flds, 1, AUTH_OP_GET);
 	ATF_CHECK(parse_len(&mb, mb.len, OP_SESSION_GET, &req) == 0);
 	ATF_CHECK_EQ(req.op, OP_SESSION_GET);
@@ -2116,6 +2128,8 @@ ATF_TC_BODY(parse, tc)
 		mbuf_bytes(&mb, h, sizeof(h));
 		mbuf_bytes(&mb, h, 0);
 		mbuf_str(&mb, "x");
+		mbuf_str(&mb, "");
+		mbuf_str(&mb, "");
 		ATF_CHECK_MSG(parse_len(&mb, mb.len, OP_SESSION_LIST,
 		    &req) == -1, "op %d with a handle", i);
 		/* with neither: taken */
@@ -2124,6 +2138,8 @@ ATF_TC_BODY(parse, tc)
 		mbuf_u32(&mb, i);
 		mbuf_bytes(&mb, h, sizeof(h));
 		mbuf_bytes(&mb, h, 0);
+		mbuf_str(&mb, "");
+		mbuf_str(&mb, "");
 		mbuf_str(&mb, "");
 		ATF_CHECK_MSG(parse_len(&mb, mb.len, OP_SESSION_LIST,
 		    &req) == 0, "op %d", i);
@@ -2855,6 +2871,10 @@ ATF_TC_BODY(sessions, tc)
 	    "revoke-session ok true alice@example.com 0,"
 	    "revoke-other-sessions ok true alice@example.com 3,"
 	    "revoke-sessions ok true alice@example.com 2");
+	/* each with the asking client's address and agent */
+	ATF_CHECK_STREQ(pg_query(&pg, "SELECT bool_and(ip = '192.0.2.9'"
+	    " AND user_agent = 't_db/1.0') FROM audit_log"
+	    " WHERE event LIKE 'revoke%'"), "t");
 	ATF_CHECK_EQ(waitpid(d.pid, NULL, WNOHANG), 0);
 }
 

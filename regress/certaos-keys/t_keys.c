@@ -1196,6 +1196,10 @@ send_session(struct kchild *kc, uint32_t id, uint32_t flags, uint32_t op,
 	mbuf_u32(&mb, flags);
 	mbuf_u32(&mb, op);
 	mbuf_str(&mb, presented);
+	if (op == AUTH_OP_DELETE) {
+		mbuf_str(&mb, T_IP);
+		mbuf_str(&mb, T_UA);
+	}
 	xsend_mbuf(&kc->web, IMSG_KEYS_SESSION, id);
 }
 
@@ -1289,7 +1293,10 @@ check_expires(uint64_t expires, uint64_t before, uint64_t after,
 	    (unsigned long long)(after + life * 1000));
 }
 
-/* IMSG_DB_SESSION_GET: web's instance, op, and the token's hash */
+/*
+ * IMSG_DB_SESSION_GET: web's instance, op, and the token's hash; a
+ * sign-out's address and agent
+ */
 static void
 expect_session_get(struct kchild *kc, uint32_t id, uint32_t op,
     const unsigned char *th)
@@ -1297,6 +1304,7 @@ expect_session_get(struct kchild *kc, uint32_t id, uint32_t op,
 	struct imsg	 imsg;
 	struct mread	 mr;
 	unsigned char	 h[64];
+	char		 s[64];
 
 	xexpect(&kc->db, &imsg, IMSG_DB_SESSION_GET);
 	ATF_REQUIRE_EQ(imsg_get_id(&imsg), id);
@@ -1304,6 +1312,12 @@ expect_session_get(struct kchild *kc, uint32_t id, uint32_t op,
 	ATF_REQUIRE_EQ(mread_u32(&mr), 0);
 	ATF_REQUIRE_EQ(mread_u32(&mr), op);
 	ATF_REQUIRE_EQ(mread_bytes(&mr, h, sizeof(h)), 32);
+	if (op == AUTH_OP_DELETE) {
+		mread_str(&mr, s, sizeof(s));
+		ATF_CHECK_STREQ(s, T_IP);
+		mread_str(&mr, s, sizeof(s));
+		ATF_CHECK_STREQ(s, T_UA);
+	}
 	ATF_REQUIRE(mread_end(&mr) == 0);
 	ATF_REQUIRE(memcmp(h, th, 32) == 0);
 	imsg_free(&imsg);

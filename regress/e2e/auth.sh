@@ -565,6 +565,13 @@ manage_body()
 	atf_check_equal 200 "$(rev /revoke-sessions '{}')"
 	atf_check_equal dead "$(alive "$a")"
 	atf_check_equal alive "$(alive "$other")"
+	# each revoke is in the audit trail, with the client's address
+	atf_check_equal 'revoke-other-sessions revoke-session revoke-sessions' \
+	    "$(e2e_psql "$DB" -tA -c "select string_agg(distinct event, ' '
+	    order by event) from audit_log where event like 'revoke%'")"
+	atf_check_equal 0 "$(e2e_psql "$DB" -tA -c "select count(*)
+	    from audit_log where event like 'revoke%' and
+	    (ip is distinct from '127.0.0.1' or user_agent not like 'curl/%')")"
 
 	# no session: 401; a cookie from a foreign origin: 403
 	atf_check_equal 401 "$(e2e_get /api/auth/list-sessions)"

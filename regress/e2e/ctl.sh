@@ -206,7 +206,7 @@ audit_body()
 	atf_check_equal 401 "$(ctl_signin nobody@example.com password123 \
 	    -A 'probe/1.0 (nobody)')"
 	atf_check_equal 200 "$(ctl_post /sign-out '{}' \
-	    -H "Authorization: Bearer $tok")"
+	    -H "Authorization: Bearer $tok" -A 'probe/1.0 (out)')"
 
 	# the failures are written asynchronously: wait for them
 	n=0
@@ -224,7 +224,8 @@ audit_body()
 	    cat "$W/audit"
 	atf_check -o match:' sign-in +unknown-email +nobody@example.com +127.0.0.1 +"probe/1.0 \(nobody\)"' \
 	    cat "$W/audit"
-	atf_check -o match:' sign-out +ok +dave@example.com ' cat "$W/audit"
+	atf_check -o match:' sign-out +ok +dave@example.com +127.0.0.1 +"probe/1.0 \(out\)"' \
+	    cat "$W/audit"
 	atf_check -o match:' sign-up +ok +dave@example.com ' cat "$W/audit"
 	# newest last
 	atf_check -o match:'sign-out' tail -1 "$W/audit"

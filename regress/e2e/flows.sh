@@ -283,6 +283,10 @@ reset_body()
 	    '{"email":"fay@example.org","password":"new-password-1"}')"
 	atf_check_equal 0 "$(sql "select count(*) from verifications
 	    where identifier = 'reset-password'")"
+	# the mail, then the reset, each with the client's address
+	atf_check_equal 'fay@example.org|mail-sent|127.0.0.1 fay@example.org|ok|127.0.0.1' \
+	    "$(sql "select string_agg(email || '|' || outcome || '|' || ip, ' '
+	    order by id) from audit_log where event = 'reset-password'")"
 }
 reset_cleanup()
 {
@@ -402,6 +406,10 @@ change_email_confirm_body()
 	    email from users where name = 'Ivy'")"
 	atf_check_equal 200 "$(get "$B/get-session" -b "$jar")"
 	atf_check -o inline:'"ivy2@example.org"\n' jq .user.email "$W/body"
+	atf_check_equal 'ivy@example.org|mail-sent| ivy2@example.org|ok|ivy2@example.org' \
+	    "$(sql "select string_agg(email || '|' || outcome || '|' ||
+	    coalesce(detail, ''), ' ' order by id) from audit_log
+	    where event = 'change-email'")"
 
 	# without a callbackURL the confirmation answers JSON
 	atf_check_equal 200 "$(post /change-email \

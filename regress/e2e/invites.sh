@@ -87,6 +87,8 @@ invite_only_body()
 	    where event = 'sign-up' and detail = 'invitation'")"
 	atf_check_equal 2 "$(sql "select count(*) from audit_log
 	    where event = 'sign-up' and outcome = 'not-invited'")"
+	atf_check_equal 'ann@example.org|ok' "$(sql "select email, outcome
+	    from audit_log where event = 'invite'")"
 }
 invite_only_cleanup()
 {
