@@ -216,9 +216,66 @@ revoke_cleanup()
 	cache_cleanup
 }
 
+atf_test_case account cleanup
+account_head()
+{
+	atf_set "descr" "two instances: one session revoked, a password" \
+	    "changed with revokeOtherSessions, a user disabled with" \
+	    "certaosctl, each on one instance, shows on the other at once"
+	e2e_head
+}
+account_body()
+{
+	cache_start
+	signup Dee dee@example.com
+	first=$TOKEN
+	for n in 2 3; do
+		atf_check_equal 200 "$(on A POST /sign-in/email \
+		    -H 'content-type: application/json' --data-binary \
+		    '{"email":"dee@example.com","password":"password123"}')"
+		eval "t$n=\$(jq -r .token "$W/body")"
+	done
+	for t in "$first" "$t2" "$t3"; do
+		atf_check_equal dee@example.com "$(session A .user.email \
+		    -H "authorization: Bearer $t")"
+	done
+	# B revokes one session by its token: A's cache lets it go
+	atf_check_equal 200 "$(on B POST /revoke-session \
+	    -H 'content-type: application/json' \
+	    -H "authorization: Bearer $first" \
+	    --data-binary "{\"token\":\"$t2\"}")"
+	until_seen A null . -H "authorization: Bearer $t2"
+	atf_check_equal dee@example.com "$(session A .user.email \
+	    -H "authorization: Bearer $t3")"
+
+	# B changes the password and ends the other sessions
+	atf_check_equal 200 "$(on B POST /change-password \
+	    -H 'content-type: application/json' \
+	    -H "authorization: Bearer $first" --data-binary \
+	    '{"currentPassword":"password123","newPassword":"password456","revokeOtherSessions":true}')"
+	fresh=$(jq -r .token "$W/body")
+	until_seen A null . -H "authorization: Bearer $t3"
+	until_seen A null . -H "authorization: Bearer $first"
+	atf_check_equal dee@example.com "$(session A .user.email \
+	    -H "authorization: Bearer $fresh")"
+
+	# the operator disables the user through B's control socket
+	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctlb.sock" user disable \
+	    dee@example.com
+	until_seen A null . -H "authorization: Bearer $fresh"
+	atf_check_equal 403 "$(on A POST /sign-in/email \
+	    -H 'content-type: application/json' --data-binary \
+	    '{"email":"dee@example.com","password":"password456"}')"
+}
+account_cleanup()
+{
+	cache_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case signout
 	atf_add_test_case ban
 	atf_add_test_case revoke
+	atf_add_test_case account
 }

@@ -30,6 +30,50 @@ rl_expect_429()
 	atf_check -o inline:"$RL_BODY" cat "$W/body"
 }
 
+atf_test_case builtin cleanup
+builtin_head()
+{
+	atf_set "descr" "the built-in stricter rules: 3 requests then 429 on" \
+	    "sign-up, change-password, change-email, request-password-reset" \
+	    "and send-verification-email, each counted apart"
+	e2e_head
+}
+builtin_body()
+{
+	e2e_init
+	e2e_conf
+	e2e_start
+	for p in /sign-up/email /change-password /change-email \
+	    /request-password-reset /send-verification-email; do
+		for i in 1 2 3; do
+			s=$(curl -s -o /dev/null -w '%{http_code}' \
+			    -H 'content-type: application/json' \
+			    -H "origin: http://127.0.0.1:$PORT" -d '{}' \
+			    "http://127.0.0.1:$PORT/api/auth$p")
+			[ "$s" != 429 ] || atf_fail "$p: 429 at request $i"
+		done
+		rl_expect_429 "$(curl -s -o "$W/body" -D "$W/headers" \
+		    -w '%{http_code}' -H 'content-type: application/json' \
+		    -H "origin: http://127.0.0.1:$PORT" -d '{}' \
+		    "http://127.0.0.1:$PORT/api/auth$p")"
+		r=$(rl_header x-retry-after)
+		case $p in
+		/request-password-reset|/send-verification-email)
+			[ "$r" -ge 59 ] && [ "$r" -le 60 ] ||
+			    atf_fail "$p: X-Retry-After $r, want 59 or 60" ;;
+		*)
+			[ "$r" -ge 9 ] && [ "$r" -le 10 ] ||
+			    atf_fail "$p: X-Retry-After $r, want 9 or 10" ;;
+		esac
+	done
+	# the general rule still lets the rest through
+	atf_check_equal 200 "$(e2e_get /api/auth/ok)"
+}
+builtin_cleanup()
+{
+	e2e_cleanup
+}
+
 atf_test_case signin cleanup
 signin_head()
 {
@@ -328,6 +372,7 @@ reload_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case signin
+	atf_add_test_case builtin
 	atf_add_test_case forwarded
 	atf_add_test_case untrusted
 	atf_add_test_case workers
