@@ -667,7 +667,12 @@ account_body()
 	atf_check_equal 401 "$(auth_post /verify-password \
 	    '{"password":"password123"}')"
 
-	# change-password: wrong current, too short, right
+	# change-password: no session, wrong current, too short, right
+	atf_check_equal 401 "$(auth_post /change-password \
+	    '{"currentPassword":"password123","newPassword":"password456"}' \
+	    -H "$o")"
+	atf_check -o inline:'{"message":"Unauthorized","code":"UNAUTHORIZED"}' \
+	    cat "$W/body"
 	atf_check_equal 400 "$(auth_post /change-password \
 	    '{"currentPassword":"nope12345","newPassword":"newpass123"}' \
 	    -H "$b")"

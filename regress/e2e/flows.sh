@@ -455,6 +455,46 @@ change_email_direct_cleanup()
 	flows_cleanup
 }
 
+atf_test_case secrets cleanup
+secrets_head()
+{
+	atf_set "descr" "the emailed flows: db never holds a link's token or" \
+	    "a reset's new password in clear"
+	e2e_head
+	atf_set "require.user" "root"
+}
+secrets_body()
+{
+	flows_start
+	signup Pat pat@example.org
+	e2e_next_mail
+	vtok=$(token_of "$LINK")
+	atf_check_equal 302 "$(get "$LINK")"
+	atf_check_equal 200 "$(post /request-password-reset \
+	    '{"email":"pat@example.org","redirectTo":"/reset"}')"
+	e2e_next_mail
+	rtok=$(echo "$LINK" | sed 's|.*/reset-password/\([A-Za-z0-9]*\).*|\1|')
+	pw=New-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
+	atf_check_equal 200 "$(post /reset-password \
+	    "{\"newPassword\":\"$pw\",\"token\":\"$rtok\"}")"
+	atf_check_equal 200 "$(post /sign-in/email \
+	    "{\"email\":\"pat@example.org\",\"password\":\"$pw\"}")"
+	hash=$(sql "select password from accounts")
+
+	e2e_memdump "$(e2e_child_pid certaos-db 1)" "$W/db.mem"
+	grep -a -q -F "$hash" "$W/db.mem" ||
+	    atf_fail "scan does not work: the hash is not in db's memory"
+	for s in "$vtok" "$rtok" "$pw"; do
+		if grep -a -q -F "$s" "$W/db.mem"; then
+			atf_fail "db holds $s in clear"
+		fi
+	done
+}
+secrets_cleanup()
+{
+	flows_cleanup
+}
+
 atf_test_case delete cleanup
 delete_head()
 {
@@ -636,6 +676,7 @@ atf_init_test_cases()
 	atf_add_test_case change_email
 	atf_add_test_case change_email_confirm
 	atf_add_test_case change_email_direct
+	atf_add_test_case secrets
 	atf_add_test_case delete
 	atf_add_test_case no_mail
 	atf_add_test_case stale_delete

@@ -123,6 +123,49 @@ by_email_cleanup()
 	inv_cleanup
 }
 
+atf_test_case invite_only_email cleanup
+invite_only_email_head()
+{
+	atf_set "descr" "invite-only: the invited address signs up without" \
+	    "the token and gets the role once verified; an expired" \
+	    "invitation admits nobody, with or without its token"
+	e2e_head
+}
+invite_only_email_body()
+{
+	inv_start "signup invite-only"
+	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" user invite \
+	    gil@example.org --role editor
+	e2e_next_mail
+	atf_check_equal 200 "$(signup Gil@example.org)"
+	atf_check -o inline:'"user"\nfalse\n' \
+	    jq '.user.role, .user.emailVerified' "$W/body"
+	e2e_next_mail
+	atf_check_equal gil@example.org "$TO"
+	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' "$LINK")"
+	atf_check_equal 'editor|t' "$(sql "select role, email_verified
+	    from users where email = 'gil@example.org'")"
+
+	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" user invite \
+	    hal@example.org --role editor
+	e2e_next_mail
+	tok=$(echo "$LINK" | sed 's/.*invite=\([A-Za-z0-9]*\).*/\1/')
+	sql "update invitations set expires_at = now() - interval '1 minute'
+	    where email = 'hal@example.org'" >/dev/null
+	atf_check -o not-match:'hal@' "$CERTAOSCTL" -s "$W/ctl.sock" \
+	    user invites
+	atf_check_equal 403 "$(signup hal@example.org ",\"invite\":\"$tok\"")"
+	atf_check -o inline:'"INVITATION_REQUIRED"\n' jq .code "$W/body"
+	atf_check_equal 403 "$(signup hal@example.org)"
+	atf_check -o inline:'"INVITATION_REQUIRED"\n' jq .code "$W/body"
+	atf_check_equal 0 "$(sql "select count(*) from users
+	    where email = 'hal@example.org'")"
+}
+invite_only_email_cleanup()
+{
+	inv_cleanup
+}
+
 atf_test_case no_verification cleanup
 no_verification_head()
 {
@@ -198,6 +241,7 @@ refused_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case invite_only
+	atf_add_test_case invite_only_email
 	atf_add_test_case by_email
 	atf_add_test_case no_verification
 	atf_add_test_case closed

@@ -110,6 +110,67 @@ dir_cleanup()
 	mail_cleanup
 }
 
+atf_test_case templates cleanup
+templates_head()
+{
+	atf_set "descr" "mail templates: a template there replaces the" \
+	    "shipped one whole (no HTML part unless it has one); a reload" \
+	    "reads them again; the others stay the shipped ones"
+	e2e_head
+}
+templates_body()
+{
+	e2e_init
+	mail_spool
+	mkdir "$W/tmpl"
+	chmod 755 "$W" "$W/tmpl"
+	printf 'Subject: Ours for {{email}}\n\nOur own body, {{app}}.\n' \
+	    > "$W/tmpl/test.txt"
+	chmod 644 "$W/tmpl/test.txt"
+	e2e_conf "mail dir \"$D\"" "mail from \"auth@example.org\"" \
+	    "mail templates \"$W/tmpl\""
+	e2e_start
+	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" mail test \
+	    bob@example.net
+	id=$(mail_sql "select max(id) from mail_outbox")
+	mail_wait "$D/$id.eml" 10 || atf_fail "no $D/$id.eml"
+	atf_check -o match:'^Subject: Ours for bob@example.net$' cat "$D/$id.eml"
+	atf_check -o match:'Our own body, CertaOS\.' cat "$D/$id.eml"
+	atf_check -o not-match:'text/html' cat "$D/$id.eml"
+
+	# changed on disk: the running daemon keeps what it read, a reload
+	# takes the new text
+	printf 'Subject: Reloaded\n\nAgain.\n' > "$W/tmpl/test.txt"
+	atf_check -o match:'reloaded' "$CERTAOSCTL" -s "$W/ctl.sock" reload
+	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" mail test \
+	    bob@example.net
+	id=$(mail_sql "select max(id) from mail_outbox")
+	mail_wait "$D/$id.eml" 10 || atf_fail "no $D/$id.eml"
+	atf_check -o match:'^Subject: Reloaded$' cat "$D/$id.eml"
+
+	# a template the directory lacks is the shipped one, HTML and all
+	atf_check_equal 200 "$(curl -s -o /dev/null -w '%{http_code}' \
+	    -H 'content-type: application/json' \
+	    -H "origin: http://127.0.0.1:$PORT" --data-binary \
+	    '{"name":"Cy","email":"cy@example.net","password":"password123"}' \
+	    "http://127.0.0.1:$PORT/api/auth/sign-up/email")"
+	n=0
+	until [ "$(mail_sql "select count(*) from mail_outbox
+	    where template = 'verify-email' and sent_at is not null")" = 1 ]; do
+		n=$((n + 1))
+		[ $n -lt 50 ] || atf_fail "the verification mail was not sent"
+		sleep 0.2
+	done
+	id=$(mail_sql "select id from mail_outbox where template = 'verify-email'")
+	atf_check -o match:'^Subject: Confirm your email address for CertaOS$' \
+	    cat "$D/$id.eml"
+	atf_check -o match:'text/html' cat "$D/$id.eml"
+}
+templates_cleanup()
+{
+	mail_cleanup
+}
+
 atf_test_case refused cleanup
 refused_head()
 {
@@ -370,6 +431,7 @@ off_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case dir
+	atf_add_test_case templates
 	atf_add_test_case refused
 	atf_add_test_case sendmail_retry
 	atf_add_test_case sendmail_gives_up
