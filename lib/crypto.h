@@ -82,6 +82,8 @@ int	 pw_hash(const struct argon2_params *, const void *, size_t,
 int	 pw_verify(const char *, const void *, size_t);
 /* 1 if the string is Better Auth's scrypt form */
 int	 pw_is_scrypt(const char *);
+/* ms a Better Auth scrypt hash takes to verify here, estimated */
+uint32_t pw_scrypt_cost_ms(void);
 /* 1 if argon2id with exactly these parameters: else rehash on sign-in */
 int	 pw_is_current(const char *, const struct argon2_params *);
 /*

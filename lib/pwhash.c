@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <argon2.h>
 #include <openssl/crypto.h>
@@ -243,6 +244,33 @@ pw_is_current(const char *encoded, const struct argon2_params *want)
 		return (0);
 	return (ap.memory == want->memory && ap.time == want->time &&
 	    ap.lanes == want->lanes);
+}
+
+/*
+ * About how long (ms) a Better Auth scrypt hash takes to verify here,
+ * from a run at a sixteenth of its work and memory (scrypt's cost is
+ * linear in N): keys answers every refused sign-in no sooner than the
+ * slowest kind of hash it may meet would take.  0 if scrypt fails.
+ */
+uint32_t
+pw_scrypt_cost_ms(void)
+{
+	struct timespec	 t0, t1;
+	unsigned char	 raw[SCRYPT_KEY_LEN];
+	uint64_t	 ms;
+	int		 rc;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
+		return (0);
+	rc = EVP_PBE_scrypt("dummy", 5, (const unsigned char *)"salt", 4,
+	    SCRYPT_N / 16, SCRYPT_R, SCRYPT_P,
+	    (uint64_t)128 * (SCRYPT_N / 16) * SCRYPT_R * 2, raw, sizeof(raw));
+	explicit_bzero(raw, sizeof(raw));
+	if (rc != 1 || clock_gettime(CLOCK_MONOTONIC, &t1) == -1)
+		return (0);
+	ms = ((uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000 +
+	    (uint64_t)t1.tv_nsec - (uint64_t)t0.tv_nsec) * 16 / 1000000;
+	return (ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
 }
 
 int

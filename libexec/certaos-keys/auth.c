@@ -53,6 +53,7 @@ static struct {
 	uint32_t		 lifetime;	/* s */
 	uint32_t		 lifetime_short;
 	char			 dummy[CERTAOS_MAX_PWHASH];
+	uint32_t		 refuse_ms;	/* a refusal's least time */
 	int			 npending;
 	uint32_t		 lastid;
 	int			 wrapped;	/* lastid went round */
@@ -73,6 +74,8 @@ static void	 auth_pw_checked(struct pending *, int32_t, const char *,
 		    const char *);
 static void	 auth_audit_refused(struct imsgev *, struct pending *,
 		    const char *, int32_t);
+static void	 auth_refuse(struct pending *, const struct timespec *);
+static uint32_t	 ms_since(const struct timespec *);
 
 /* Token primitives. */
 
@@ -239,8 +242,10 @@ void
 auth_configure(const struct cfg_keys *cfg, const struct subkeys *sk)
 {
 	struct argon2_params	 ap;
+	struct timespec		 t0;
 	const unsigned char	*key;
 	unsigned char		 pw[32];
+	uint32_t		 argon2_ms, scrypt_ms;
 
 	if ((key = subkeys_hmac_key(sk, HMAC_COOKIE)) == NULL)
 		fatalx("%s: no cookie key", __func__);
@@ -258,15 +263,65 @@ auth_configure(const struct cfg_keys *cfg, const struct subkeys *sk)
 	    ap.time != as.ap.time || ap.lanes != as.ap.lanes) {
 		if (RAND_bytes(pw, sizeof(pw)) != 1)
 			fatalx("%s: RAND_bytes", __func__);
+		if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
+			fatal("clock_gettime");
 		if (pw_hash(&ap, pw, sizeof(pw), as.dummy,
 		    sizeof(as.dummy)) == -1)
 			fatalx("%s: cannot make the dummy argon2id hash "
 			    "(m=%u t=%u p=%u)", __func__, ap.memory, ap.time,
 			    ap.lanes);
+		argon2_ms = ms_since(&t0);
 		explicit_bzero(pw, sizeof(pw));
 		as.ap = ap;
+		/*
+		 * Every refused sign-in is answered no sooner than half as
+		 * long again as the slower kind of hash takes, argon2id at
+		 * this cost or an imported scrypt: neither an unknown email
+		 * nor the kind of a user's hash shows in the time.
+		 */
+		scrypt_ms = pw_scrypt_cost_ms();
+		as.refuse_ms = (argon2_ms > scrypt_ms ? argon2_ms :
+		    scrypt_ms) * 3 / 2;
+		log_debug("%s: argon2id %u ms, scrypt about %u ms: refused "
+		    "sign-ins answered after %u ms", __func__, argon2_ms,
+		    scrypt_ms, as.refuse_ms);
 	}
 	as.configured = 1;
+}
+
+static uint32_t
+ms_since(const struct timespec *t0)
+{
+	struct timespec	 t1;
+	int64_t		 ms;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &t1) == -1)
+		fatal("clock_gettime");
+	ms = (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 +
+	    (t1.tv_nsec - t0->tv_nsec) / 1000000;
+	return (ms < 0 ? 0 : ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms);
+}
+
+/*
+ * A refused sign-in whose password check began at v0: answered when
+ * as.refuse_ms have passed since (at once if they have), the worker free
+ * for other hashes meanwhile.
+ */
+static void
+auth_refuse(struct pending *p, const struct timespec *v0)
+{
+	struct timeval	 tv;
+	uint32_t	 spent = ms_since(v0);
+
+	if (spent >= as.refuse_ms) {
+		auth_reply(p->web, p->webid, AUTH_BAD_CREDENTIALS, NULL, NULL);
+		pending_free(p);
+		return;
+	}
+	p->state = PEND_REFUSED;
+	tv.tv_sec = (as.refuse_ms - spent) / 1000;
+	tv.tv_usec = (as.refuse_ms - spent) % 1000 * 1000;
+	evtimer_add(&p->timer, &tv);
 }
 
 const struct argon2_params *
@@ -447,6 +502,11 @@ pending_timeout(int fd, short event, void *arg)
 {
 	struct pending	*p = arg;
 
+	if (p->state == PEND_REFUSED) {
+		auth_reply(p->web, p->webid, AUTH_BAD_CREDENTIALS, NULL, NULL);
+		pending_free(p);
+		return;
+	}
 	log_warnx("db did not answer request %u in %d s", p->id,
 	    CERTAOS_DB_TIMEOUT);
 	if (p->state == PEND_PWCHECK || p->state == PEND_FLOW_WHO ||
@@ -618,6 +678,7 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 	struct mread	 mr;
 	struct pending	*p;
 	struct imsgev	*db = iev;
+	struct timespec	 v0;
 	int32_t		 status;
 	int		 r, match = 0;
 	char		 uid[CERTAOS_MAX_ID + 1], enc[CERTAOS_MAX_PWHASH];
@@ -663,6 +724,8 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 		pending_free(p);
 		return;
 	}
+	if (clock_gettime(CLOCK_MONOTONIC, &v0) == -1)
+		fatal("clock_gettime");
 	r = -1;
 	if (status == 1 && (r = pw_verify(enc, p->pw, p->pwlen)) == -1)
 		log_debug("%s: user %s: stored hash is of no known kind",
@@ -680,8 +743,7 @@ auth_db_cred(struct imsgev *iev, struct imsg *imsg)
 	explicit_bzero(p->pw, sizeof(p->pw));
 	p->pwlen = 0;
 	if (!match) {
-		auth_reply(p->web, p->webid, AUTH_BAD_CREDENTIALS, NULL, NULL);
-		pending_free(p);
+		auth_refuse(p, &v0);
 		return;
 	}
 	if (token_make(p->token) == -1) {

@@ -107,7 +107,8 @@ enum pend_state {
 	PEND_FLOW_SEND,		/* flow.c: IMSG_DB_FLOW_SEND */
 	PEND_FLOW_USE,		/* flow.c: IMSG_DB_FLOW_USE */
 	PEND_FLOW_PWCRED,	/* delete-user: IMSG_DB_SESSION_CRED */
-	PEND_FLOW_CONFIRMED	/* verify-email: the new address's link */
+	PEND_FLOW_CONFIRMED,	/* verify-email: the new address's link */
+	PEND_REFUSED		/* sign-in refused: answered on p->timer */
 };
 
 /* A request of web's waiting on db (auth.c, flow.c). */

@@ -1118,6 +1118,11 @@ ATF_TC_BODY(pwhash_lanes, tc)
 /* Accounts and sessions (auth.c), with the test as web and as db. */
 
 #define T_EMAIL		"alice@example.com"
+/* Better Auth's scrypt hash of "password123" (as t_pwhash has it) */
+#define BA_SCRYPT_PASSWORD123						\
+	"b5041974388c5abf38bfca82760a7e50:23dac3a1cf18ace1674fbd8be39d8b9c"	\
+	"cd3a360dd238f612efbdc9b0a8201c03719dc42f8c4df7047b7b498d61b81c20"	\
+	"77aaabe21df6b73f8a06e9a7be88a018"
 #define T_IP		"192.0.2.1"
 #define T_UA		"t_keys/1.0"
 #define T_IMAGE		"https://example.com/a.png"
@@ -1531,7 +1536,7 @@ ATF_TC_BODY(auth_signin, tc)
 	char			 ua[CERTAOS_MAX_UA + 1];
 	char			 enc[CERTAOS_MAX_PWHASH];
 	char			 tok[CERTAOS_MAX_CTOKEN + 1];
-	double			 t, wrong = 1e9, unknown = 1e9;
+	double			 t, wrong = 1e9, unknown = 1e9, scrypt = 1e9;
 	int			 i;
 
 	spawn_auth(tc, &kc, secret, sizeof(secret));
@@ -1632,6 +1637,29 @@ ATF_TC_BODY(auth_signin, tc)
 	}
 	ATF_REQUIRE_MSG(unknown > wrong / 2 && unknown < wrong * 2,
 	    "unknown email %.3f s, wrong password %.3f s", unknown, wrong);
+
+	/*
+	 * A user imported with Better Auth's scrypt hash (several times
+	 * argon2id's cost here): its refusal takes what an unknown
+	 * email's does, and a wrong argon2id password too.
+	 */
+	for (i = 0; i < 3; i++) {
+		dbid = signin_cred_get(&kc, 42, 0, "password2");
+		t = mono();
+		send_cred(&kc, dbid, 1, "user-1", BA_SCRYPT_PASSWORD123);
+		ATF_REQUIRE_EQ(recv_auth(&kc, 42, NULL, NULL),
+		    AUTH_BAD_CREDENTIALS);
+		t = mono() - t;
+		if (t < scrypt)
+			scrypt = t;
+		expect_audit(&kc, "user-1", AUDIT_SIGNIN_BAD_PASSWORD);
+	}
+	ATF_REQUIRE_MSG(unknown > scrypt / 1.5 && unknown < scrypt * 1.5,
+	    "unknown email %.3f s, wrong password of a scrypt hash %.3f s",
+	    unknown, scrypt);
+	ATF_REQUIRE_MSG(wrong > scrypt / 1.5 && wrong < scrypt * 1.5,
+	    "wrong password of argon2id %.3f s, of a scrypt hash %.3f s",
+	    wrong, scrypt);
 	stop(&kc);
 }
 
