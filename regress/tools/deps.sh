@@ -6,13 +6,16 @@ set -e
 PKGS="build-essential pkg-config byacc libevent-dev libpq-dev libssl-dev
 libyajl-dev libbsd-dev libargon2-dev libseccomp-dev kyua atf-sh libatf-dev
 postgresql curl mandoc nginx-light wrk argon2 openssl procps jq netcat-openbsd iproute2
-valgrind"
+valgrind nodejs"
 
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null |
 	    grep -q "install ok installed" || missing="$missing $p"
 done
+# e2e/sdk runs Better Auth's client with npm: Debian's npm, unless the
+# nodejs there (NodeSource's, say) brings its own
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
 	if [ "$(id -u)" != 0 ]; then
 		echo "deps: missing packages:$missing" >&2
