@@ -7,18 +7,9 @@
 # A scrypt hash Better Auth 1.7.5 made for "password123" (as in auth.sh).
 CTL_SCRYPT=b5041974388c5abf38bfca82760a7e50:23dac3a1cf18ace1674fbd8be39d8b9ccd3a360dd238f612efbdc9b0a8201c03719dc42f8c4df7047b7b498d61b81c2077aaabe21df6b73f8a06e9a7be88a018
 
-ctl_post()
-{
-	_path=$1; _body=$2; shift 2
-	curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
-	    -H 'content-type: application/json' \
-	    -H "origin: http://127.0.0.1:$PORT" "$@" --data-binary "$_body" \
-	    "http://127.0.0.1:$PORT/api/auth$_path"
-}
-
 ctl_signup()
 {
-	ctl_post /sign-up/email \
+	e2e_post /sign-up/email \
 	    "{\"name\":\"$1\",\"email\":\"$2\",\"password\":\"password123\"}"
 }
 
@@ -26,7 +17,7 @@ ctl_signup()
 ctl_signin()
 {
 	_e=$1; _p=$2; shift 2
-	_s=$(ctl_post /sign-in/email \
+	_s=$(e2e_post /sign-in/email \
 	    "{\"email\":\"$_e\",\"password\":\"$_p\"}" "$@")
 	jq -r '.token // empty' "$W/body" > "$W/token" 2>/dev/null
 	echo "$_s"
@@ -205,7 +196,7 @@ audit_body()
 	    -A 'probe/1.0 (bad)')"
 	atf_check_equal 401 "$(ctl_signin nobody@example.com password123 \
 	    -A 'probe/1.0 (nobody)')"
-	atf_check_equal 200 "$(ctl_post /sign-out '{}' \
+	atf_check_equal 200 "$(e2e_post /sign-out '{}' \
 	    -H "Authorization: Bearer $tok" -A 'probe/1.0 (out)')"
 
 	# the failures are written asynchronously: wait for them

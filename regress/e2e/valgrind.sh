@@ -56,15 +56,6 @@ no_leaks_cleanup()
 	true
 }
 
-# vg_post PATH BODY [curl args]: the status
-vg_post()
-{
-	_p=$1; _b=$2; shift 2
-	curl -s -o "$W/body" -w '%{http_code}' -H 'content-type: application/json' \
-	    -H "origin: http://127.0.0.1:$PORT" "$@" --data-binary "$_b" \
-	    "http://127.0.0.1:$PORT/api/auth$_p"
-}
-
 # vg_link N: the first link of the N-th mail delivered to $D
 vg_link()
 {
@@ -86,33 +77,33 @@ print(re.search(r"https?://\S+", t).group(0))' "$D/$(ls -t "$D" | head -1)"
 vg_accounts()
 {
 	_j=$W/jar
-	atf_check_equal 200 "$(vg_post /sign-up/email \
+	atf_check_equal 200 "$(e2e_post /sign-up/email \
 	    '{"name":"V","email":"v@example.org","password":"password123"}' \
 	    -c "$_j")"
 	atf_check_equal 200 "$(curl -s -o /dev/null -w '%{http_code}' -b "$_j" \
 	    "http://127.0.0.1:$PORT/api/auth/get-session")"
 	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' \
 	    "$(vg_link 1)")"
-	atf_check_equal 200 "$(vg_post /sign-in/email \
+	atf_check_equal 200 "$(e2e_post /sign-in/email \
 	    '{"email":"v@example.org","password":"password123"}' -c "$_j")"
-	atf_check_equal 200 "$(vg_post /request-password-reset \
+	atf_check_equal 200 "$(e2e_post /request-password-reset \
 	    '{"email":"v@example.org"}')"
 	_t=$(vg_link 2 | sed 's|.*/reset-password/\([A-Za-z0-9]*\).*|\1|')
-	atf_check_equal 200 "$(vg_post /reset-password \
+	atf_check_equal 200 "$(e2e_post /reset-password \
 	    "{\"newPassword\":\"password456\",\"token\":\"$_t\"}")"
-	atf_check_equal 200 "$(vg_post /sign-in/email \
+	atf_check_equal 200 "$(e2e_post /sign-in/email \
 	    '{"email":"v@example.org","password":"password456"}' -c "$_j")"
-	atf_check_equal 200 "$(vg_post /delete-user \
+	atf_check_equal 200 "$(e2e_post /delete-user \
 	    '{"password":"password456"}' -b "$_j")"
 	atf_check_equal 302 "$(curl -s -o /dev/null -w '%{http_code}' -b "$_j" \
 	    "$(vg_link 3)")"
-	atf_check_equal 400 "$(vg_post /sign-in/email '{')"
+	atf_check_equal 400 "$(e2e_post /sign-in/email '{')"
 	atf_check -o ignore "$CERTAOSCTL" -s "$W/ctl.sock" user invite \
 	    w@example.org --role editor --attr team=a
 	atf_check -o match:'^w@example.org' "$CERTAOSCTL" -s "$W/ctl.sock" \
 	    user invites
 	_t=$(vg_link 4 | sed 's/.*invite=\([A-Za-z0-9]*\).*/\1/')
-	atf_check_equal 200 "$(vg_post /sign-up/email \
+	atf_check_equal 200 "$(e2e_post /sign-up/email \
 	    "{\"name\":\"W\",\"email\":\"w@example.org\",\"password\":\"password123\",\"invite\":\"$_t\"}")"
 }
 

@@ -5,19 +5,10 @@
 
 . "$(atf_get_srcdir)/lib.subr"
 
-w_post()
-{
-	_path=$1; _body=$2; shift 2
-	curl -s -o "$W/body" -D "$W/headers" -w '%{http_code}' \
-	    -H 'content-type: application/json' \
-	    -H "origin: http://127.0.0.1:$PORT" "$@" \
-	    --data-binary "$_body" "http://127.0.0.1:$PORT/api/auth$_path"
-}
-
 w_signin()
 {
 	_email=$1; shift
-	w_post /sign-in/email \
+	e2e_post /sign-in/email \
 	    "{\"email\":\"$_email\",\"password\":\"password123\"}" "$@"
 }
 
@@ -53,7 +44,7 @@ session_while_hashing_body()
 	e2e_init
 	e2e_conf "rate-limit off"
 	e2e_start
-	atf_check_equal 200 "$(w_post /sign-up/email \
+	atf_check_equal 200 "$(e2e_post /sign-up/email \
 	    '{"name":"Ann","email":"ann@example.org","password":"password123"}')"
 	tok=$(jq -r .token "$W/body")
 	atf_check_equal 200 "$(w_signin ann@example.org)"
@@ -68,7 +59,7 @@ session_while_hashing_body()
 	atf_check -o inline:'ann@example.org\n' jq -r .user.email "$W/body"
 	atf_check_equal 200 "$(e2e_get /health -m 2)"
 	atf_check_equal 200 "$(e2e_get /api/auth/jwks -m 2)"
-	atf_check_equal 200 "$(w_post /sign-out '{}' -m 2 \
+	atf_check_equal 200 "$(e2e_post /sign-out '{}' -m 2 \
 	    -H "authorization: Bearer $tok")"
 	atf_check_equal 200 "$(e2e_get /api/auth/get-session -m 2 \
 	    -H "authorization: Bearer $tok")"
@@ -95,7 +86,7 @@ spread_body()
 	sed -i 's/^prefork 2$/prefork 1/' "$W/certaos.conf"
 	e2e_start
 	for u in a b c d; do
-		atf_check_equal 200 "$(w_post /sign-up/email \
+		atf_check_equal 200 "$(e2e_post /sign-up/email \
 		    "{\"name\":\"$u\",\"email\":\"$u@example.org\",\"password\":\"password123\"}")"
 	done
 	p1=$(e2e_instance_pid certaos-keys 1)
